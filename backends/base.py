@@ -1,0 +1,91 @@
+"""The backend protocol: an array namespace plus the kernels that are not plain calls on it."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+
+class BackendUnavailableError(RuntimeError):
+    """A known backend cannot run on this machine (e.g. cupy without a GPU)."""
+
+
+class UnknownBackendError(ValueError):
+    """No backend is registered under the requested name."""
+
+
+class Backend:
+    """One array library (NumPy, CuPy) as seen by funcgrad's engine.
+
+    A backend is written once over its array namespace ``xp``: NumPy and CuPy share
+    the NumPy API, so most primitives' implementations are ``backend.xp.<name>``
+    calls. The methods below are the places where that is not enough.
+
+    Attributes:
+        name: the registry name (``"numpy"``, ``"cupy"``).
+        xp: the array namespace module.
+        buffer_type: the type of this backend's arrays (``numpy.ndarray``, ...).
+    """
+
+    name: str
+    xp: ModuleType
+    buffer_type: type
+
+    # --- buffers -------------------------------------------------------------------
+
+    def is_buffer(self, x: Any) -> bool:
+        """True if ``x`` is an array of this backend (not a scalar, not another library's)."""
+        return isinstance(x, self.buffer_type)
+
+    def asarray(self, x: Any, dtype: Any = None) -> Any:
+        """A new buffer holding ``x`` (host data, scalars or nested lists).
+
+        Always copies, so later mutation of ``x`` by its owner can never reach a
+        funcgrad array.
+        """
+        return self.freeze(self.xp.array(x, dtype=dtype, copy=True))
+
+    def freeze(self, buf: Any) -> Any:
+        """``buf`` as this backend's array type (0-d arrays for scalars).
+
+        funcgrad never writes into a buffer after wrapping it; buffers leave only
+        through :meth:`to_numpy`, which hands out read-only views.
+        """
+        raise NotImplementedError(f"backend {self.name!r} must implement freeze")
+
+    def to_numpy(self, buf: Any) -> Any:
+        """A read-only NumPy array with the contents of ``buf`` (copied from a device)."""
+        raise NotImplementedError(f"backend {self.name!r} must implement to_numpy")
+
+    def export_dlpack(self, buf: Any, **kwargs: Any) -> Any:
+        """A DLPack capsule for ``buf`` (``__dlpack__`` of a funcgrad array)."""
+        return buf.__dlpack__(**kwargs)
+
+    def from_dlpack(self, x: Any) -> Any:
+        """A buffer sharing memory with a DLPack-capable object ``x``."""
+        return self.xp.from_dlpack(x)
+
+    # --- kernels that are not single namespace calls ------------------------------
+
+    def scatter(self, mode: str, operand: Any, index: tuple, updates: Any) -> Any:
+        """A copy of ``operand`` with ``updates`` combined at NumPy index ``index``.
+
+        ``mode`` is one of ``"set"``, ``"add"``, ``"multiply"``, ``"min"``, ``"max"``.
+        Repeated indices accumulate for the combining modes; for ``"set"`` the last
+        write wins, as in NumPy.
+        """
+        xp = self.xp
+        out = xp.array(operand, copy=True)
+        if mode == "set":
+            out[index] = updates
+            return out
+        ufunc = {"add": xp.add, "multiply": xp.multiply, "min": xp.minimum, "max": xp.maximum}[mode]
+        if any(isinstance(i, self.buffer_type) for i in index):
+            ufunc.at(out, index, updates)  # unbuffered: repeated indices accumulate
+        else:
+            # Basic indices select each element at most once: a buffered update is exact.
+            out[index] = ufunc(out[index], updates)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name!r}>"

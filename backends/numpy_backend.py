@@ -1,0 +1,36 @@
+"""The NumPy backend: CPU arrays, BLAS through numpy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from backends.base import Backend
+
+
+class NumPyBackend(Backend):
+    """CPU execution on NumPy arrays; buffers handed to funcgrad are read-only."""
+
+    name = "numpy"
+    xp = np
+    buffer_type = np.ndarray
+
+    def freeze(self, buf: Any) -> np.ndarray:
+        if type(buf) is not np.ndarray:
+            # ufuncs on 0-d arrays return NumPy scalars; funcgrad always holds arrays.
+            buf = np.asarray(buf)
+        return buf
+
+    def to_numpy(self, buf: Any) -> np.ndarray:
+        view = buf.view()
+        view.setflags(write=False)  # callers must not write into a funcgrad array's buffer
+        return view
+
+    def export_dlpack(self, buf: Any, **kwargs: Any) -> Any:
+        try:
+            # DLPack >= 1.0 carries a read-only flag, so consumers can share the memory.
+            return self.to_numpy(buf).__dlpack__(**kwargs)
+        except BufferError:
+            # Older consumers cannot be told "read-only": give them a private copy.
+            return buf.copy().__dlpack__(**kwargs)

@@ -1,0 +1,40 @@
+"""funcgrad: composable function transformations over NumPy and CuPy arrays.
+
+Write pure functions over immutable arrays with ``funcgrad.numpy`` (``fnp``);
+run them eagerly on NumPy (CPU) or CuPy (GPU).
+
+Examples:
+    >>> import funcgrad.numpy as fnp
+    >>> x = fnp.arange(4.0)
+    >>> (x * 2 + 1).tolist()
+    [1.0, 3.0, 5.0, 7.0]
+"""
+
+from funcgrad._src import array_methods as _array_methods  # noqa: F401  (attaches operators)
+from funcgrad._src.api import device_get, device_put, devices
+from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
+from funcgrad._src.core import (
+    Array,
+    ConcretizationError,
+    Tracer,
+    UnexpectedTracerError,
+    default_backend,
+)
+from funcgrad import numpy, tree_util  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array",
+    "ConcretizationError",
+    "Tracer",
+    "UnexpectedTracerError",
+    "default_backend",
+    "device_get",
+    "device_put",
+    "devices",
+    "eval_shape",
+    "ShapeDtypeStruct",
+    "numpy",
+    "tree_util",
+]

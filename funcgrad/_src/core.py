@@ -1,0 +1,401 @@
+"""The engine's core: abstract values, primitives, and the stackless trace context.
+
+A :class:`Primitive` is a name plus rules. ``prim.bind(*args, **params)`` hands the
+operation to the *current trace*: one per thread, held in a context variable, with
+a parent link. Eager evaluation is the bottom trace, :class:`EvalTrace`; the
+autodiff, batching and jit interpreters install their own traces on top of it and
+process an operation by binding simpler ones in their parent trace.
+
+Rule tables live on the primitive itself:
+
+===============  ============================================================
+``impl``         ``impl(backend, *buffers, **params) -> list of buffers``
+``abstract_eval`` ``abstract_eval(*avals, **params) -> list of ShapedArray``
+``jvp``          forward-mode rule (added by the autodiff interpreter)
+``transpose``    for primitives linear in some operands (reverse mode)
+``batch``        the vmap rule
+===============  ============================================================
+
+Arrays are positional arguments, static parameters are keyword arguments, and every
+rule returns a list, so multi-output primitives need no special case.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import numpy as np
+
+from backends import Backend, get_backend
+
+# Python scalars are "weak": they take the dtype of the arrays they meet (NEP 50).
+WEAK_SCALAR_TYPES = (bool, int, float, complex)
+
+
+class ShapedArray:
+    """The abstract value of an array: its shape and dtype.
+
+    ``weak_type`` marks a Python scalar literal, whose dtype yields to the other
+    operands' (NumPy 2 / NEP 50 promotion).
+    """
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, weak_type: bool = False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
+        return ShapedArray(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self.weak_type if weak_type is None else weak_type,
+        )
+
+    def str_short(self) -> str:
+        """Short form used in printed programs and messages, e.g. ``float32[3,4]``."""
+        return f"{self.dtype.name}[{','.join(map(str, self.shape))}]"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is ShapedArray
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def __repr__(self) -> str:
+        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+
+
+_WEAK_SCALAR_DTYPES = {
+    bool: np.dtype(np.bool_),
+    int: np.dtype(np.int64),
+    float: np.dtype(np.float64),
+    complex: np.dtype(np.complex128),
+}
+
+
+def get_aval(x: Any) -> ShapedArray:
+    """The abstract value of an array, tracer or Python scalar literal."""
+    aval = getattr(x, "aval", None)
+    if aval is not None:
+        return aval
+    t = type(x)
+    if t in _WEAK_SCALAR_DTYPES:
+        return ShapedArray((), _WEAK_SCALAR_DTYPES[t], weak_type=True)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(x.shape, x.dtype)
+    raise TypeError(f"{type(x).__name__} is not a valid funcgrad value: {x!r:.60}")
+
+
+class Primitive:
+    """A named operation with rules attached (see the module docstring)."""
+
+    __slots__ = ("name", "impl", "abstract_eval", "jvp", "transpose", "batch", "linear",
+                 "__weakref__")
+
+    def __init__(self, name: str, *, linear: bool = False):
+        self.name = name
+        self.impl: Callable[..., list] | None = None
+        self.abstract_eval: Callable[..., list[ShapedArray]] | None = None
+        self.jvp: Callable | None = None
+        self.transpose: Callable | None = None
+        self.batch: Callable | None = None
+        # Linear primitives need a transpose rule for reverse mode.
+        self.linear = linear
+
+    def bind(self, *args: Any, **params: Any) -> list:
+        """Apply the primitive in the current trace; returns a list of outputs."""
+        return _context.trace.process_primitive(self, args, params)
+
+    def bind1(self, *args: Any, **params: Any) -> Any:
+        """``bind`` for single-output primitives: returns the one output."""
+        return _context.trace.process_primitive(self, args, params)[0]
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# ------------------------------------------------------------------------------------
+# Traces and the thread-local context
+# ------------------------------------------------------------------------------------
+
+
+class Trace:
+    """One interpreter level. ``parent`` is the trace its operations are lowered to."""
+
+    parent: Trace | None = None
+    #: Name shown in error messages ("jvp", "vmap", "jit", ...).
+    transformation = "eval"
+
+    def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
+        raise NotImplementedError(f"{type(self).__name__}.process_primitive")
+
+
+class Tracer:
+    """A value inside a transformation: a stand-in for an array with its abstract value.
+
+    Interpreters subclass it. Operators and methods are attached by
+    ``funcgrad._src.array_methods`` so tracers behave like arrays.
+    """
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError(f"{type(self).__name__}.aval")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.aval.shape)
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    def concrete_value(self) -> Any:
+        """The concrete :class:`Array` behind this tracer, or ``None`` if it has none.
+
+        Forward-mode tracers wrap concrete primals; jit tracers have no value.
+        """
+        return None
+
+    def __repr__(self) -> str:
+        return tracer_repr(self)
+
+
+def tracer_repr(tracer: Tracer) -> str:
+    return f"Traced<{tracer.aval.str_short()}> in {tracer._trace.transformation}"
+
+
+class _Context(threading.local):
+    def __init__(self) -> None:
+        self.trace: Trace = EVAL_TRACE
+        self.default_backend: str | None = None
+
+
+class EvalTrace(Trace):
+    """Eager evaluation: run each primitive's impl on its backend."""
+
+    def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
+        # The hot path of every eager operation: keep it flat.
+        backend = None
+        buffers = []
+        for x in args:
+            t = type(x)
+            if t is Array:
+                b = x._backend
+                if b is not backend:
+                    if backend is not None:
+                        raise _mixed_backends_error(prim, args)
+                    backend = b
+                buffers.append(x._buffer)
+            elif t in _WEAK_SCALAR_DTYPES or isinstance(x, np.generic):
+                buffers.append(x)  # a literal: every backend's kernels accept scalars
+            elif isinstance(x, Tracer):
+                raise escaped_tracer_error(x, prim)
+            else:
+                raise TypeError(
+                    f"{prim.name}: operand of type {type(x).__name__} is not a funcgrad "
+                    f"array; convert it with funcgrad.numpy.asarray first"
+                )
+        if backend is None:
+            backend = current_backend()
+        impl = prim.impl
+        if impl is None:
+            raise NotImplementedError(f"primitive '{prim.name}' has no implementation")
+        buffer_type = backend.buffer_type
+        results = []
+        for out in impl(backend, *buffers, **params):
+            if type(out) is not buffer_type:
+                out = backend.freeze(out)  # scalars from 0-d ufuncs become 0-d arrays
+            a = object.__new__(Array)
+            a._buffer = out
+            a._backend = backend
+            results.append(a)
+        return results
+
+
+def _mixed_backends_error(prim: Primitive, args: tuple) -> ValueError:
+    names = sorted({x._backend.name for x in args if type(x) is Array})
+    return ValueError(
+        f"{prim.name}: operands live on different backends ({' and '.join(names)}); "
+        f"move them to one with funcgrad.device_put(x, {names[0]!r})"
+    )
+
+
+def escaped_tracer_error(tracer: Tracer, prim: Primitive | None = None) -> Exception:
+    where = f" was passed to '{prim.name}'" if prim is not None else " was used"
+    return UnexpectedTracerError(
+        f"a traced value {tracer!r}{where} after its {tracer._trace.transformation} "
+        f"transformation ended. A tracer escaped its transformation, e.g. through a "
+        f"global, a closure or a side effect; return it from the transformed function "
+        f"instead."
+    )
+
+
+class UnexpectedTracerError(RuntimeError):
+    """A tracer was used outside the transformation that made it."""
+
+
+class ConcretizationError(TypeError):
+    """A Python value (bool, int, shape, ...) was needed from a traced value."""
+
+
+EVAL_TRACE = EvalTrace()
+_context = _Context()
+
+
+def current_trace() -> Trace:
+    return _context.trace
+
+
+@contextmanager
+def set_current_trace(trace: Trace):
+    """Make ``trace`` current for the duration of the block."""
+    prev = _context.trace
+    _context.trace = trace
+    try:
+        yield trace
+    finally:
+        _context.trace = prev
+
+
+def current_backend() -> Backend:
+    """The backend for values created from nothing: the :func:`default_backend`
+    override if one is active, else ``$FUNCGRAD_BACKEND``, else numpy."""
+    return get_backend(_context.default_backend)
+
+
+@contextmanager
+def default_backend(name: str | Backend | None):
+    """Within the block, arrays created from Python data live on backend ``name``.
+
+    Examples:
+        >>> import funcgrad
+        >>> import funcgrad.numpy as fnp
+        >>> with funcgrad.default_backend("numpy"):
+        ...     fnp.zeros(2).backend
+        'numpy'
+    """
+    if name is None:  # no override requested: keep whatever is in force
+        yield current_backend()
+        return
+    backend = get_backend(name)  # fail at the with-statement, not at the first array
+    prev = _context.default_backend
+    _context.default_backend = backend.name
+    try:
+        yield backend
+    finally:
+        _context.default_backend = prev
+
+
+# ------------------------------------------------------------------------------------
+# Arrays
+# ------------------------------------------------------------------------------------
+
+
+class Array:
+    """An immutable n-dimensional array on one backend.
+
+    Create arrays with ``funcgrad.numpy`` (``fnp.asarray``, ``fnp.zeros``, ...).
+    Operators and NumPy-style methods are attached by ``funcgrad._src.array_methods``.
+
+    Immutability: the buffer is private. Host data is copied in, and every way out
+    (``np.asarray(x)``, ``device_get``, DLPack on NumPy) hands out a read-only view,
+    so no one can write into a buffer an array holds.
+    """
+
+    __slots__ = ("_buffer", "_backend", "__weakref__")
+    __array_priority__ = 100
+
+    @property
+    def aval(self) -> ShapedArray:
+        buf = self._buffer
+        return ShapedArray(buf.shape, buf.dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._buffer.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._buffer.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._buffer.ndim
+
+    @property
+    def size(self) -> int:
+        return self._buffer.size
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend holding this array's buffer."""
+        return self._backend.name
+
+    def concrete_value(self) -> Array:
+        return self
+
+
+def _new_array(buffer: Any, backend: Backend) -> Array:
+    # Bypasses __init__: this is the hot path of every eager operation.
+    a = object.__new__(Array)
+    a._buffer = buffer
+    a._backend = backend
+    return a
+
+
+def array_from_buffer(buffer: Any, backend: Backend) -> Array:
+    """Wrap a backend buffer (taking ownership: it must not be written afterwards)."""
+    return _new_array(backend.freeze(buffer), backend)
+
+
+def is_array_like(x: Any) -> bool:
+    """True for funcgrad arrays and tracers."""
+    return type(x) is Array or isinstance(x, (Array, Tracer))
+
+
+def concrete_or_error(x: Any, fname: str, what: str, hint: str) -> Array:
+    """The concrete array behind ``x``, or a :class:`ConcretizationError` saying what to do.
+
+    Args:
+        x: an array or tracer.
+        fname: the public function that needs the value (named in the message).
+        what: what the value is needed for, e.g. "the number of nonzero elements".
+        hint: what to do instead under jit, e.g. "pass size=".
+    """
+    if type(x) is Array:
+        return x
+    value = x.concrete_value() if isinstance(x, Tracer) else None
+    if value is None:
+        raise ConcretizationError(
+            f"{fname}: {what} depends on the value of a traced array ({x!r}), which is "
+            f"not known while tracing. {hint}"
+        )
+    return value

@@ -1,0 +1,1 @@
+"""The interpreters: one Trace/Tracer pair each (eval lives in core)."""

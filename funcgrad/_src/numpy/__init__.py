@@ -1,0 +1,1 @@
+"""Implementation of funcgrad.numpy, one module per family of functions."""

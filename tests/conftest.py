@@ -1,0 +1,21 @@
+"""Test configuration: hypothesis profiles and import path for the shared oracle helpers."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+# CI: derandomized and bounded so the suite is reproducible and fits the CI budget.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "dev", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "deep", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
