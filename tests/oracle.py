@@ -45,12 +45,11 @@ def elements(dtype: np.dtype, *, min_value=None, max_value=None, allow_nan: bool
     arithmetic does not overflow unless a test asks for it."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
-        bound = 100.0
-        return st.floats(
-            min_value=-bound if min_value is None else min_value,
-            max_value=bound if max_value is None else max_value,
-            allow_nan=allow_nan, allow_infinity=allow_infinity, width=dtype.itemsize * 8,
-        )  # fmt: skip
+        lo = _representable(dtype, -100.0 if min_value is None else min_value, np.inf)
+        hi = _representable(dtype, 100.0 if max_value is None else max_value, -np.inf)
+        finite = st.floats(min_value=lo, max_value=hi, width=dtype.itemsize * 8)
+        specials = ([np.nan] if allow_nan else []) + ([np.inf, -np.inf] if allow_infinity else [])
+        return finite | st.sampled_from(specials) if specials else finite
     if dtype.kind == "c":
         part = np.dtype(f"f{dtype.itemsize // 2}")
         return st.builds(complex, elements(part, min_value=min_value, max_value=max_value),
@@ -61,6 +60,14 @@ def elements(dtype: np.dtype, *, min_value=None, max_value=None, allow_nan: bool
         hi = min(info.max, 100 if max_value is None else max_value)
         return st.integers(int(lo), int(hi))
     return st.booleans()
+
+
+def _representable(dtype: np.dtype, bound: float, inward: float) -> float:
+    """``bound`` rounded in ``dtype``, stepping towards ``inward`` if rounding moved it outwards."""
+    v = dtype.type(bound)
+    if (inward > 0 and v < bound) or (inward < 0 and v > bound):
+        v = np.nextafter(v, dtype.type(inward))
+    return float(v)
 
 
 def arrays(dtype, shape, **element_kwargs) -> st.SearchStrategy[np.ndarray]:

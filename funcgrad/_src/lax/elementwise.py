@@ -63,9 +63,10 @@ def ufunc_loop_dtypes(ufunc_name: str, in_dtypes: tuple) -> tuple:
 
 
 def _operand_dtype_key(aval: ShapedArray):
-    return {np.bool_: bool, np.int64: int, np.float64: float, np.complex128: complex}[
-        aval.dtype.type
-    ] if aval.weak_type else aval.dtype
+    """Weak scalars enter NumPy's resolver as Python types (bool is already the lowest kind)."""
+    if aval.weak_type and aval.dtype.kind != "b":
+        return {"i": int, "f": float, "c": complex}[aval.dtype.kind]
+    return aval.dtype
 
 
 def elementwise_shape(name: str, avals) -> tuple[int, ...]:

@@ -20,7 +20,6 @@ from funcgrad._src.lax import indexing as lax_indexing
 from funcgrad._src.lax.indexing import ArrayIndex, IndexSlice
 from funcgrad._src.numpy.util import (
     asarray,
-    broadcast_shapes_cached,
     broadcast_to_shape,
     convert,
     is_array,
@@ -101,6 +100,15 @@ def _append_mask(mask: Any, indexer: list, operands: list, fname: str) -> None:
     for positions in backend.xp.nonzero(concrete._buffer):
         operands.append(array_from_buffer(positions, backend))
         indexer.append(ArrayIndex(len(operands) - 1))
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    return all(a in (1, b) for a, b in zip(shape[::-1], target[::-1]))
+
+
+def _dtype_name(x: Any) -> str:
+    dt = dtypes.dtype_of(x)
+    return f"{dt.__name__} (a Python scalar)" if isinstance(dt, type) else str(dt)
 
 
 _FULL_SLICE = (IndexSlice(None, None, None),)
@@ -213,14 +221,14 @@ class IndexUpdateRef:
         values = operand(values, fname)
         if dtypes.result_type(x.dtype, values) != x.dtype:
             raise TypeError(
-                f"{fname}: updates of dtype {dtypes.dtype_of(values)} do not fit an array of "
+                f"{fname}: updates of dtype {_dtype_name(values)} do not fit an array of "
                 f"dtype {x.dtype} without a lossy cast; cast them explicitly with "
                 f".astype({x.dtype.name!r}) if that is what you want"
             )
         values = asarray(values, dtype=x.dtype, fname=fname)
         while values.ndim > len(shape) and values.shape[0] == 1:  # NumPy drops leading 1s
             values = values.reshape(values.shape[1:])
-        if values.ndim > len(shape) or broadcast_shapes_cached(fname, values.shape, shape) != shape:
+        if values.ndim > len(shape) or not _broadcasts_to(values.shape, shape):
             raise ValueError(
                 f"{fname}: updates of shape {values.shape} cannot be broadcast to the indexed "
                 f"shape {shape} (array of shape {x.shape})"

@@ -19,8 +19,13 @@ from funcgrad._src.numpy.util import asarray, broadcast_operands, convert, opera
 _WEAK = (bool, int, float, complex)
 
 
+# NumPy's resolver takes Python int/float/complex as weak scalars; a Python bool is the
+# lowest kind anyway, so it is passed as the bool dtype.
+_RESOLVER_KEYS = {bool: np.dtype(np.bool_), int: int, float: float, complex: complex}
+
+
 def _loop_dtypes(fname: str, ufunc_name: str, args: list) -> tuple:
-    key = tuple(type(a) if type(a) in _WEAK else a.dtype for a in args)
+    key = tuple(_RESOLVER_KEYS[type(a)] if type(a) in _WEAK else a.dtype for a in args)
     try:
         return ew.ufunc_loop_dtypes(ufunc_name, key)[0]
     except TypeError as e:
