@@ -553,6 +553,7 @@ def test_decompositions(data):
     np.testing.assert_allclose(v @ (w[..., None] * np.swapaxes(v, -1, -2)), a, rtol=tol * 10, atol=tol * 10)
 
     b = _matrices(data, square=False)
+    tol = _reconstruct_tol(b.dtype)
     full = data.draw(st.booleans())
     q, r = (np.asarray(t) for t in prims["qr"].bind(fnp.asarray(b), full_matrices=full))
     np.testing.assert_allclose(q @ r, b, rtol=tol * 10, atol=tol * 10)

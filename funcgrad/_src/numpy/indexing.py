@@ -116,6 +116,8 @@ _FULL_SLICE = (IndexSlice(None, None, None),)
 
 def getitem(x: Any, key: Any) -> Any:
     """``x[key]`` with NumPy's basic and advanced indexing semantics."""
+    if type(key) is int:  # the most common eager index: skip the general parser
+        return lax_indexing.gather_p.bind1(x, indexer=(key,))
     indexer, operands = parse_index(key)
     if indexer == _FULL_SLICE or indexer == (Ellipsis,):
         return x

@@ -32,18 +32,27 @@ def _loop_dtypes(fname: str, ufunc_name: str, args: list) -> tuple:
         raise TypeError(f"{fname}: {e}") from None
 
 
-def _same_dtype_fast_path(prim: Primitive, ufunc_name: str):
-    """Per-dtype cache: is the loop for (d, d, ...) the identity cast? Then skip promotion."""
-    cache: dict[np.dtype, bool] = {}
+def _fast_path_cache(ufunc_name: str):
+    """Cache: does the loop for these operand dtypes leave every *array* operand's dtype
+    unchanged? Then promotion is a no-op and the wrapper can bind at once.
 
-    def ok(dtype: np.dtype, nargs: int) -> bool:
-        hit = cache.get(dtype)
+    Keys are tuples of dtypes and Python scalar types (``(float32, float)`` for
+    ``x * 2.0``); Python scalars are weak literals the kernel absorbs.
+    """
+    cache: dict[tuple, bool] = {}
+
+    def ok(key: tuple) -> bool:
+        hit = cache.get(key)
         if hit is None:
+            resolver_key = tuple(_RESOLVER_KEYS.get(k, k) if isinstance(k, type) else k for k in key)
             try:
-                loop = ew.ufunc_loop_dtypes(ufunc_name, (dtype,) * nargs)[0]
-                hit = cache[dtype] = all(d == dtype for d in loop)
+                loop = ew.ufunc_loop_dtypes(ufunc_name, resolver_key)[0]
+                hit = all(isinstance(k, type) or d == k for k, d in zip(key, loop))
+                # a weak scalar must not change the result kind (int array * 2.5 -> float)
+                hit = hit and all(d == loop[0] for d in loop)
             except TypeError:
-                hit = cache[dtype] = False
+                hit = False
+            cache[key] = hit
         return hit
 
     return ok
@@ -63,10 +72,10 @@ def _unary(name: str, prim_name: str) -> Any:
     prim = ew.unary_primitives[prim_name]
     ufunc_name = ew.UNARY_UFUNCS[prim_name]
     fname = f"funcgrad.numpy.{name}"
-    fast = _same_dtype_fast_path(prim, ufunc_name)
+    fast = _fast_path_cache(ufunc_name)
 
     def fn(x, /):
-        if type(x) is Array and fast(x._buffer.dtype, 1):
+        if type(x) is Array and fast((x._buffer.dtype,)):
             return prim.bind1(x)
         return apply_ufunc(fname, prim, ufunc_name, (x,))
 
@@ -79,14 +88,20 @@ def _binary(name: str, prim_name: str) -> Any:
     prim = ew.binary_primitives[prim_name]
     ufunc_name = ew.BINARY_UFUNCS[prim_name]
     fname = f"funcgrad.numpy.{name}"
-    fast = _same_dtype_fast_path(prim, ufunc_name)
+    fast = _fast_path_cache(ufunc_name)
 
     def fn(x1, x2, /):
-        if type(x1) is Array and type(x2) is Array:
-            b1 = x1._buffer
-            b2 = x2._buffer
-            if b1.shape == b2.shape and b1.dtype == b2.dtype and fast(b1.dtype, 2):
+        # Fast paths for the common eager cases; everything else goes through apply_ufunc.
+        t1, t2 = type(x1), type(x2)
+        if t1 is Array:
+            if t2 is Array:
+                b1, b2 = x1._buffer, x2._buffer
+                if b1.shape == b2.shape and fast((b1.dtype, b2.dtype)):
+                    return prim.bind1(x1, x2)
+            elif t2 in _WEAK and fast((x1._buffer.dtype, t2)):
                 return prim.bind1(x1, x2)
+        elif t2 is Array and t1 in _WEAK and fast((t1, x2._buffer.dtype)):
+            return prim.bind1(x1, x2)
         return apply_ufunc(fname, prim, ufunc_name, (x1, x2))
 
     fn.__name__ = fn.__qualname__ = name
