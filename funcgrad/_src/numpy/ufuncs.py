@@ -235,12 +235,12 @@ def float_power(x1, x2, /):
 
 def deg2rad(x, /):
     """Degrees to radians."""
-    return multiply(_inexact(x, "deg2rad"), np.pi / 180)
+    return multiply(_as_ufunc_input(x, "deg2rad"), np.pi / 180)
 
 
 def rad2deg(x, /):
     """Radians to degrees."""
-    return multiply(_inexact(x, "rad2deg"), 180 / np.pi)
+    return multiply(_as_ufunc_input(x, "rad2deg"), 180 / np.pi)
 
 
 radians, degrees = deg2rad, rad2deg
@@ -248,7 +248,7 @@ radians, degrees = deg2rad, rad2deg
 
 def angle(z, deg=False):
     """The argument of complex ``z`` (0 or pi for reals), in radians unless ``deg``."""
-    z = _inexact(z, "angle")
+    z = asarray(z, fname="funcgrad.numpy.angle")
     a = arctan2(imag(z), real(z))
     return rad2deg(a) if deg else a
 
@@ -281,6 +281,12 @@ def isneginf(x, /):
     return logical_and(isinf(x), signbit(x))
 
 
+def _as_ufunc_input(x: Any, ufunc_name: str):
+    """``x`` cast to the input dtype of NumPy's loop for ufunc ``ufunc_name`` (int8 -> float16...)."""
+    x = asarray(x, fname=f"funcgrad.numpy.{ufunc_name}")
+    return convert(x, _loop_dtypes(f"funcgrad.numpy.{ufunc_name}", ufunc_name, [x])[0])
+
+
 def _inexact(x: Any, fname: str):
     x = asarray(x, fname=f"funcgrad.numpy.{fname}")
     return convert(x, dtypes.to_inexact(x.dtype))
@@ -297,7 +303,7 @@ def where(condition, x=None, y=None, /):
         [1.0, 6.0]
     """
     if x is None and y is None:
-        from funcgrad._src.numpy.indexing import nonzero
+        from funcgrad._src.numpy.searching import nonzero
 
         return nonzero(condition)
     if x is None or y is None:
