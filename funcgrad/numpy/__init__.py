@@ -31,6 +31,7 @@ from funcgrad._src.dtypes import (
 )
 from funcgrad._src.numpy.contractions import *  # noqa: F403
 from funcgrad._src.numpy.creation import *  # noqa: F403
+from funcgrad._src.numpy.logic import *  # noqa: F403
 from funcgrad._src.numpy.reductions import *  # noqa: F403
 from funcgrad._src.numpy.searching import *  # noqa: F403
 from funcgrad._src.numpy.shape import *  # noqa: F403
