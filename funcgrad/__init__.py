@@ -20,7 +20,7 @@ from funcgrad._src.core import (
     UnexpectedTracerError,
     default_backend,
 )
-from funcgrad import numpy, tree_util  # noqa: E402
+from funcgrad import lax, numpy, tree_util  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ __all__ = [
     "devices",
     "eval_shape",
     "ShapeDtypeStruct",
+    "lax",
     "numpy",
     "tree_util",
 ]

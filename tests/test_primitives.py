@@ -573,3 +573,17 @@ def test_decompositions(data):
         outs = prim.bind(*map(fnp.asarray, args), **params)
         avals = prim.abstract_eval(*[get_aval(fnp.asarray(x)) for x in args], **params)
         assert [(o.shape, o.dtype) for o in outs] == [(av.shape, av.dtype) for av in avals]
+
+
+def test_eager_kernel_failures_get_the_primitives_message():
+    """Eager mode skips abstract eval; a failing kernel must still report funcgrad's error."""
+    prims = ALL_PRIMITIVES
+    with pytest.raises(ValueError, match=r"dot_general: cannot contract shapes \(2, 3\) and \(4, 5\)"):
+        prims["dot_general"].bind(fnp.ones((2, 3)), fnp.ones((4, 5)), dimension_numbers=(((1,), (0,)), ((), ())))
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape an array of shape \(2, 3\) into \(4,\)"):
+        prims["reshape"].bind(fnp.ones((2, 3)), new_sizes=(4,))
+    with pytest.raises(IndexError, match=r"index 5 is out of bounds(.|\n)*in primitive 'gather' applied to float64\[3\], int64\[1\]"):
+        prims["gather"].bind(fnp.ones(3), fnp.asarray([5]), indexer=(ArrayIndex(0),))
+    with pytest.raises(np.linalg.LinAlgError) as info:
+        prims["solve"].bind(fnp.zeros((2, 2)), fnp.ones((2, 1)))
+    assert "in primitive 'solve' applied to float64[2,2], float64[2,1]" in "".join(info.value.__notes__)

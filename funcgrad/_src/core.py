@@ -228,9 +228,13 @@ class EvalTrace(Trace):
         impl = prim.impl
         if impl is None:
             raise NotImplementedError(f"primitive '{prim.name}' has no implementation")
+        try:
+            outs = impl(backend, *buffers, **params)
+        except Exception as e:
+            raise _explain_impl_error(prim, args, params, e) from None
         buffer_type = backend.buffer_type
         results = []
-        for out in impl(backend, *buffers, **params):
+        for out in outs:
             if type(out) is not buffer_type:
                 out = backend.freeze(out)  # scalars from 0-d ufuncs become 0-d arrays
             a = object.__new__(Array)
@@ -238,6 +242,25 @@ class EvalTrace(Trace):
             a._backend = backend
             results.append(a)
         return results
+
+
+def _explain_impl_error(prim: Primitive, args: tuple, params: dict, error: Exception) -> Exception:
+    """The error to show for a failed impl call.
+
+    Eager evaluation skips abstract evaluation for speed; when a kernel fails, the
+    abstract rule is consulted so that invalid operands get funcgrad's message (which
+    names the primitive and the shapes) instead of the backend's.
+    """
+    try:
+        avals = [get_aval(x) for x in args]
+        if prim.abstract_eval is not None:
+            prim.abstract_eval(*avals, **params)
+    except (TypeError, ValueError, IndexError) as explained:
+        return explained
+    shapes = ", ".join(a.str_short() for a in avals)
+    if hasattr(error, "add_note"):
+        error.add_note(f"(in primitive '{prim.name}' applied to {shapes})")
+    return error
 
 
 def _mixed_backends_error(prim: Primitive, args: tuple) -> ValueError:

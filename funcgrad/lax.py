@@ -1,0 +1,16 @@
+"""funcgrad.lax: the primitives with JAX's names; no implicit broadcasting or promotion.
+
+Examples:
+    >>> import funcgrad.numpy as fnp
+    >>> from funcgrad import lax
+    >>> lax.dot_general(fnp.ones((2, 3)), fnp.ones((3, 4)), (((1,), (0,)), ((), ()))).shape
+    (2, 4)
+    >>> lax.pad(fnp.asarray([1, 2]), 0, [(1, 0, 1)]).tolist()
+    [0, 1, 0, 2]
+"""
+
+from funcgrad._src.lax import wrappers as _wrappers
+from funcgrad._src.lax.wrappers import *  # noqa: F403
+
+globals().update(_wrappers.ELEMENTWISE)
+__all__ = sorted(set(_wrappers.__all__) | set(_wrappers.ELEMENTWISE))
