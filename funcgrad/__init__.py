@@ -12,6 +12,19 @@ Examples:
 
 from funcgrad._src import array_methods as _array_methods  # noqa: F401  (attaches operators)
 from funcgrad._src.api import device_get, device_put, devices
+from funcgrad._src.autodiff import (
+    float0,
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linear_transpose,
+    linearize,
+    value_and_grad,
+    vjp,
+)
 from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
 from funcgrad._src.core import (
     Array,
@@ -20,7 +33,7 @@ from funcgrad._src.core import (
     UnexpectedTracerError,
     default_backend,
 )
-from funcgrad import lax, numpy, tree_util  # noqa: E402
+from funcgrad import lax, numpy, test_util, tree_util  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -34,6 +47,18 @@ __all__ = [
     "device_put",
     "devices",
     "eval_shape",
+    "float0",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "linear_transpose",
+    "linearize",
+    "test_util",
+    "value_and_grad",
+    "vjp",
     "ShapeDtypeStruct",
     "lax",
     "numpy",

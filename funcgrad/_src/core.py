@@ -142,6 +142,8 @@ class Trace:
     parent: Trace | None = None
     #: Name shown in error messages ("jvp", "vmap", "jit", ...).
     transformation = "eval"
+    #: False once the transformation that owns the trace has returned: its tracers are dead.
+    active = True
 
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
         raise NotImplementedError(f"{type(self).__name__}.process_primitive")
@@ -176,6 +178,9 @@ class Tracer:
     @property
     def size(self) -> int:
         return self.aval.size
+
+    def _trace_is_live(self) -> bool:
+        return self._trace.active
 
     def concrete_value(self) -> Any:
         """The concrete :class:`Array` behind this tracer, or ``None`` if it has none.

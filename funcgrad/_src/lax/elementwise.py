@@ -131,3 +131,241 @@ def _select_abstract_eval(pred, on_true, on_false):
 
 select_p.impl = _select_impl
 select_p.abstract_eval = _select_abstract_eval
+
+
+# --- differentiation rules ------------------------------------------------------------
+# Rules bind primitives directly (no promotion needed: tangents share their primal's
+# dtype). ``t`` is a tangent, ``x``/``y`` the primals, ``out`` the primal output.
+
+from funcgrad._src.interpreters.ad import (  # noqa: E402  (rules need the primitives above)
+    UndefinedPrimal,
+    Zero,
+    defjvp,
+    defjvp_zero,
+    instantiate,
+    is_undefined,
+    unbroadcast,
+)
+
+_neg, _add, _sub, _mul, _div = neg_p.bind1, add_p.bind1, sub_p.bind1, mul_p.bind1, div_p.bind1  # noqa: F821
+_sqrt, _exp, _log, _sin, _cos = sqrt_p.bind1, exp_p.bind1, log_p.bind1, sin_p.bind1, cos_p.bind1  # noqa: F821
+_select, _eq, _gt, _lt = select_p.bind1, eq_p.bind1, gt_p.bind1, lt_p.bind1  # noqa: F821
+
+
+def _where_half(pick, tie):
+    """1 where ``pick``, 0.5 where ``tie``, else 0: extrema split ties' gradient equally."""
+    return _select(pick, 1.0, _select(tie, 0.5, 0.0))
+
+
+def _ct_or_none(operand, ct):
+    return unbroadcast(operand.aval, ct) if is_undefined(operand) else None
+
+
+# Linear unary: neg, and the complex parts.
+def _neg_transpose(cts, x):
+    (ct,) = cts
+    return [Zero(x.aval) if type(ct) is Zero else _neg(ct)]
+
+
+neg_p.jvp = lambda primals, tangents: ([_neg(primals[0])], [_neg(tangents[0])])  # noqa: F821
+neg_p.transpose = _neg_transpose  # noqa: F821
+neg_p.linear = True  # noqa: F821
+
+for _p in (conj_p, real_p, imag_p):  # noqa: F821
+    # For real operands these are identity-like; complex autodiff follows JAX (no conjugation).
+    _p.jvp = (lambda p: lambda primals, tangents: ([p.bind1(primals[0])], [p.bind1(tangents[0])]))(_p)
+real_p.transpose = lambda cts, x: [cts[0] if x.aval.dtype.kind != "c" else _mul(cts[0], 1 + 0j)]  # noqa: F821
+imag_p.transpose = lambda cts, x: [_mul(cts[0], -1j) if x.aval.dtype.kind == "c" else Zero(x.aval)]  # noqa: F821
+conj_p.transpose = lambda cts, x: [conj_p.bind1(cts[0])]  # noqa: F821
+
+# Piecewise-constant and boolean-valued functions have zero derivative.
+for _name in ("sign", "floor", "ceil", "round", "trunc", "is_finite", "is_nan", "is_inf", "not",
+              "logical_not", "signbit", "floor_div", "nextafter", "and", "or", "xor",
+              "shift_left", "shift_right", "logical_and", "logical_or", "logical_xor", "eq",
+              "ne", "lt", "le", "gt", "ge"):  # fmt: skip
+    defjvp_zero({**unary_primitives, **binary_primitives}[_name])
+
+
+def _abs_jvp_fn(t, x, *, out):
+    if x.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|
+        return _div(real_p.bind1(_mul(conj_p.bind1(x), t)), out)  # noqa: F821
+    return _mul(t, sign_p.bind1(x))  # noqa: F821
+
+
+defjvp(abs_p, _abs_jvp_fn)  # noqa: F821
+defjvp(exp_p, lambda t, x, *, out: _mul(t, out))  # noqa: F821
+defjvp(exp2_p, lambda t, x, *, out: _mul(t, _mul(out, float(np.log(2)))))  # noqa: F821
+defjvp(expm1_p, lambda t, x, *, out: _mul(t, _add(out, 1)))  # noqa: F821
+defjvp(log_p, lambda t, x, *, out: _div(t, x))  # noqa: F821
+defjvp(log2_p, lambda t, x, *, out: _div(t, _mul(x, float(np.log(2)))))  # noqa: F821
+defjvp(log10_p, lambda t, x, *, out: _div(t, _mul(x, float(np.log(10)))))  # noqa: F821
+defjvp(log1p_p, lambda t, x, *, out: _div(t, _add(x, 1)))  # noqa: F821
+defjvp(sqrt_p, lambda t, x, *, out: _div(t, _mul(out, 2)))  # noqa: F821
+defjvp(cbrt_p, lambda t, x, *, out: _div(t, _mul(_mul(out, out), 3)))  # noqa: F821
+defjvp(sin_p, lambda t, x, *, out: _mul(t, _cos(x)))  # noqa: F821
+defjvp(cos_p, lambda t, x, *, out: _neg(_mul(t, _sin(x))))  # noqa: F821
+defjvp(tan_p, lambda t, x, *, out: _mul(t, _add(_mul(out, out), 1)))  # noqa: F821
+defjvp(asin_p, lambda t, x, *, out: _div(t, _sqrt(_sub(1, _mul(x, x)))))  # noqa: F821
+defjvp(acos_p, lambda t, x, *, out: _neg(_div(t, _sqrt(_sub(1, _mul(x, x))))))  # noqa: F821
+defjvp(atan_p, lambda t, x, *, out: _div(t, _add(_mul(x, x), 1)))  # noqa: F821
+defjvp(sinh_p, lambda t, x, *, out: _mul(t, cosh_p.bind1(x)))  # noqa: F821
+defjvp(cosh_p, lambda t, x, *, out: _mul(t, sinh_p.bind1(x)))  # noqa: F821
+defjvp(tanh_p, lambda t, x, *, out: _mul(t, _sub(1, _mul(out, out))))  # noqa: F821
+defjvp(asinh_p, lambda t, x, *, out: _div(t, _sqrt(_add(_mul(x, x), 1))))  # noqa: F821
+defjvp(acosh_p, lambda t, x, *, out: _div(t, _mul(_sqrt(_sub(x, 1)), _sqrt(_add(x, 1)))))  # noqa: F821
+defjvp(atanh_p, lambda t, x, *, out: _div(t, _sub(1, _mul(x, x))))  # noqa: F821
+
+
+# Linear binary: add and sub in both operands, mul in each, div in the numerator.
+def _add_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    out = _add(x, y)
+    if type(tx) is Zero:
+        return [out], [_broadcast_tangent(ty, out)]
+    if type(ty) is Zero:
+        return [out], [_broadcast_tangent(tx, out)]
+    return [out], [_add(tx, ty)]
+
+
+def _broadcast_tangent(t, out):
+    """A 0-d operand's tangent, broadcast to the output's shape when the output is larger."""
+    from funcgrad._src.lax.structural import broadcast_in_dim_p
+
+    shape = np.shape(out) if not hasattr(out, "shape") else out.shape
+    if t.shape == shape:
+        return t
+    return broadcast_in_dim_p.bind1(t, shape=shape, broadcast_dimensions=())
+
+
+def _sub_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    out = _sub(x, y)
+    if type(ty) is Zero:
+        return [out], [_broadcast_tangent(tx, out)]
+    if type(tx) is Zero:
+        return [out], [_broadcast_tangent(_neg(ty), out)]
+    return [out], [_sub(tx, ty)]
+
+
+def _add_transpose(cts, x, y):
+    (ct,) = cts
+    return [_ct_or_none(x, ct), _ct_or_none(y, ct)]
+
+
+def _sub_transpose(cts, x, y):
+    (ct,) = cts
+    neg_ct = ct if type(ct) is Zero or not is_undefined(y) else _neg(ct)
+    return [_ct_or_none(x, ct), _ct_or_none(y, neg_ct)]
+
+
+def _mul_transpose(cts, x, y):
+    (ct,) = cts
+    if type(ct) is Zero:
+        return [None if not is_undefined(x) else Zero(x.aval), None if not is_undefined(y) else Zero(y.aval)]
+    if is_undefined(x) and is_undefined(y):
+        raise ValueError("mul: transpose of a product of two linear values (the program is not linear)")
+    if is_undefined(x):
+        return [unbroadcast(x.aval, _mul(ct, y)), None]
+    return [None, unbroadcast(y.aval, _mul(x, ct))]
+
+
+def _div_transpose(cts, x, y):
+    (ct,) = cts
+    if is_undefined(y):
+        raise ValueError("div: transpose with respect to the denominator (the program is not linear)")
+    return [Zero(x.aval) if type(ct) is Zero else unbroadcast(x.aval, _div(ct, y)), None]
+
+
+add_p.jvp, add_p.transpose, add_p.linear = _add_jvp, _add_transpose, True  # noqa: F821
+sub_p.jvp, sub_p.transpose, sub_p.linear = _sub_jvp, _sub_transpose, True  # noqa: F821
+defjvp(mul_p, lambda t, x, y, *, out: _mul(t, y), lambda t, x, y, *, out: _mul(x, t))  # noqa: F821
+mul_p.transpose = _mul_transpose  # noqa: F821
+defjvp(div_p, lambda t, x, y, *, out: _div(t, y),  # noqa: F821
+       lambda t, x, y, *, out: _neg(_mul(t, _div(out, y))))  # fmt: skip
+div_p.transpose = _div_transpose  # noqa: F821
+
+
+# Non-linear binary.
+def _pow_exponent_jvp(t, x, y, *, out):
+    # d/dy x**y = x**y log x, taken as 0 where x == 0 (the limit for y > 0)
+    safe_log = _log(_select(_eq(x, 0), 1.0, x)) if x.dtype.kind != "c" else _log(x)
+    return _mul(t, _mul(out, safe_log))
+
+
+def _pow_base_jvp(t, x, y, *, out):
+    # d/dx x**y = y x**(y-1), written without dividing by x so that x == 0 works
+    return _mul(t, _mul(y, pow_p.bind1(x, _sub(y, 1))))  # noqa: F821
+
+
+defjvp(pow_p, _pow_base_jvp, _pow_exponent_jvp)  # noqa: F821
+
+# max/min (and NaN-ignoring fmax/fmin): the gradient goes to the selected operand; on
+# ties it is split equally between both (as in JAX).
+defjvp(max_p, lambda t, x, y, *, out: _mul(t, _where_half(_gt(x, y), _eq(x, y))),  # noqa: F821
+       lambda t, x, y, *, out: _mul(t, _where_half(_lt(x, y), _eq(x, y))))  # fmt: skip
+defjvp(min_p, lambda t, x, y, *, out: _mul(t, _where_half(_lt(x, y), _eq(x, y))),  # noqa: F821
+       lambda t, x, y, *, out: _mul(t, _where_half(_gt(x, y), _eq(x, y))))  # fmt: skip
+
+
+def _fextremum_jvps(better):
+    def pick(a, b):  # a wins where it is better, or where b is NaN
+        return or_p.bind1(better(a, b), is_nan_p.bind1(b))  # noqa: F821
+
+    return (lambda t, x, y, *, out: _mul(t, _where_half(pick(x, y), _eq(x, y))),
+            lambda t, x, y, *, out: _mul(t, _where_half(pick(y, x), _eq(x, y))))  # fmt: skip
+
+
+defjvp(fmax_p, *_fextremum_jvps(_gt))  # noqa: F821
+defjvp(fmin_p, *_fextremum_jvps(_lt))  # noqa: F821
+defjvp(rem_p, lambda t, x, y, *, out: t,  # noqa: F821
+       lambda t, x, y, *, out: _neg(_mul(t, floor_div_p.bind1(_sub(x, out), y))))  # noqa: F821 fmt: skip
+defjvp(fmod_p, lambda t, x, y, *, out: t,  # noqa: F821
+       lambda t, x, y, *, out: _neg(_mul(t, trunc_p.bind1(_div(_sub(x, out), y)))))  # noqa: F821 fmt: skip
+
+
+def _atan2_denominator(x, y):
+    return _add(_mul(x, x), _mul(y, y))
+
+
+# atan2(x, y) = angle of the point (y, x): d = (y dx - x dy) / (x^2 + y^2)
+defjvp(atan2_p, lambda t, x, y, *, out: _mul(t, _div(y, _atan2_denominator(x, y))),  # noqa: F821
+       lambda t, x, y, *, out: _neg(_mul(t, _div(x, _atan2_denominator(x, y)))))  # fmt: skip
+defjvp(hypot_p, lambda t, x, y, *, out: _mul(t, _div(x, out)),  # noqa: F821
+       lambda t, x, y, *, out: _mul(t, _div(y, out)))  # fmt: skip
+defjvp(logaddexp_p, lambda t, x, y, *, out: _mul(t, _exp(_sub(x, out))),  # noqa: F821
+       lambda t, x, y, *, out: _mul(t, _exp(_sub(y, out))))  # fmt: skip
+defjvp(logaddexp2_p, lambda t, x, y, *, out: _mul(t, exp2_p.bind1(_sub(x, out))),  # noqa: F821
+       lambda t, x, y, *, out: _mul(t, exp2_p.bind1(_sub(y, out))))  # noqa: F821 fmt: skip
+# copysign(x, y) = |x| sign(y): d/dx = sign(x) sign(out), piecewise constant in y
+defjvp(copysign_p, lambda t, x, y, *, out: _select(  # noqa: F821
+    eq_p.bind1(signbit_p.bind1(x), signbit_p.bind1(out)), t, _neg(t)), None)  # noqa: F821 fmt: skip
+
+
+# select: linear in both branches.
+def _select_jvp(primals, tangents):
+    pred, a, b = primals
+    _, ta, tb = tangents
+    out = _select(pred, a, b)
+    if type(ta) is Zero and type(tb) is Zero:
+        return [out], [Zero(ShapedArray(np.shape(out) if not hasattr(out, "shape") else out.shape, out.dtype))]
+    ta = _broadcast_tangent(instantiate(ta), out)
+    tb = _broadcast_tangent(instantiate(tb), out)
+    return [out], [_select(pred, ta, tb)]
+
+
+def _select_transpose(cts, pred, a, b):
+    (ct,) = cts
+    if type(ct) is Zero:
+        return [None, _ct_or_none(a, ct), _ct_or_none(b, ct)]
+    zeros = _mul(ct, 0)
+    return [
+        None,
+        unbroadcast(a.aval, _select(pred, ct, zeros)) if is_undefined(a) else None,
+        unbroadcast(b.aval, _select(pred, zeros, ct)) if is_undefined(b) else None,
+    ]
+
+
+select_p.jvp, select_p.transpose, select_p.linear = _select_jvp, _select_transpose, True
+UndefinedPrimal  # noqa: B018  (exported for rule authors in this module)

@@ -1,0 +1,496 @@
+"""The differentiation transformations: jvp, linearize, vjp, grad, value_and_grad, jacobians.
+
+All work on functions of pytrees of arrays. Forward mode runs the JVP interpreter;
+reverse mode linearizes (JVP on top of partial evaluation, so the primal runs
+eagerly and only the tangent program is recorded) and transposes that program.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from funcgrad._src import dtypes
+from funcgrad._src.core import ShapedArray, current_trace, get_aval
+from funcgrad._src.interpreters import ad
+from funcgrad._src.ir import StagingTrace
+from funcgrad._src.tree_util import tree_flatten, tree_structure, tree_unflatten
+
+#: The dtype of the "gradient" of an integer input under ``allow_int=True`` (as in JAX):
+#: a zero-size void type, so that nothing can be computed with it by accident.
+float0 = np.dtype([("float0", np.void, 0)])
+
+
+def _fun_name(fun: Callable) -> str:
+    return getattr(fun, "__name__", type(fun).__name__)
+
+
+def _as_array(x: Any, fname: str, what: str) -> Any:
+    from funcgrad._src.numpy.util import asarray, is_array
+
+    if is_array(x):
+        return x
+    try:
+        return asarray(x, fname=fname)
+    except TypeError:
+        raise TypeError(
+            f"{fname}: {what} must be arrays (or Python/NumPy numbers), got {type(x).__name__}"
+        ) from None
+
+
+def _flat_args(fname: str, args: Any, what: str) -> tuple[list, Any]:
+    leaves, tree = tree_flatten(args)
+    return [_as_array(x, fname, what) for x in leaves], tree
+
+
+# --- forward mode ---------------------------------------------------------------------
+
+
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False):
+    """Forward-mode Jacobian-vector product: ``(fun(*primals), J @ tangents)``.
+
+    Args:
+        fun: a function of pytrees of arrays.
+        primals: a tuple or list of the arguments.
+        tangents: same structure, shapes and dtypes as ``primals``.
+        has_aux: ``fun`` returns ``(output, aux)``; aux is returned undifferentiated.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> y, t = funcgrad.jvp(fnp.sin, (fnp.asarray(0.0),), (fnp.asarray(2.0),))
+        >>> float(y), float(t)
+        (0.0, 2.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists of arguments")
+    p_flat, p_tree = _flat_args("jvp", tuple(primals), "primals")
+    t_flat, t_tree = _flat_args("jvp", tuple(tangents), "tangents")
+    if p_tree != t_tree:
+        raise ValueError(f"jvp: primals and tangents differ in structure: {p_tree} vs {t_tree}")
+    for i, (p, t) in enumerate(zip(p_flat, t_flat)):
+        if p.shape != t.shape or (ad.differentiable_dtype(p.dtype) and p.dtype != t.dtype):
+            raise ValueError(
+                f"jvp: tangent {i} has shape {t.shape} and dtype {t.dtype}, but its primal has "
+                f"shape {p.shape} and dtype {p.dtype}; they must match"
+            )
+    tangents_in = [t if ad.differentiable_dtype(p.dtype) else ad.Zero(p.aval) for p, t in zip(p_flat, t_flat)]
+
+    def flat_fun(*xs):
+        return fun(*tree_unflatten(p_tree, xs))
+
+    trace, out = ad.jvp_flat(flat_fun, p_flat, tangents_in, current_trace())
+    out, aux = _split_aux("jvp", out, has_aux)
+    out_flat, out_tree = tree_flatten(out)
+    primal_outs, tangent_outs = ad.unpack_outputs(trace, out_flat)
+    tangent_outs = [ad.instantiate(t) for t in tangent_outs]
+    result = tree_unflatten(out_tree, primal_outs), tree_unflatten(out_tree, tangent_outs)
+    return (*result, aux) if has_aux else result
+
+
+def _split_aux(fname: str, out: Any, has_aux: bool) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{fname} with has_aux=True: the function must return a pair (output, aux)")
+    return out[0], out[1]
+
+
+# --- linearize and reverse mode ---------------------------------------------------------
+
+
+class _Linearized:
+    """The result of linearizing a flat function: primal outputs and the tangent program."""
+
+    def __init__(self, primal_outs, out_tree, jaxpr, consts, zero_outs, in_avals, aux):
+        self.primal_outs = primal_outs
+        self.out_tree = out_tree
+        self.jaxpr = jaxpr
+        self.consts = consts
+        self.zero_outs = zero_outs  # output positions whose tangent is symbolically zero
+        self.in_avals = in_avals
+        self.aux = aux
+
+    def out_avals(self) -> list[ShapedArray]:
+        return [get_aval(p).update(weak_type=False) for p in self.primal_outs]
+
+
+def _linearize_flat(fname: str, fun: Callable, primals: list, has_aux: bool) -> _Linearized:
+    parent = current_trace()
+    tangent_trace = StagingTrace(parent, partial=True, transformation=f"{fname} (linearized tangents)")
+    in_avals = [get_aval(p).update(weak_type=False) for p in primals]
+    tangent_args = [tangent_trace.new_arg(a) for a in in_avals]
+    tangents_in = [
+        t if ad.differentiable_dtype(a.dtype) else ad.Zero(a) for t, a in zip(tangent_args, in_avals)
+    ]
+    try:
+        trace, out = ad.jvp_flat(fun, primals, tangents_in, tangent_trace, transformation=fname)
+    except BaseException:
+        tangent_trace.active = False
+        raise
+    out, aux = _split_aux(fname, out, has_aux)
+    out_flat, out_tree = tree_flatten(out)
+    primal_outs, tangent_outs = ad.unpack_outputs(trace, out_flat)
+    zero_outs = [type(t) is ad.Zero for t in tangent_outs]
+    jaxpr, consts = tangent_trace.finish(
+        [t.var for t in tangent_args], [t for t, z in zip(tangent_outs, zero_outs) if not z]
+    )
+    return _Linearized(primal_outs, out_tree, jaxpr, consts, zero_outs, in_avals, aux)
+
+
+def _transpose_linearized(lin: _Linearized, cts_flat: list) -> list:
+    """Cotangents of the inputs (symbolic zeros materialised) for output cotangents."""
+    cts = [ct for ct, z in zip(cts_flat, lin.zero_outs) if not z]
+    cts_in = ad.backward_pass(lin.jaxpr, lin.consts, cts)
+    return [ad.instantiate(ct) for ct in cts_in]
+
+
+def linearize(fun: Callable, *primals: Any):
+    """``fun(*primals)`` and its linear approximation ``f_jvp(*tangents) = J @ tangents``.
+
+    The primal runs once, now; ``f_jvp`` replays only the recorded tangent program.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> y, f_jvp = funcgrad.linearize(lambda x: x ** 3, fnp.asarray(2.0))
+        >>> float(y), float(f_jvp(fnp.asarray(1.0)))
+        (8.0, 12.0)
+    """
+    from funcgrad._src.ir import eval_jaxpr
+
+    p_flat, p_tree = _flat_args("linearize", primals, "primals")
+    lin = _linearize_flat("linearize", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, False)
+
+    def f_jvp(*tangents):
+        t_flat, t_tree = _flat_args("linearize", tangents, "tangents")
+        if t_tree != p_tree:
+            raise ValueError(f"linearize: tangents {t_tree} do not match the primals {p_tree}")
+        outs = iter(eval_jaxpr(lin.jaxpr, lin.consts, t_flat))
+        flat = [ad.zeros_like_aval(a) if z else next(outs) for a, z in zip(lin.out_avals(), lin.zero_outs)]
+        return tree_unflatten(lin.out_tree, flat)
+
+    return tree_unflatten(lin.out_tree, lin.primal_outs), f_jvp
+
+
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
+    """Reverse-mode vector-Jacobian product: ``(fun(*primals), f_vjp)`` where
+    ``f_vjp(ct)`` returns ``ct @ J`` as a tuple with one entry per primal.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> y, f_vjp = funcgrad.vjp(lambda x, y: x * y, fnp.asarray(3.0), fnp.asarray(4.0))
+        >>> [float(g) for g in f_vjp(fnp.asarray(1.0))]
+        [4.0, 3.0]
+    """
+    p_flat, p_tree = _flat_args("vjp", primals, "primals")
+    lin = _linearize_flat("vjp", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, has_aux)
+    out_avals = lin.out_avals()
+
+    def f_vjp(ct):
+        ct_flat, ct_tree = _flat_args("vjp", ct, "cotangents")
+        if ct_tree != lin.out_tree:
+            raise ValueError(f"vjp: cotangent structure {ct_tree} differs from the output's {lin.out_tree}")
+        for i, (c, a) in enumerate(zip(ct_flat, out_avals)):
+            if c.shape != a.shape:
+                raise ValueError(f"vjp: cotangent {i} has shape {c.shape}, the output has shape {a.shape}")
+        ct_flat = [c if c.dtype == a.dtype else c.astype(a.dtype) for c, a in zip(ct_flat, out_avals)]
+        return tree_unflatten(p_tree, _transpose_linearized(lin, ct_flat))
+
+    out = tree_unflatten(lin.out_tree, lin.primal_outs)
+    return (out, f_vjp, lin.aux) if has_aux else (out, f_vjp)
+
+
+def linear_transpose(fun: Callable, *primals: Any):
+    """The transpose of a linear function ``fun``; ``primals`` only give shapes and dtypes.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> f_t = funcgrad.linear_transpose(lambda x: 2.0 * x[::-1], fnp.zeros(3))
+        >>> f_t(fnp.asarray([1.0, 2.0, 3.0]))[0].tolist()
+        [6.0, 4.0, 2.0]
+    """
+    from funcgrad._src.ir import trace_to_jaxpr
+
+    p_flat, p_tree = _flat_args("linear_transpose", primals, "primals")
+    in_avals = [get_aval(p).update(weak_type=False) for p in p_flat]
+    out_tree_box = []
+
+    def flat_fun(*xs):
+        out = fun(*tree_unflatten(p_tree, xs))
+        flat, tree = tree_flatten(out)
+        out_tree_box.append(tree)
+        return flat
+
+    jaxpr, consts = trace_to_jaxpr(flat_fun, in_avals)
+
+    def f_transpose(ct):
+        ct_flat, ct_tree = _flat_args("linear_transpose", ct, "cotangents")
+        if ct_tree != out_tree_box[0]:
+            raise ValueError(f"linear_transpose: cotangent structure {ct_tree} differs from {out_tree_box[0]}")
+        cts = ad.backward_pass(jaxpr, consts, ct_flat)
+        return tuple(tree_unflatten(p_tree, [ad.instantiate(c) for c in cts]))
+
+    return f_transpose
+
+
+# --- grad and friends ---------------------------------------------------------------
+
+
+def _check_argnums(fname: str, argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise ValueError(f"{fname}: argnums {argnums} is out of range for {nargs} positional arguments")
+    return tuple(n % nargs for n in nums)
+
+
+def _check_differentiable(fname: str, argnum: int, leaves: list, allow_int: bool, holomorphic: bool):
+    for x in leaves:
+        dt = x.dtype
+        if dt.kind in "biu" and not allow_int:
+            raise TypeError(
+                f"{fname}: argument {argnum} has dtype {dt}, and only float or complex inputs "
+                f"can be differentiated. Pass it as a float array, exclude it from argnums, "
+                f"or pass allow_int=True (its gradient is then a float0 zero)."
+            )
+        if dt.kind == "c" and not holomorphic:
+            raise TypeError(
+                f"{fname}: argument {argnum} is complex ({dt}); pass holomorphic=True for a "
+                f"holomorphic function, or differentiate its real and imaginary parts."
+            )
+        if holomorphic and dt.kind != "c":
+            raise TypeError(f"{fname}: holomorphic=True needs complex inputs, argument {argnum} is {dt}")
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False, allow_int: bool = False) -> Callable:  # fmt: skip
+    """A function returning ``(fun(*args), gradient of fun w.r.t. args[argnums])``.
+
+    ``fun`` must return a scalar (0-d) float array; with ``has_aux`` it returns
+    ``(scalar, aux)`` and the result is ``((value, aux), grad)``. With a tuple of
+    ``argnums`` the gradient is a tuple. Gradients have the structure of their arguments.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> v, g = funcgrad.value_and_grad(lambda x: fnp.sum(x ** 2))(fnp.asarray([1.0, 2.0]))
+        >>> float(v), g.tolist()
+        (5.0, [2.0, 4.0])
+    """
+    fname = f"grad of {_fun_name(fun)}"
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        nums = _check_argnums("grad", argnums, len(args))
+        diff_flat, diff_trees = [], []
+        for n in nums:
+            leaves, tree = _flat_args("grad", args[n], f"argument {n}")
+            _check_differentiable("grad", n, leaves, allow_int, holomorphic)
+            diff_flat.append(leaves)
+            diff_trees.append(tree)
+        sizes = [len(leaves) for leaves in diff_flat]
+
+        def flat_fun(*xs):
+            call_args = list(args)
+            offset = 0
+            for n, tree, size in zip(nums, diff_trees, sizes):
+                call_args[n] = tree_unflatten(tree, xs[offset:offset + size])
+                offset += size
+            return fun(*call_args, **kwargs)
+
+        primals = [x for leaves in diff_flat for x in leaves]
+        lin = _linearize_flat(fname, flat_fun, primals, has_aux)
+        if lin.out_tree != tree_structure(0) and len(lin.primal_outs) != 1:
+            raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
+        (value,) = lin.primal_outs
+        aval = get_aval(value)
+        if aval.shape != ():
+            raise TypeError(
+                f"{fname}: grad requires a scalar (0-d) output, got shape {aval.shape}. "
+                f"Reduce it (e.g. fnp.sum or fnp.mean), or use vjp / jacrev for vector outputs."
+            )
+        if not dtypes.is_inexact(aval.dtype):
+            raise TypeError(f"{fname}: grad requires a float output, got dtype {aval.dtype}")
+        from funcgrad._src.numpy.creation import ones
+
+        ct = ones((), dtype=aval.dtype)
+        grads = _transpose_linearized(lin, [ct])
+        grads = [_float0_if_int(g, a) for g, a in zip(grads, lin.in_avals)]
+        out, offset = [], 0
+        for tree, size in zip(diff_trees, sizes):
+            out.append(tree_unflatten(tree, grads[offset:offset + size]))
+            offset += size
+        g = out[0] if isinstance(argnums, int) else tuple(out)
+        return ((value, lin.aux), g) if has_aux else (value, g)
+
+    return value_and_grad_fun
+
+
+def _float0_if_int(g: Any, aval: ShapedArray) -> Any:
+    if aval.dtype.kind in "biu":
+        return np.zeros(aval.shape, dtype=float0)
+    return g
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False, allow_int: bool = False) -> Callable:  # fmt: skip
+    """The gradient of scalar-valued ``fun`` with respect to ``args[argnums]``.
+
+    Args:
+        fun: returns a 0-d float array (or ``(value, aux)`` with ``has_aux``).
+        argnums: which positional argument(s) to differentiate: an int or a tuple.
+        has_aux: return ``(grad, aux)``.
+        holomorphic: ``fun`` is holomorphic in complex inputs.
+        allow_int: integer inputs get a ``float0`` zero gradient instead of an error.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> float(funcgrad.grad(lambda x: x ** 2)(fnp.asarray(3.0)))
+        6.0
+        >>> float(funcgrad.grad(funcgrad.grad(fnp.sin))(fnp.asarray(0.0)))
+        -0.0
+    """
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        out, g = value_and_grad_fun(*args, **kwargs)
+        return (g, out[1]) if has_aux else g
+
+    return grad_fun
+
+
+# --- Jacobians ----------------------------------------------------------------------
+
+
+def _std_basis(flat: list) -> tuple[list, list]:
+    """For flat inputs, a list of one-hot tangent tuples (one per scalar input element)."""
+    from funcgrad._src.numpy.creation import zeros
+
+    basis = []
+    sizes = [int(np.prod(x.shape, dtype=np.int64)) for x in flat]
+    for i, x in enumerate(flat):
+        for j in range(sizes[i]):
+            vec = [zeros(y.shape, y.dtype) for y in flat]
+            vec[i] = zeros(x.size, x.dtype).at[j].set(1).reshape(x.shape)
+            basis.append(vec)
+    return basis, sizes
+
+
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:  # fmt: skip
+    """The Jacobian of ``fun`` by forward mode (one JVP per input element).
+
+    The result has shape ``out.shape + in.shape`` for each (output leaf, input leaf).
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> funcgrad.jacfwd(lambda x: x ** 2)(fnp.asarray([1.0, 2.0])).tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
+    """
+    return _jacobian("jacfwd", fun, argnums, has_aux, holomorphic, forward=True)
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, allow_int: bool = False) -> Callable:  # fmt: skip
+    """The Jacobian of ``fun`` by reverse mode (one VJP per output element).
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> funcgrad.jacrev(lambda x: x[::-1] * 3.0)(fnp.asarray([1.0, 2.0])).tolist()
+        [[0.0, 3.0], [3.0, 0.0]]
+    """
+    del allow_int
+    return _jacobian("jacrev", fun, argnums, has_aux, holomorphic, forward=False)
+
+
+jacobian = jacrev
+
+
+def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
+    from funcgrad._src.numpy.shape import stack
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        nums = _check_argnums(fname, argnums, len(args))
+        diff_flat, diff_trees = [], []
+        for n in nums:
+            leaves, tree = _flat_args(fname, args[n], f"argument {n}")
+            _check_differentiable(fname, n, leaves, False, holomorphic)
+            diff_flat.append(leaves)
+            diff_trees.append(tree)
+        sizes = [len(leaves) for leaves in diff_flat]
+        primals = [x for leaves in diff_flat for x in leaves]
+
+        def flat_fun(*xs):
+            call_args, offset = list(args), 0
+            for n, tree, size in zip(nums, diff_trees, sizes):
+                call_args[n] = tree_unflatten(tree, xs[offset:offset + size])
+                offset += size
+            return fun(*call_args, **kwargs)
+
+        if forward:
+            basis, in_sizes = _std_basis(primals)
+            cols, out_flat, out_tree, aux = [], None, None, None
+            for vec in basis:
+                trace, out = ad.jvp_flat(flat_fun, primals, vec, current_trace(), fname)
+                out, aux = _split_aux(fname, out, has_aux)
+                flat, out_tree = tree_flatten(out)
+                out_flat, tangents = ad.unpack_outputs(trace, flat)
+                cols.append([ad.instantiate(t) for t in tangents])
+            # rows: per output leaf, stack columns of each input leaf
+            jac = []
+            for k, y in enumerate(out_flat):
+                per_input, offset = [], 0
+                for x, size in zip(primals, in_sizes):
+                    block = stack([cols[offset + j][k] for j in range(size)], axis=-1) if size else None
+                    per_input.append(_block(block, y, x))
+                    offset += size
+                jac.append(per_input)
+        else:
+            lin = _linearize_flat(fname, flat_fun, primals, has_aux)
+            out_tree, out_flat, aux = lin.out_tree, lin.primal_outs, lin.aux
+            out_avals = lin.out_avals()
+            basis, out_sizes = _std_basis([ad.zeros_like_aval(a) for a in out_avals])
+            rows = [_transpose_linearized(lin, vec) for vec in basis]
+            jac, offset = [], 0
+            for k, (y, size) in enumerate(zip(out_flat, out_sizes)):
+                per_input = []
+                for i, x in enumerate(primals):
+                    block = stack([rows[offset + j][i] for j in range(size)], axis=0) if size else None
+                    per_input.append(_block(block, y, x))
+                jac.append(per_input)
+                offset += size
+        result = []
+        for per_input in jac:
+            groups, offset = [], 0
+            for tree, size in zip(diff_trees, sizes):
+                groups.append(tree_unflatten(tree, per_input[offset:offset + size]))
+                offset += size
+            result.append(groups[0] if isinstance(argnums, int) else tuple(groups))
+        out = tree_unflatten(out_tree, result)
+        return (out, aux) if has_aux else out
+
+    return jac_fun
+
+
+def _block(block, y, x):
+    from funcgrad._src.numpy.creation import zeros
+
+    shape = (*get_aval(y).shape, *x.shape)
+    if block is None:
+        return zeros(shape, x.dtype)
+    return block.reshape(shape)
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            holomorphic: bool = False) -> Callable:  # fmt: skip
+    """The Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))``.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> funcgrad.hessian(lambda x: fnp.sum(x ** 3))(fnp.asarray([1.0, 2.0])).tolist()
+        [[6.0, 0.0], [0.0, 12.0]]
+    """
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
+

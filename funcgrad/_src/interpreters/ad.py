@@ -1,0 +1,284 @@
+"""Automatic differentiation: the JVP interpreter, symbolic zeros, linearize and transposition.
+
+Forward mode: :class:`JVPTrace` carries ``(primal, tangent)`` pairs and applies each
+primitive's ``jvp`` rule; a tangent that is known to be zero is the symbolic
+:class:`Zero` and is never materialised, so nothing is computed for inputs that
+are not differentiated.
+
+Reverse mode is linearize + transpose (as in JAX's Autodidax): the JVP runs on top
+of a partial-evaluation trace (``ir.StagingTrace(partial=True)``). Primal
+operations have only known operands, so they run at once in the outer trace;
+tangent operations involve the unknown input tangents, so they are recorded into a
+linear program. :func:`backward_pass` then walks that program backwards, applying
+each primitive's ``transpose`` rule to the cotangents.
+
+Rule signatures (every rule returns a list):
+
+* ``jvp(primals, tangents, **params) -> (primal_outs, tangent_outs)``; a tangent
+  may be :class:`Zero`. Runs in the parent trace.
+* ``transpose(cts, *operands, **params) -> list of cotangents``: the linear
+  operands arrive as :class:`UndefinedPrimal`; the result has one entry per
+  operand, ``None`` for the non-linear ones, :class:`Zero` where nothing flows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from funcgrad._src.core import (
+    Primitive,
+    ShapedArray,
+    Trace,
+    Tracer,
+    escaped_tracer_error,
+    get_aval,
+    set_current_trace,
+)
+
+
+class Zero:
+    """A symbolic zero tangent or cotangent of a given abstract value."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self) -> str:
+        return f"Zero({self.aval.str_short()})"
+
+
+class UndefinedPrimal:
+    """Marks a linear operand in a transpose rule: its value is what is being solved for."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self) -> str:
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined(x: Any) -> bool:
+    return type(x) is UndefinedPrimal
+
+
+def zeros_like_aval(aval: ShapedArray) -> Any:
+    """A materialised zero array of ``aval``'s shape and dtype, in the current trace."""
+    from funcgrad._src.lax import structural
+
+    zero = np.zeros((), aval.dtype)[()]
+    return structural.broadcast_in_dim_p.bind1(zero, shape=aval.shape, broadcast_dimensions=())
+
+
+def instantiate(t: Any) -> Any:
+    """``t`` with a symbolic zero replaced by a real zero array."""
+    return zeros_like_aval(t.aval) if type(t) is Zero else t
+
+
+def add_tangents(a: Any, b: Any) -> Any:
+    """``a + b`` where either may be a symbolic zero."""
+    if type(a) is Zero:
+        return b
+    if type(b) is Zero:
+        return a
+    from funcgrad._src.lax.elementwise import add_p
+
+    return add_p.bind1(a, b)
+
+
+def differentiable_dtype(dtype: np.dtype) -> bool:
+    """Only float and complex values have tangents; ints and bools get symbolic zeros."""
+    return dtype.kind in "fc"
+
+
+# --- forward mode ---------------------------------------------------------------------
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace: JVPTrace, primal: Any, tangent: Any):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self) -> ShapedArray:
+        return get_aval(self.primal)
+
+    def concrete_value(self) -> Any:
+        primal = self.primal
+        return primal.concrete_value() if hasattr(primal, "concrete_value") else None
+
+
+class JVPTrace(Trace):
+    """Forward-mode differentiation: every tracer carries a tangent alongside its primal."""
+
+    transformation = "jvp"
+
+    def __init__(self, parent: Trace, transformation: str = "jvp"):
+        self.parent = parent
+        self.active = True
+        self.transformation = transformation
+
+    def lift(self, x: Any) -> tuple[Any, Any]:
+        if isinstance(x, JVPTracer) and x._trace is self:
+            return x.primal, x.tangent
+        if isinstance(x, Tracer) and not x._trace_is_live():
+            raise escaped_tracer_error(x)
+        return x, Zero(get_aval(x).update(weak_type=False))
+
+    def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
+        if not self.active:
+            raise RuntimeError(f"a {self.transformation} trace was used after it ended")
+        primals, tangents = [], []
+        for x in args:
+            p, t = self.lift(x)
+            primals.append(p)
+            tangents.append(t)
+        with set_current_trace(self.parent):
+            if all(type(t) is Zero for t in tangents):
+                return prim.bind(*primals, **params)
+            rule = prim.jvp
+            if rule is None:
+                raise NotImplementedError(
+                    f"differentiation rule for '{prim.name}' is not implemented"
+                )
+            primal_outs, tangent_outs = rule(primals, tangents, **params)
+        return [
+            p if type(t) is Zero else JVPTracer(self, p, t)
+            for p, t in zip(primal_outs, tangent_outs)
+        ]
+
+
+def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
+             parent: Trace, transformation: str = "jvp") -> tuple[list, list, Any]:  # fmt: skip
+    """Run ``fun`` on (primal, tangent) pairs in a new JVP trace over ``parent``.
+
+    Returns the (ended) trace and ``fun``'s raw output; :func:`unpack_outputs` splits
+    the output's tracers into primals and tangents (possibly :class:`Zero`).
+    """
+    trace = JVPTrace(parent, transformation)
+    tracers = [JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+    try:
+        with set_current_trace(trace):
+            out = fun(*tracers)
+    finally:
+        trace.active = False
+    return trace, out
+
+
+def unpack_outputs(trace: JVPTrace, outs: Sequence[Any]) -> tuple[list, list]:
+    primal_outs, tangent_outs = [], []
+    for x in outs:
+        if isinstance(x, JVPTracer) and x._trace is trace:
+            primal_outs.append(x.primal)
+            tangent_outs.append(x.tangent)
+        else:
+            primal_outs.append(x)
+            tangent_outs.append(Zero(get_aval(x).update(weak_type=False)))
+    return primal_outs, tangent_outs
+
+
+# --- transposition --------------------------------------------------------------------
+
+
+def backward_pass(jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -> list:
+    """Cotangents of a linear program's inputs, given cotangents of its outputs.
+
+    Constant variables are the program's non-linear values; every other variable is
+    linear (a function of the inputs). Equations are visited in reverse, and each
+    transpose rule's cotangents are accumulated per variable; variables that receive
+    nothing stay symbolic zeros.
+    """
+    from funcgrad._src.ir import Literal
+
+    const_env = dict(zip(jaxpr.constvars, consts))
+    ct_env: dict = {}
+
+    def add_ct(var, ct):
+        if type(ct) is Zero or ct is None or isinstance(var, Literal) or var in const_env:
+            return
+        prev = ct_env.get(var)
+        ct_env[var] = ct if prev is None else add_tangents(prev, ct)
+
+    for var, ct in zip(jaxpr.outvars, cts_out):
+        add_ct(var, ct)
+    for eqn in reversed(jaxpr.eqns):
+        cts = [ct_env.pop(v, None) for v in eqn.outputs]
+        if all(ct is None for ct in cts):
+            continue
+        cts = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outputs, cts)]
+        operands = [
+            a.val if isinstance(a, Literal)
+            else const_env[a] if a in const_env
+            else UndefinedPrimal(a.aval)
+            for a in eqn.inputs
+        ]  # fmt: skip
+        rule = eqn.primitive.transpose
+        if rule is None:
+            raise NotImplementedError(
+                f"reverse-mode differentiation rule (transpose) for '{eqn.primitive.name}' "
+                f"is not implemented"
+            )
+        cts_in = rule(cts, *operands, **eqn.params)
+        for a, ct in zip(eqn.inputs, cts_in):
+            add_ct(a, ct)
+    return [ct_env.get(v) if v in ct_env else Zero(v.aval) for v in jaxpr.invars]
+
+
+# --- rule helpers -----------------------------------------------------------------------
+
+
+def unbroadcast(aval: ShapedArray, ct: Any) -> Any:
+    """Sum ``ct`` down to a 0-d operand's shape: the one place elementwise broadcasting is
+    undone (elementwise primitives broadcast only 0-d operands)."""
+    if type(ct) is Zero or aval.ndim or not ct.ndim:
+        return ct
+    from funcgrad._src.lax.reductions import reduce_sum_p
+
+    return reduce_sum_p.bind1(ct, axes=tuple(range(ct.ndim)))
+
+
+def defjvp(prim: Primitive, *tangent_fns: Callable | None) -> None:
+    """A JVP rule from one function per operand: ``fn(t, *primals, out=primal_out)`` gives
+    that operand's contribution to the output tangent (``None``: not differentiable)."""
+
+    def rule(primals, tangents, **params):
+        (out,) = prim.bind(*primals, **params)
+        total = Zero(get_aval(out).update(weak_type=False))
+        for fn, t in zip(tangent_fns, tangents):
+            if fn is not None and type(t) is not Zero:
+                total = add_tangents(total, fn(t, *primals, out=out, **params))
+        return [out], [total]
+
+    prim.jvp = rule
+
+
+def defjvp_zero(prim: Primitive) -> None:
+    """Outputs that are piecewise constant (comparisons, floor, argmax...): zero tangents."""
+
+    def rule(primals, tangents, **params):
+        outs = prim.bind(*primals, **params)
+        return outs, [Zero(get_aval(o).update(weak_type=False)) for o in outs]
+
+    prim.jvp = rule
+
+
+def deflinear(prim: Primitive, transpose_rule: Callable) -> None:
+    """A primitive linear in all its array operands: its JVP applies it to the tangents."""
+
+    def rule(primals, tangents, **params):
+        outs = prim.bind(*primals, **params)
+        if all(type(t) is Zero for t in tangents):
+            return outs, [Zero(get_aval(o).update(weak_type=False)) for o in outs]
+        tangents = [instantiate(t) for t in tangents]
+        return outs, prim.bind(*tangents, **params)
+
+    prim.jvp = rule
+    prim.transpose = transpose_rule
+    prim.linear = True
