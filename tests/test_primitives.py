@@ -306,6 +306,7 @@ def _index_draw(data, x_shape):
     indexer, operands = [], []
     dims = list(x_shape)
     used_ellipsis = False
+    idx_shape = data.draw(shapes(max_dims=2, max_side=3))  # shared, so index arrays broadcast
     while dims:
         kind = data.draw(st.sampled_from(["int", "slice", "array", "none", "ellipsis", "stop"]))
         if kind == "stop":
@@ -324,7 +325,6 @@ def _index_draw(data, x_shape):
         if kind == "int" and n > 0:
             indexer.append(data.draw(st.integers(-n, n - 1)))
         elif kind == "array" and n > 0:
-            idx_shape = data.draw(shapes(max_dims=2, max_side=3))
             operands.append(data.draw(hnp.arrays(np.int64, idx_shape, elements=st.integers(-n, n - 1))))
             indexer.append(ArrayIndex(len(operands) - 1))
         else:
