@@ -25,6 +25,7 @@ from funcgrad._src.autodiff import (
     value_and_grad,
     vjp,
 )
+from funcgrad._src.custom_derivatives import custom_jvp, custom_vjp, stop_gradient
 from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
 from funcgrad._src.core import (
     Array,
@@ -42,6 +43,8 @@ __all__ = [
     "ConcretizationError",
     "Tracer",
     "UnexpectedTracerError",
+    "custom_jvp",
+    "custom_vjp",
     "default_backend",
     "device_get",
     "device_put",
@@ -56,6 +59,7 @@ __all__ = [
     "jvp",
     "linear_transpose",
     "linearize",
+    "stop_gradient",
     "test_util",
     "value_and_grad",
     "vjp",

@@ -9,8 +9,9 @@ Examples:
     [0, 1, 0, 2]
 """
 
+from funcgrad._src.custom_derivatives import stop_gradient
 from funcgrad._src.lax import wrappers as _wrappers
 from funcgrad._src.lax.wrappers import *  # noqa: F403
 
 globals().update(_wrappers.ELEMENTWISE)
-__all__ = sorted(set(_wrappers.__all__) | set(_wrappers.ELEMENTWISE))
+__all__ = sorted(set(_wrappers.__all__) | set(_wrappers.ELEMENTWISE) | {"stop_gradient"})

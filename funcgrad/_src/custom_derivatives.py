@@ -1,0 +1,331 @@
+"""User-defined derivatives: ``custom_jvp`` and ``custom_vjp``, and ``stop_gradient``.
+
+A custom-derivative function is not a primitive with fixed rules: each trace decides
+what to do with it through ``Trace.process_custom_jvp_call`` /
+``process_custom_vjp_call``. Evaluation (and any trace that has no use for the
+rule) just calls the function; the JVP trace calls the user's rule instead. Reverse
+mode of a ``custom_vjp`` function records a ``custom_lin`` primitive into the
+linear program, whose transpose rule runs the user's backward function.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+from funcgrad._src.core import Primitive, Trace, current_trace, get_aval, set_current_trace
+from funcgrad._src.interpreters import ad
+from funcgrad._src.tree_util import tree_flatten, tree_unflatten
+
+# --- stop_gradient --------------------------------------------------------------------
+
+stop_gradient_p = Primitive("stop_gradient")
+stop_gradient_p.impl = lambda backend, x: [x]
+stop_gradient_p.abstract_eval = lambda x: [x.update(weak_type=False)]
+ad.defjvp_zero(stop_gradient_p)
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` unchanged, but treated as a constant by differentiation (PyTorch's ``detach``).
+
+    Works on pytrees; integer leaves pass through.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> float(funcgrad.grad(lambda x: x * funcgrad.stop_gradient(x))(fnp.asarray(3.0)))
+        3.0
+    """
+    from funcgrad._src.numpy.util import asarray
+    from funcgrad._src.tree_util import tree_map
+
+    return tree_map(lambda leaf: stop_gradient_p.bind1(asarray(leaf, fname="stop_gradient")), x)
+
+
+# --- default processing: ignore the custom rule --------------------------------------
+
+
+def _default_custom_jvp_call(self: Trace, fun, jvp, args, symbolic_zeros):
+    del jvp, symbolic_zeros
+    return fun(*args)
+
+
+def _default_custom_vjp_call(self: Trace, fun, fwd, bwd, args, out_tree):
+    del fwd, bwd, out_tree
+    return fun(*args)
+
+
+Trace.process_custom_jvp_call = _default_custom_jvp_call
+Trace.process_custom_vjp_call = _default_custom_vjp_call
+
+
+# --- JVP trace processing ----------------------------------------------------------
+
+
+def _jvp_trace_custom_jvp_call(self: ad.JVPTrace, fun, jvp, args, symbolic_zeros):
+    primals, tangents = zip(*(self.lift(x) for x in args)) if args else ((), ())
+    with set_current_trace(self.parent):
+        if all(type(t) is ad.Zero for t in tangents):
+            return self.parent.process_custom_jvp_call(fun, jvp, list(primals), symbolic_zeros)
+        if not symbolic_zeros:
+            tangents = [ad.instantiate(t) for t in tangents]
+        primal_outs, tangent_outs = jvp(list(primals), list(tangents))
+    out = []
+    for p, t in zip(primal_outs, tangent_outs):
+        if type(t) is not ad.Zero and get_aval(t).shape != get_aval(p).shape:
+            raise TypeError(
+                f"custom_jvp rule returned a tangent of shape {get_aval(t).shape} for an "
+                f"output of shape {get_aval(p).shape}; they must match"
+            )
+        out.append(p if type(t) is ad.Zero else ad.JVPTracer(self, p, t))
+    return out
+
+
+custom_lin_p = Primitive("custom_lin")  # a custom_vjp function's linearization (reverse only)
+custom_lin_p.linear = True
+
+
+def _custom_lin_abstract_eval(*args, num_res, bwd, out_avals, in_tree):
+    return list(out_avals)
+
+
+def _custom_lin_jvp(primals, tangents, **params):
+    raise TypeError(
+        "can't apply forward-mode differentiation (jvp, jacfwd) to a custom_vjp function; "
+        "use custom_jvp for functions that need forward mode"
+    )
+
+
+def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, in_tree):
+    residuals = args[:num_res]
+    cts = [ad.instantiate(ct) if type(ct) is ad.Zero else ct for ct in cts]
+    cts_out = tree_unflatten(in_tree, cts) if in_tree is not None else cts
+    flat = bwd(residuals, cts_out)  # one entry per linear input, None for zero
+    return [None] * num_res + [
+        ad.Zero(x.aval) if ct is None else ct for ct, x in zip(flat, args[num_res:])
+    ]
+
+
+custom_lin_p.abstract_eval = _custom_lin_abstract_eval
+custom_lin_p.jvp = _custom_lin_jvp
+custom_lin_p.transpose = _custom_lin_transpose
+
+
+def _custom_lin_impl(backend, *args, **params):
+    _custom_lin_jvp((), ())  # reached only by forward mode: say so
+
+
+custom_lin_p.impl = _custom_lin_impl
+
+
+def _jvp_trace_custom_vjp_call(self: ad.JVPTrace, fun, fwd, bwd, args, out_tree):
+    primals, tangents = zip(*(self.lift(x) for x in args)) if args else ((), ())
+    with set_current_trace(self.parent):
+        if all(type(t) is ad.Zero for t in tangents):
+            return self.parent.process_custom_vjp_call(fun, fwd, bwd, list(primals), out_tree)
+        primal_outs, residuals = fwd(*primals)
+        res_flat, res_tree = tree_flatten(residuals)
+        out_flat, _ = tree_flatten(primal_outs)
+        out_avals = [get_aval(o).update(weak_type=False) for o in out_flat]
+        tangents = [ad.instantiate(t) for t in tangents]
+
+        def bwd_flat(res, cts):
+            return bwd(tree_unflatten(res_tree, list(res)), cts)
+
+        tangent_outs = custom_lin_p.bind(
+            *res_flat, *tangents, num_res=len(res_flat), bwd=bwd_flat,
+            out_avals=tuple(out_avals), in_tree=out_tree(),
+        )  # fmt: skip
+    return [ad.JVPTracer(self, p, t) for p, t in zip(out_flat, tangent_outs)]
+
+
+ad.JVPTrace.process_custom_jvp_call = _jvp_trace_custom_jvp_call
+ad.JVPTrace.process_custom_vjp_call = _jvp_trace_custom_vjp_call
+
+
+# --- the user-facing decorators --------------------------------------------------------
+
+
+def _split_nondiff(fname: str, args: tuple, nondiff_argnums: tuple[int, ...]):
+    for n in nondiff_argnums:
+        if not -len(args) <= n < len(args):
+            raise ValueError(f"{fname}: nondiff_argnums {nondiff_argnums} out of range for {len(args)} arguments")
+    nums = {n % len(args) for n in nondiff_argnums}
+    static = [args[i] for i in sorted(nums)]
+    dynamic = [a for i, a in enumerate(args) if i not in nums]
+    return sorted(nums), static, dynamic
+
+
+def _merge(nums: list[int], static: list, dynamic: Sequence) -> list:
+    out, s, d = [], iter(static), iter(dynamic)
+    for i in range(len(static) + len(dynamic)):
+        out.append(next(s) if i in nums else next(d))
+    return out
+
+
+class custom_jvp:
+    """A function with a user-defined forward-mode derivative (and hence reverse mode too).
+
+    Define the rule with :meth:`defjvp` (``jvp(primals, tangents) -> (out, out_tangent)``)
+    or :meth:`defjvps` (one ``fn(tangent, out, *primals)`` per argument). The rule's
+    tangent output must be linear in the tangents, so that reverse mode can transpose it.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> @funcgrad.custom_jvp
+        ... def softplus(x):
+        ...     return fnp.logaddexp(0.0, x)
+        >>> @softplus.defjvp
+        ... def _(primals, tangents):
+        ...     (x,), (t,) = primals, tangents
+        ...     return softplus(x), t / (1 + fnp.exp(-x))   # the sigmoid, stable for large x
+        >>> float(funcgrad.grad(softplus)(fnp.asarray(100.0)))
+        1.0
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp: Callable | None = None
+        self.symbolic_zeros = False
+
+    def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
+        """Set the rule ``jvp(primals, tangents) -> (primal_out, tangent_out)``
+        (with nondiff_argnums, the static arguments come first)."""
+        self.jvp = jvp
+        self.symbolic_zeros = symbolic_zeros
+        return jvp
+
+    def defjvps(self, *tangent_fns: Callable | None) -> None:
+        """Set the rule from one ``fn(tangent, primal_out, *primals)`` per argument
+        (``None`` for arguments that do not affect the output)."""
+
+        def jvp(primals, tangents):
+            out = self.fun(*primals)
+            total = None
+            for fn, t in zip(tangent_fns, tangents):
+                if fn is None:
+                    continue
+                contribution = fn(t, out, *primals)
+                total = contribution if total is None else total + contribution
+            if total is None:
+                from funcgrad._src.numpy.creation import zeros_like
+
+                total = zeros_like(out)
+            return out, total
+
+        self.defjvp(jvp)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(f"{self.__name__}: custom_jvp functions take positional arguments only")
+        if self.jvp is None:
+            raise AttributeError(f"{self.__name__}: no JVP rule defined; call .defjvp(rule) first")
+        nums, static, dynamic = _split_nondiff(self.__name__, args, self.nondiff_argnums)
+        flat, in_tree = tree_flatten(tuple(dynamic))
+        out_tree_box = []
+
+        def flat_fun(*xs):
+            out = self.fun(*_merge(nums, static, tree_unflatten(in_tree, list(xs))))
+            leaves, tree = tree_flatten(out)
+            out_tree_box.append(tree)
+            return leaves
+
+        def flat_jvp(primals, tangents):
+            p_args = tree_unflatten(in_tree, list(primals))
+            t_args = tree_unflatten(in_tree, list(tangents))
+            out, t_out = self.jvp((*static, *p_args) if static else tuple(p_args), tuple(t_args))
+            leaves, tree = tree_flatten(out)
+            t_leaves, t_tree = tree_flatten(t_out)
+            if t_tree != tree:
+                raise TypeError(
+                    f"{self.__name__}: the custom JVP rule's tangent output structure {t_tree} "
+                    f"differs from its primal output structure {tree}"
+                )
+            out_tree_box.append(tree)
+            return leaves, t_leaves
+
+        outs = current_trace().process_custom_jvp_call(flat_fun, flat_jvp, flat, self.symbolic_zeros)
+        return tree_unflatten(out_tree_box[-1], outs)
+
+
+class custom_vjp:
+    """A function with a user-defined reverse-mode derivative.
+
+    :meth:`defvjp` takes ``fwd(*args) -> (out, residuals)`` and
+    ``bwd(residuals, out_cotangent) -> tuple of input cotangents`` (one per
+    differentiable argument; ``None`` for a zero). With ``nondiff_argnums`` those
+    arguments are passed to ``bwd`` first. Forward mode is not available (as in JAX).
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> @funcgrad.custom_vjp
+        ... def clip_gradient(x):
+        ...     return x
+        >>> clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (fnp.clip(g, -1.0, 1.0),))
+        >>> float(funcgrad.grad(lambda x: 5.0 * clip_gradient(x))(fnp.asarray(2.0)))
+        1.0
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd: Callable | None = None
+        self.bwd: Callable | None = None
+
+    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct) -> input cotangents``."""
+        self.fwd = fwd
+        self.bwd = bwd
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(f"{self.__name__}: custom_vjp functions take positional arguments only")
+        if self.fwd is None:
+            raise AttributeError(f"{self.__name__}: no VJP rule defined; call .defvjp(fwd, bwd) first")
+        nums, static, dynamic = _split_nondiff(self.__name__, args, self.nondiff_argnums)
+        flat, in_tree = tree_flatten(tuple(dynamic))
+        out_tree_box = []
+
+        def flat_fun(*xs):
+            out = self.fun(*_merge(nums, static, tree_unflatten(in_tree, list(xs))))
+            leaves, tree = tree_flatten(out)
+            out_tree_box.append(tree)
+            return leaves
+
+        def flat_fwd(*xs):
+            result = self.fwd(*_merge(nums, static, tree_unflatten(in_tree, list(xs))))
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                raise TypeError(f"{self.__name__}: custom_vjp fwd must return a pair (output, residuals)")
+            out, res = result
+            out_tree_box.append(tree_flatten(out)[1])
+            return out, res
+
+        def flat_bwd(res, ct):
+            """The user's cotangents as one flat entry per input leaf (None: zero)."""
+            cts = self.bwd(*static, res, ct)
+            if not isinstance(cts, (tuple, list)) or len(cts) != len(dynamic):
+                raise TypeError(
+                    f"{self.__name__}: custom_vjp bwd must return a tuple with one cotangent per "
+                    f"differentiable argument ({len(dynamic)}), got {cts!r:.80}"
+                )
+            flat_cts = []
+            for i, (ct_arg, arg) in enumerate(zip(cts, dynamic)):
+                n_leaves = len(tree_flatten(arg)[0])
+                if ct_arg is None:
+                    flat_cts += [None] * n_leaves
+                    continue
+                leaves = tree_flatten(ct_arg)[0]
+                if len(leaves) != n_leaves:
+                    raise TypeError(
+                        f"{self.__name__}: custom_vjp bwd's cotangent {i} has {len(leaves)} leaves, "
+                        f"its argument has {n_leaves}"
+                    )
+                flat_cts += leaves
+            return flat_cts
+
+        outs = current_trace().process_custom_vjp_call(
+            flat_fun, flat_fwd, flat_bwd, flat, lambda: out_tree_box[-1]
+        )
+        return tree_unflatten(out_tree_box[-1], outs)
