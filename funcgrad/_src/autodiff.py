@@ -210,24 +210,26 @@ def linear_transpose(fun: Callable, *primals: Any):
         >>> f_t(fnp.asarray([1.0, 2.0, 3.0]))[0].tolist()
         [6.0, 4.0, 2.0]
     """
-    from funcgrad._src.ir import trace_to_jaxpr
+    from funcgrad._src.core import set_current_trace
 
     p_flat, p_tree = _flat_args("linear_transpose", primals, "primals")
     in_avals = [get_aval(p).update(weak_type=False) for p in p_flat]
-    out_tree_box = []
-
-    def flat_fun(*xs):
-        out = fun(*tree_unflatten(p_tree, xs))
-        flat, tree = tree_flatten(out)
-        out_tree_box.append(tree)
-        return flat
-
-    jaxpr, consts = trace_to_jaxpr(flat_fun, in_avals)
+    # Partial evaluation: computations on constants run now; only the linear part is recorded.
+    trace = StagingTrace(current_trace(), partial=True, transformation="linear_transpose")
+    args = [trace.new_arg(a) for a in in_avals]
+    try:
+        with set_current_trace(trace):
+            out = fun(*tree_unflatten(p_tree, args))
+    except BaseException:
+        trace.active = False
+        raise
+    out_flat, out_tree = tree_flatten(out)
+    jaxpr, consts = trace.finish([a.var for a in args], out_flat)
 
     def f_transpose(ct):
         ct_flat, ct_tree = _flat_args("linear_transpose", ct, "cotangents")
-        if ct_tree != out_tree_box[0]:
-            raise ValueError(f"linear_transpose: cotangent structure {ct_tree} differs from {out_tree_box[0]}")
+        if ct_tree != out_tree:
+            raise ValueError(f"linear_transpose: cotangent structure {ct_tree} differs from {out_tree}")
         cts = ad.backward_pass(jaxpr, consts, ct_flat)
         return tuple(tree_unflatten(p_tree, [ad.instantiate(c) for c in cts]))
 

@@ -319,10 +319,12 @@ def _fextremum_jvps(better):
 
 defjvp(fmax_p, *_fextremum_jvps(_gt))  # noqa: F821
 defjvp(fmin_p, *_fextremum_jvps(_lt))  # noqa: F821
+# rem(x, y) = x - floor(x / y) y and fmod(x, y) = x - trunc(x / y) y; the quotient is
+# taken from x and y directly (from x - out it could round to the neighbouring integer).
 defjvp(rem_p, lambda t, x, y, *, out: t,  # noqa: F821
-       lambda t, x, y, *, out: _neg(_mul(t, floor_div_p.bind1(_sub(x, out), y))))  # noqa: F821 fmt: skip
+       lambda t, x, y, *, out: _neg(_mul(t, floor_div_p.bind1(x, y))))  # noqa: F821 fmt: skip
 defjvp(fmod_p, lambda t, x, y, *, out: t,  # noqa: F821
-       lambda t, x, y, *, out: _neg(_mul(t, trunc_p.bind1(_div(_sub(x, out), y)))))  # noqa: F821 fmt: skip
+       lambda t, x, y, *, out: _neg(_mul(t, trunc_p.bind1(_div(x, y)))))  # noqa: F821 fmt: skip
 
 
 def _atan2_denominator(x, y):
