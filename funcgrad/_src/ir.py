@@ -33,6 +33,7 @@ from funcgrad._src.core import (
     get_aval,
     set_current_trace,
 )
+from funcgrad._src.core import _context as trace_context
 
 
 class Var:
@@ -279,8 +280,14 @@ class StagingTrace(Trace):
         if not self.active:
             raise RuntimeError(f"{self.transformation} trace used after it ended")
         if self.partial and not any(isinstance(x, StagingTracer) and x._trace is self for x in args):
-            with set_current_trace(self.parent):
+            # A known value: evaluate it now in the parent (inlined: the hot path of grad).
+            context = trace_context
+            previous = context.trace
+            context.trace = self.parent
+            try:
                 return prim.bind(*args, **params)
+            finally:
+                context.trace = previous
         inputs = [self.to_atom(x) for x in args]
         out_avals = prim.abstract_eval(*[a.aval for a in inputs], **params)
         outs = [Var(a) for a in out_avals]

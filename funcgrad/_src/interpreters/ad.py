@@ -36,6 +36,7 @@ from funcgrad._src.core import (
     get_aval,
     set_current_trace,
 )
+from funcgrad._src.core import _context as trace_context
 
 
 class Zero:
@@ -110,6 +111,15 @@ class JVPTracer(Tracer):
     def aval(self) -> ShapedArray:
         return get_aval(self.primal)
 
+    # shape and dtype straight from the primal: cheaper than building an aval
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.primal.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.primal.dtype
+
     def concrete_value(self) -> Any:
         primal = self.primal
         return primal.concrete_value() if hasattr(primal, "concrete_value") else None
@@ -140,7 +150,10 @@ class JVPTrace(Trace):
             p, t = self.lift(x)
             primals.append(p)
             tangents.append(t)
-        with set_current_trace(self.parent):
+        # Rules run in the parent trace (inlined save/restore: this is the hot path).
+        context = trace_context
+        context.trace = self.parent
+        try:
             if all(type(t) is Zero for t in tangents):
                 return prim.bind(*primals, **params)
             rule = prim.jvp
@@ -149,6 +162,8 @@ class JVPTrace(Trace):
                     f"differentiation rule for '{prim.name}' is not implemented"
                 )
             primal_outs, tangent_outs = rule(primals, tangents, **params)
+        finally:
+            context.trace = self
         return [
             p if type(t) is Zero else JVPTracer(self, p, t)
             for p, t in zip(primal_outs, tangent_outs)

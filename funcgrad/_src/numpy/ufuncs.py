@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.core import Array, Primitive
+from funcgrad._src.core import Array, Primitive, Tracer
 from funcgrad._src.lax import elementwise as ew
 from funcgrad._src.numpy.util import asarray, broadcast_operands, convert, operand
 
@@ -75,7 +75,8 @@ def _unary(name: str, prim_name: str) -> Any:
     fast = _fast_path_cache(ufunc_name)
 
     def fn(x, /):
-        if type(x) is Array and fast((x._buffer.dtype,)):
+        t = type(x)
+        if (t is Array or isinstance(x, Tracer)) and fast((x.dtype,)):
             return prim.bind1(x)
         return apply_ufunc(fname, prim, ufunc_name, (x,))
 
@@ -93,14 +94,15 @@ def _binary(name: str, prim_name: str) -> Any:
     def fn(x1, x2, /):
         # Fast paths for the common eager cases; everything else goes through apply_ufunc.
         t1, t2 = type(x1), type(x2)
-        if t1 is Array:
-            if t2 is Array:
-                b1, b2 = x1._buffer, x2._buffer
-                if b1.shape == b2.shape and fast((b1.dtype, b2.dtype)):
+        a1 = t1 is Array or isinstance(x1, Tracer)
+        a2 = t2 is Array or isinstance(x2, Tracer)
+        if a1:
+            if a2:
+                if x1.shape == x2.shape and fast((x1.dtype, x2.dtype)):
                     return prim.bind1(x1, x2)
-            elif t2 in _WEAK and fast((x1._buffer.dtype, t2)):
+            elif t2 in _WEAK and fast((x1.dtype, t2)):
                 return prim.bind1(x1, x2)
-        elif t2 is Array and t1 in _WEAK and fast((t1, x2._buffer.dtype)):
+        elif a2 and t1 in _WEAK and fast((t1, x2.dtype)):
             return prim.bind1(x1, x2)
         return apply_ufunc(fname, prim, ufunc_name, (x1, x2))
 
