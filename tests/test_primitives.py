@@ -587,3 +587,11 @@ def test_eager_kernel_failures_get_the_primitives_message():
     with pytest.raises(np.linalg.LinAlgError) as info:
         prims["solve"].bind(fnp.zeros((2, 2)), fnp.ones((2, 1)))
     assert "in primitive 'solve' applied to float64[2,2], float64[2,1]" in "".join(info.value.__notes__)
+
+
+def test_select_with_a_weak_scalar_branch_keeps_the_array_dtype():
+    pred = fnp.asarray([True, False])
+    for branch in (fnp.asarray([True, True]), fnp.asarray([1.5, 2.5], dtype=fnp.float32)):
+        for out in (ALL_PRIMITIVES["select"].bind1(pred, branch, 0), ALL_PRIMITIVES["select"].bind1(pred, 0, branch)):
+            aval = ALL_PRIMITIVES["select"].abstract_eval(get_aval(pred), get_aval(branch), get_aval(0))[0]
+            assert out.dtype == branch.dtype == aval.dtype

@@ -315,8 +315,18 @@ def set_current_trace(trace: Trace):
 
 def current_backend() -> Backend:
     """The backend for values created from nothing: the :func:`default_backend`
-    override if one is active, else ``$FUNCGRAD_BACKEND``, else numpy."""
-    return get_backend(_context.default_backend)
+    override if one is active, else ``$FUNCGRAD_BACKEND`` (read once, at first use),
+    else numpy."""
+    name = _context.default_backend
+    if name is not None:
+        return get_backend(name)
+    global _process_default
+    if _process_default is None:
+        _process_default = get_backend(None)
+    return _process_default
+
+
+_process_default: Backend | None = None
 
 
 @contextmanager

@@ -114,7 +114,17 @@ select_p = Primitive("select")
 
 
 def _select_impl(backend, pred, on_true, on_false):
-    return [backend.xp.where(pred, on_true, on_false)]
+    xp = backend.xp
+    # where() is not a ufunc: a weak Python scalar branch must take the other branch's
+    # dtype explicitly, or NumPy would promote (bool array vs 0 -> int64).
+    if type(on_true) in _PY_SCALARS:
+        on_true = xp.asarray(on_true, dtype=on_false.dtype)
+    elif type(on_false) in _PY_SCALARS:
+        on_false = xp.asarray(on_false, dtype=on_true.dtype)
+    return [xp.where(pred, on_true, on_false)]
+
+
+_PY_SCALARS = (bool, int, float, complex)
 
 
 def _select_abstract_eval(pred, on_true, on_false):
