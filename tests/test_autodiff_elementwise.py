@@ -134,3 +134,9 @@ def test_linear_transposes_are_exact():
         lhs = float(np.vdot(np.asarray(f_t(ct)[0]), np.asarray(t)))
         rhs = float(np.vdot(np.asarray(ct), np.asarray(f(t))))
         assert np.isclose(lhs, rhs, rtol=1e-12), (lhs, rhs)
+
+
+def test_select_with_a_python_scalar_branch():
+    x = fnp.asarray([1.0, -2.0])
+    assert funcgrad.grad(lambda v: fnp.sum(fnp.where(v > 0, v, 1) * 1.0))(x).tolist() == [1.0, 0.0]
+    assert funcgrad.grad(lambda v: fnp.sum(fnp.where(v > 0, 2, v)))(x).tolist() == [0.0, 1.0]

@@ -152,9 +152,9 @@ from funcgrad._src.interpreters.ad import (  # noqa: E402  (rules need the primi
     Zero,
     defjvp,
     defjvp_zero,
-    instantiate,
     is_undefined,
     unbroadcast,
+    zeros_like_aval,
 )
 
 _neg, _add, _sub, _mul, _div = neg_p.bind1, add_p.bind1, sub_p.bind1, mul_p.bind1, div_p.bind1  # noqa: F821
@@ -360,10 +360,12 @@ def _select_jvp(primals, tangents):
     pred, a, b = primals
     _, ta, tb = tangents
     out = _select(pred, a, b)
+    out_aval = ShapedArray(out.shape, out.dtype)
     if type(ta) is Zero and type(tb) is Zero:
-        return [out], [Zero(ShapedArray(np.shape(out) if not hasattr(out, "shape") else out.shape, out.dtype))]
-    ta = _broadcast_tangent(instantiate(ta), out)
-    tb = _broadcast_tangent(instantiate(tb), out)
+        return [out], [Zero(out_aval)]
+    # A zero branch tangent takes the output's type (a literal branch's own type may be int).
+    ta = zeros_like_aval(out_aval) if type(ta) is Zero else _broadcast_tangent(ta, out)
+    tb = zeros_like_aval(out_aval) if type(tb) is Zero else _broadcast_tangent(tb, out)
     return [out], [_select(pred, ta, tb)]
 
 
