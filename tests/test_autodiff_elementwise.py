@@ -140,3 +140,12 @@ def test_select_with_a_python_scalar_branch():
     x = fnp.asarray([1.0, -2.0])
     assert funcgrad.grad(lambda v: fnp.sum(fnp.where(v > 0, v, 1) * 1.0))(x).tolist() == [1.0, 0.0]
     assert funcgrad.grad(lambda v: fnp.sum(fnp.where(v > 0, 2, v)))(x).tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("name", sorted(UNARY) + sorted(BINARY))
+def test_float32_gradients_stay_float32(name):
+    fn, domain = UNARY[name] if name in UNARY else BINARY[name]
+    x = fnp.asarray(np.linspace(domain[0] + 0.05, domain[1] - 0.05, 4), dtype=fnp.float32)
+    args = (x,) if name in UNARY else (x, x[::-1] + 0.01)
+    grads = funcgrad.grad(lambda *a: fnp.sum(fnp.real(fn(*a))), argnums=tuple(range(len(args))))(*args)
+    assert all(g.dtype == np.float32 for g in grads), [g.dtype for g in grads]

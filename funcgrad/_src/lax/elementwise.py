@@ -117,9 +117,10 @@ def _select_impl(backend, pred, on_true, on_false):
     xp = backend.xp
     # where() is not a ufunc: a weak Python scalar branch must take the other branch's
     # dtype explicitly, or NumPy would promote (bool array vs 0 -> int64).
-    if type(on_true) in _PY_SCALARS:
+    weak_true, weak_false = type(on_true) in _PY_SCALARS, type(on_false) in _PY_SCALARS
+    if weak_true and not weak_false:
         on_true = xp.asarray(on_true, dtype=on_false.dtype)
-    elif type(on_false) in _PY_SCALARS:
+    elif weak_false and not weak_true:
         on_false = xp.asarray(on_false, dtype=on_true.dtype)
     return [xp.where(pred, on_true, on_false)]
 
@@ -162,9 +163,11 @@ _sqrt, _exp, _log, _sin, _cos = sqrt_p.bind1, exp_p.bind1, log_p.bind1, sin_p.bi
 _select, _eq, _gt, _lt = select_p.bind1, eq_p.bind1, gt_p.bind1, lt_p.bind1  # noqa: F821
 
 
-def _where_half(pick, tie):
-    """1 where ``pick``, 0.5 where ``tie``, else 0: extrema split ties' gradient equally."""
-    return _select(pick, 1.0, _select(tie, 0.5, 0.0))
+def _share(t, pick, tie):
+    """``t`` where ``pick``, ``t / 2`` where ``tie``, else 0: extrema split ties equally.
+
+    Built from ``t`` itself so the tangent keeps its dtype."""
+    return _select(pick, t, _select(tie, _mul(t, 0.5), _mul(t, 0.0)))
 
 
 def _ct_or_none(operand, ct):
@@ -313,18 +316,18 @@ defjvp(pow_p, _pow_base_jvp, _pow_exponent_jvp)  # noqa: F821
 
 # max/min (and NaN-ignoring fmax/fmin): the gradient goes to the selected operand; on
 # ties it is split equally between both (as in JAX).
-defjvp(max_p, lambda t, x, y, *, out: _mul(t, _where_half(_gt(x, y), _eq(x, y))),  # noqa: F821
-       lambda t, x, y, *, out: _mul(t, _where_half(_lt(x, y), _eq(x, y))))  # fmt: skip
-defjvp(min_p, lambda t, x, y, *, out: _mul(t, _where_half(_lt(x, y), _eq(x, y))),  # noqa: F821
-       lambda t, x, y, *, out: _mul(t, _where_half(_gt(x, y), _eq(x, y))))  # fmt: skip
+defjvp(max_p, lambda t, x, y, *, out: _share(t, _gt(x, y), _eq(x, y)),  # noqa: F821
+       lambda t, x, y, *, out: _share(t, _lt(x, y), _eq(x, y)))  # fmt: skip
+defjvp(min_p, lambda t, x, y, *, out: _share(t, _lt(x, y), _eq(x, y)),  # noqa: F821
+       lambda t, x, y, *, out: _share(t, _gt(x, y), _eq(x, y)))  # fmt: skip
 
 
 def _fextremum_jvps(better):
     def pick(a, b):  # a wins where it is better, or where b is NaN
         return or_p.bind1(better(a, b), is_nan_p.bind1(b))  # noqa: F821
 
-    return (lambda t, x, y, *, out: _mul(t, _where_half(pick(x, y), _eq(x, y))),
-            lambda t, x, y, *, out: _mul(t, _where_half(pick(y, x), _eq(x, y))))  # fmt: skip
+    return (lambda t, x, y, *, out: _share(t, pick(x, y), _eq(x, y)),
+            lambda t, x, y, *, out: _share(t, pick(y, x), _eq(x, y)))  # fmt: skip
 
 
 defjvp(fmax_p, *_fextremum_jvps(_gt))  # noqa: F821
