@@ -187,8 +187,18 @@ neg_p.linear = True  # noqa: F821
 for _p in (conj_p, real_p, imag_p):  # noqa: F821
     # For real operands these are identity-like; complex autodiff follows JAX (no conjugation).
     _p.jvp = (lambda p: lambda primals, tangents: ([p.bind1(primals[0])], [p.bind1(tangents[0])]))(_p)
-real_p.transpose = lambda cts, x: [cts[0] if x.aval.dtype.kind != "c" else _mul(cts[0], 1 + 0j)]  # noqa: F821
-imag_p.transpose = lambda cts, x: [_mul(cts[0], -1j) if x.aval.dtype.kind == "c" else Zero(x.aval)]  # noqa: F821
+def _to_complex(ct, aval):
+    # A real cotangent entering a complex operand: a cast, whose own transpose takes the real
+    # part, so that higher-order reverse mode never leaks an imaginary part into a real value.
+    from funcgrad._src.lax.structural import convert_element_type_p
+
+    return convert_element_type_p.bind1(ct, new_dtype=aval.dtype)
+
+
+real_p.transpose = lambda cts, x: [cts[0] if x.aval.dtype.kind != "c" else _to_complex(cts[0], x.aval)]  # noqa: F821
+imag_p.transpose = lambda cts, x: [  # noqa: F821
+    _mul(_to_complex(_neg(cts[0]), x.aval), 1j) if x.aval.dtype.kind == "c" else Zero(x.aval)
+]
 conj_p.transpose = lambda cts, x: [conj_p.bind1(cts[0])]  # noqa: F821
 
 # Piecewise-constant and boolean-valued functions have zero derivative.

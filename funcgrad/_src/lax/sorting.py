@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from funcgrad._src.core import Primitive, ShapedArray
+import numpy as np
+
+from funcgrad._src.core import Primitive, ShapedArray, get_aval
+from funcgrad._src.interpreters.ad import Zero, defjvp_zero
+from funcgrad._src.lax import indexing, structural
 
 sort_p = Primitive("sort")
 
@@ -35,6 +39,35 @@ sort_p.impl = _sort_impl
 sort_p.abstract_eval = _sort_abstract_eval
 
 
+def _sort_jvp(primals, tangents, *, dimension, num_keys):
+    # Sorting permutes each lane; the tangents follow the same permutation. Sorting
+    # positions along (as a non-key operand) gives it, and a gather applies it, so
+    # reverse mode needs only gather's transpose (sort itself is not linear).
+    shape = get_aval(primals[0]).shape
+    int64 = np.dtype(np.int64)
+    positions = structural.iota_p.bind1(dtype=int64, shape=shape, dimension=dimension)
+    *outs, perm = sort_p.bind(*primals, positions, dimension=dimension, num_keys=num_keys)
+    # take_along_axis as NumPy advanced indexing: perm on `dimension`, a broadcasting
+    # iota on every other axis.
+    index = [perm if d == dimension else _axis_positions(shape, d) for d in range(len(shape))]
+    indexer = tuple(indexing.ArrayIndex(d) for d in range(len(shape)))
+    t_outs = [
+        Zero(get_aval(o).update(weak_type=False)) if type(t) is Zero
+        else indexing.gather_p.bind1(t, *index, indexer=indexer)
+        for o, t in zip(outs, tangents)
+    ]  # fmt: skip
+    return outs, t_outs
+
+
+def _axis_positions(shape, axis):
+    """0, 1, ... along ``axis``, shaped to broadcast against ``shape`` (size 1 elsewhere)."""
+    line_shape = tuple(n if k == axis else 1 for k, n in enumerate(shape))
+    return structural.iota_p.bind1(dtype=np.dtype(np.int64), shape=line_shape, dimension=axis)
+
+
+sort_p.jvp = _sort_jvp
+
+
 searchsorted_p = Primitive("searchsorted")  # a primitive for speed: O(log n) per query
 
 
@@ -52,3 +85,4 @@ def _searchsorted_abstract_eval(sorted_array, queries, *, side, dtype):
 
 searchsorted_p.impl = _searchsorted_impl
 searchsorted_p.abstract_eval = _searchsorted_abstract_eval
+defjvp_zero(searchsorted_p)  # integer positions: piecewise constant

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from funcgrad._src.core import Primitive, ShapedArray
+from funcgrad._src.core import Primitive, ShapedArray, get_aval
+from funcgrad._src.interpreters.ad import (
+    Zero,
+    defjvp_zero,
+    deflinear,
+    differentiable_dtype,
+    instantiate,
+    is_undefined,
+)
+from funcgrad._src.lax.elementwise import real_p, sub_p
+
+# Rules here also sum (reduce_sum) and slice (gather); those modules build on this one,
+# so their primitives are imported where used.
 
 # --- convert_element_type -------------------------------------------------------------
 
@@ -20,6 +32,40 @@ def _convert_impl(backend, x, *, new_dtype):
 
 convert_element_type_p.impl = _convert_impl
 convert_element_type_p.abstract_eval = lambda x, *, new_dtype: [x.update(dtype=new_dtype, weak_type=False)]
+
+
+def _convert_tangent(t, new_dtype):
+    """``t`` cast to ``new_dtype``; complex to real keeps the real part (what the cast does)."""
+    if t.dtype == new_dtype:
+        return t
+    if t.dtype.kind == "c" and new_dtype.kind != "c":
+        t = real_p.bind1(t)
+    return t if t.dtype == new_dtype else convert_element_type_p.bind1(t, new_dtype=new_dtype)
+
+
+def _convert_jvp(primals, tangents, *, new_dtype):
+    (x,), (t,) = primals, tangents
+    out = convert_element_type_p.bind1(x, new_dtype=new_dtype)
+    new_dtype = np.dtype(new_dtype)
+    # Casts to integers and bools are piecewise constant; ints have no tangent to cast.
+    if type(t) is Zero or not (differentiable_dtype(new_dtype) and differentiable_dtype(t.dtype)):
+        return [out], [Zero(ShapedArray(get_aval(out).shape, new_dtype))]
+    return [out], [_convert_tangent(t, new_dtype)]
+
+
+def _convert_transpose(cts, x, *, new_dtype):
+    (ct,) = cts
+    if not is_undefined(x):
+        return [None]
+    if type(ct) is Zero or not (differentiable_dtype(x.aval.dtype) and differentiable_dtype(ct.dtype)):
+        return [Zero(x.aval)]
+    # The transpose of real->complex is the real part (the real inner product's adjoint).
+    return [_convert_tangent(ct, x.aval.dtype)]
+
+
+convert_element_type_p.jvp = _convert_jvp
+convert_element_type_p.transpose = _convert_transpose
+convert_element_type_p.linear = True
 
 
 # --- broadcast_in_dim -----------------------------------------------------------------
@@ -58,6 +104,33 @@ broadcast_in_dim_p.impl = _broadcast_in_dim_impl
 broadcast_in_dim_p.abstract_eval = _broadcast_in_dim_abstract_eval
 
 
+def _broadcast_in_dim_transpose(cts, x, *, shape, broadcast_dimensions):
+    (ct,) = cts
+    if not is_undefined(x):
+        return [None]
+    if type(ct) is Zero:
+        return [Zero(x.aval)]
+    # Sum over the new axes and over the size-1 axes that were stretched; the latter
+    # come back as size-1 axes through the final reshape.
+    kept = {out_dim for in_dim, out_dim in enumerate(broadcast_dimensions)
+            if x.aval.shape[in_dim] == shape[out_dim]}  # fmt: skip
+    axes = tuple(d for d in range(len(shape)) if d not in kept)
+    return [_reshape_to(_sum(ct, axes), x.aval.shape)]
+
+
+def _sum(x, axes):
+    from funcgrad._src.lax.reductions import reduce_sum_p
+
+    return reduce_sum_p.bind1(x, axes=tuple(axes)) if axes else x
+
+
+def _reshape_to(x, shape):
+    return x if x.shape == tuple(shape) else reshape_p.bind1(x, new_sizes=tuple(shape))
+
+
+deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+
+
 # --- reshape --------------------------------------------------------------------------
 
 reshape_p = Primitive("reshape")
@@ -71,6 +144,16 @@ def _reshape_abstract_eval(x, *, new_sizes):
 
 reshape_p.impl = lambda backend, x, *, new_sizes: [backend.xp.reshape(x, new_sizes)]
 reshape_p.abstract_eval = _reshape_abstract_eval
+
+
+def _reshape_transpose(cts, x, *, new_sizes):
+    (ct,) = cts
+    if not is_undefined(x):
+        return [None]
+    return [Zero(x.aval) if type(ct) is Zero else _reshape_to(ct, x.aval.shape)]
+
+
+deflinear(reshape_p, _reshape_transpose)
 
 
 # --- transpose ------------------------------------------------------------------------
@@ -89,6 +172,19 @@ def _transpose_abstract_eval(x, *, permutation):
 
 transpose_p.impl = lambda backend, x, *, permutation: [backend.xp.transpose(x, permutation)]
 transpose_p.abstract_eval = _transpose_abstract_eval
+
+
+def _transpose_transpose(cts, x, *, permutation):
+    (ct,) = cts
+    if not is_undefined(x):
+        return [None]
+    if type(ct) is Zero:
+        return [Zero(x.aval)]
+    inverse = tuple(int(i) for i in np.argsort(permutation))
+    return [transpose_p.bind1(ct, permutation=inverse)]
+
+
+deflinear(transpose_p, _transpose_transpose)
 
 
 # --- concatenate ----------------------------------------------------------------------
@@ -116,6 +212,35 @@ def _concatenate_abstract_eval(*xs, dimension):
 
 concatenate_p.impl = lambda backend, *xs, dimension: [backend.xp.concatenate(xs, axis=dimension)]
 concatenate_p.abstract_eval = _concatenate_abstract_eval
+
+
+def _concatenate_jvp(primals, tangents, *, dimension):
+    out = concatenate_p.bind1(*primals, dimension=dimension)
+    # Every piece is needed to build the output tangent; only the zero ones are materialised.
+    return [out], [concatenate_p.bind1(*map(instantiate, tangents), dimension=dimension)]
+
+
+def _concatenate_transpose(cts, *xs, dimension):
+    from funcgrad._src.lax.indexing import IndexSlice, gather_p
+
+    (ct,) = cts
+    result, start = [], 0
+    for x in xs:
+        size = get_aval(x).shape[dimension]
+        if not is_undefined(x):
+            result.append(None)
+        elif type(ct) is Zero:
+            result.append(Zero(x.aval))
+        else:
+            everything = (IndexSlice(None, None, None),) * dimension
+            result.append(gather_p.bind1(ct, indexer=(*everything, IndexSlice(start, start + size, None))))
+        start += size
+    return result
+
+
+concatenate_p.jvp = _concatenate_jvp
+concatenate_p.transpose = _concatenate_transpose
+concatenate_p.linear = True
 
 
 # --- pad ------------------------------------------------------------------------------
@@ -162,6 +287,48 @@ pad_p.impl = _pad_impl
 pad_p.abstract_eval = _pad_abstract_eval
 
 
+def _pad_jvp(primals, tangents, *, padding_config):
+    (x, value), (tx, tvalue) = primals, tangents
+    out = pad_p.bind1(x, value, padding_config=padding_config)
+    if type(tvalue) is Zero:  # a literal zero: nothing is recorded for the padding value
+        tvalue = np.zeros((), tx.dtype)[()]
+    return [out], [pad_p.bind1(instantiate(tx), tvalue, padding_config=padding_config)]
+
+
+def _pad_operand_ct(ct, padding_config):
+    """The entries of ``ct`` where the operand's elements landed (zero where cropped):
+    undo the edges with the opposite padding (which re-creates cropped positions as
+    zeros), then take every ``interior + 1``-th element."""
+    from funcgrad._src.lax.indexing import IndexSlice, gather_p
+
+    unpad = tuple((-lo, -hi, 0) for lo, hi, _ in padding_config)
+    unedged = pad_p.bind1(ct, np.zeros((), ct.dtype)[()], padding_config=unpad)
+    if all(interior == 0 for _, _, interior in padding_config):
+        return unedged
+    indexer = tuple(IndexSlice(None, None, interior + 1) for _, _, interior in padding_config)
+    return gather_p.bind1(unedged, indexer=indexer)
+
+
+def _pad_transpose(cts, x, value, *, padding_config):
+    (ct,) = cts
+    if type(ct) is Zero:
+        return [Zero(a.aval) if is_undefined(a) else None for a in (x, value)]
+    ct_x = _pad_operand_ct(ct, padding_config)
+    ct_value = None
+    if is_undefined(value):
+        # Every output element that is not an operand element is the padding value.
+        everything = tuple(range(ct.ndim))
+        ct_value = sub_p.bind1(_sum(ct, everything), _sum(ct_x, everything))
+        if ct_value.dtype != value.aval.dtype:
+            ct_value = _convert_tangent(ct_value, value.aval.dtype)
+    return [ct_x if is_undefined(x) else None, ct_value]
+
+
+pad_p.jvp = _pad_jvp
+pad_p.transpose = _pad_transpose
+pad_p.linear = True
+
+
 # --- iota -----------------------------------------------------------------------------
 
 iota_p = Primitive("iota")
@@ -177,3 +344,5 @@ def _iota_impl(backend, *, dtype, shape, dimension):
 
 iota_p.impl = _iota_impl
 iota_p.abstract_eval = lambda *, dtype, shape, dimension: [ShapedArray(shape, dtype)]
+# No operands, so no tangents: the JVP interpreter never asks; the rule is for completeness.
+defjvp_zero(iota_p)
