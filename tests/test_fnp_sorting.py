@@ -205,3 +205,8 @@ def test_searchsorted_types_python_scalars_strongly():
     assert fnp.searchsorted(np.array([0.0], np.float16), 1e-30).item() == 1
     assert fnp.searchsorted(np.array([16777216.0], np.float32), 16777217).item() == 1
     assert fnp.searchsorted(np.array([1, 2], np.int8), 1000).item() == 2
+
+
+def test_lexsort_keeps_each_keys_precision():
+    keys = (np.array([2**53 + 1, 2**53]), np.array([0.5, 0.5]))
+    assert fnp.lexsort(keys).tolist() == np.lexsort(keys).tolist() == [1, 0]

@@ -337,6 +337,8 @@ iota_p = Primitive("iota")
 def _iota_impl(backend, *, dtype, shape, dimension):
     xp = backend.xp
     line = xp.arange(shape[dimension], dtype=dtype)
+    if len(shape) == 1:
+        return [line]
     expanded = [1] * len(shape)
     expanded[dimension] = shape[dimension]
     return [xp.broadcast_to(xp.reshape(line, expanded), shape)]
