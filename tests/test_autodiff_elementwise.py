@@ -149,3 +149,9 @@ def test_float32_gradients_stay_float32(name):
     args = (x,) if name in UNARY else (x, x[::-1] + 0.01)
     grads = funcgrad.grad(lambda *a: fnp.sum(fnp.real(fn(*a))), argnums=tuple(range(len(args))))(*args)
     assert all(g.dtype == np.float32 for g in grads), [g.dtype for g in grads]
+
+
+def test_power_with_a_literal_base_or_exponent():
+    y = fnp.asarray([0.5, 2.0])
+    assert np.allclose(funcgrad.grad(lambda v: fnp.sum(10.0 ** v))(y), np.log(10.0) * 10.0 ** np.array([0.5, 2.0]))
+    assert np.allclose(funcgrad.grad(lambda v: fnp.sum(v**3.0))(y), 3 * np.array([0.5, 2.0]) ** 2)

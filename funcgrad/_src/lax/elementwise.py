@@ -313,7 +313,12 @@ div_p.transpose = _div_transpose  # noqa: F821
 # Non-linear binary.
 def _pow_exponent_jvp(t, x, y, *, out):
     # d/dy x**y = x**y log x, taken as 0 where x == 0 (the limit for y > 0)
-    safe_log = _log(_select(_eq(x, 0), 1.0, x)) if x.dtype.kind != "c" else _log(x)
+    if type(x) in _PY_SCALARS:  # a literal base, e.g. 10.0 ** y
+        safe_log = complex(np.log(x)) if type(x) is complex else float(np.log(x)) if x else 0.0
+    elif x.dtype.kind == "c":
+        safe_log = _log(x)
+    else:
+        safe_log = _log(_select(_eq(x, 0), 1.0, x))
     return _mul(t, _mul(out, safe_log))
 
 
