@@ -3,13 +3,39 @@
 Decompositions act on the last two axes and batch over the leading ones, as
 ``numpy.linalg`` does. inv, pinv, matrix_power, norm, lstsq... are compositions in
 ``funcgrad.numpy.linalg``.
+
+Differentiation rules follow each primitive; they are written with batched matrix
+products (``dot_general`` with the leading axes as batch dimensions), so stacks of
+matrices need no special case. The decomposition rules are for real matrices and hold
+where the decomposition is differentiable (conditions in each rule's comment).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from funcgrad._src.core import Primitive, ShapedArray
+from funcgrad._src.core import Primitive, ShapedArray, get_aval
+from funcgrad._src.interpreters.ad import Zero, defjvp, is_undefined
+from funcgrad._src.lax.elementwise import (
+    add_p,
+    div_p,
+    eq_p,
+    gt_p,
+    mul_p,
+    neg_p,
+    select_p,
+    sub_p,
+)
+from funcgrad._src.lax.reductions import reduce_sum_p
+from funcgrad._src.lax.structural import (
+    broadcast_in_dim_p,
+    concatenate_p,
+    iota_p,
+    pad_p,
+    transpose_p,
+)
+
+_add, _sub, _mul, _div, _neg = add_p.bind1, sub_p.bind1, mul_p.bind1, div_p.bind1, neg_p.bind1
 
 # --- dot_general ----------------------------------------------------------------------
 
@@ -63,6 +89,163 @@ dot_general_p.impl = _dot_general_impl
 dot_general_p.abstract_eval = _dot_general_abstract_eval
 
 
+def _dot(lhs, rhs, contract, batch):
+    return dot_general_p.bind1(lhs, rhs, dimension_numbers=(contract, batch))
+
+
+def _free_dims(ndim: int, contract: tuple, batch: tuple) -> tuple[int, ...]:
+    return tuple(d for d in range(ndim) if d not in contract and d not in batch)
+
+
+def _transpose_to(x, result_dims: list[int]):
+    """``x``, whose axis ``i`` is the operand's axis ``result_dims[i]``, in operand order."""
+    perm = tuple(result_dims.index(d) for d in range(len(result_dims)))
+    return x if perm == tuple(range(len(perm))) else transpose_p.bind1(x, permutation=perm)
+
+
+# dot_general is bilinear: each operand's tangent enters through the same contraction
+# with the other operand, and only the non-zero ones are computed.
+defjvp(
+    dot_general_p,
+    lambda t, lhs, rhs, *, out, dimension_numbers: dot_general_p.bind1(
+        t, rhs, dimension_numbers=dimension_numbers
+    ),
+    lambda t, lhs, rhs, *, out, dimension_numbers: dot_general_p.bind1(
+        lhs, t, dimension_numbers=dimension_numbers
+    ),
+)
+
+
+# The transposes contract the cotangent (batch, lhs free, rhs free) with the other
+# operand over that operand's free dimensions, then put the axes in the operand's order.
+# For x @ W they are one dot_general each, ct @ W.T and x.T @ ct, and the impl takes
+# the transposes as views: nothing is copied.
+def _dot_general_transpose_lhs(ct, rhs, lhs_ndim, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    lf = _free_dims(lhs_ndim, lc, lb)
+    rf = _free_dims(rhs.ndim, rc, rb)
+    nb, nlf = len(lb), len(lf)
+    ct_batch = tuple(range(nb))
+    ct_rfree = tuple(range(nb + nlf, nb + nlf + len(rf)))
+    # result axes: batch, lhs free, then rhs's remaining (contracting) axes in rhs order
+    out = _dot(ct, rhs, (ct_rfree, rf), (ct_batch, rb))
+    return _transpose_to(out, [*lb, *lf, *(lc[rc.index(r)] for r in sorted(rc))])
+
+
+def _dot_general_transpose_rhs(ct, lhs, rhs_ndim, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    lf = _free_dims(lhs.ndim, lc, lb)
+    rf = _free_dims(rhs_ndim, rc, rb)
+    nb = len(lb)
+    ct_batch = tuple(range(nb))
+    ct_lfree = tuple(range(nb, nb + len(lf)))
+    # result axes: batch, lhs's remaining (contracting) axes in lhs order, then rhs free
+    out = _dot(lhs, ct, (lf, ct_lfree), (lb, ct_batch))
+    return _transpose_to(out, [*rb, *(rc[lc.index(a)] for a in sorted(lc)), *rf])
+
+
+def _dot_general_transpose(cts, lhs, rhs, *, dimension_numbers):
+    (ct,) = cts
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise ValueError(
+            "dot_general: transpose of a product of two linear values (the program is not linear)"
+        )
+    if is_undefined(lhs):
+        if type(ct) is Zero:
+            return [Zero(lhs.aval), None]
+        return [_dot_general_transpose_lhs(ct, rhs, lhs.aval.ndim, dimension_numbers), None]
+    if type(ct) is Zero:
+        return [None, Zero(rhs.aval)]
+    return [None, _dot_general_transpose_rhs(ct, lhs, rhs.aval.ndim, dimension_numbers)]
+
+
+dot_general_p.transpose = _dot_general_transpose
+dot_general_p.linear = True
+
+
+# --- matrix helpers for the decomposition rules ---------------------------------------
+# All act on the last two axes of stacks of matrices; masks are built from iota, so
+# they are constants of the linearized program.
+
+
+def _mT(x):
+    """The matrix transpose (last two axes swapped)."""
+    n = x.ndim
+    return transpose_p.bind1(x, permutation=(*range(n - 2), n - 1, n - 2))
+
+
+def _matmul(a, b):
+    """Batched matrix product ``a @ b`` of stacks with equal batch shapes."""
+    batch = tuple(range(a.ndim - 2))
+    return _dot(a, b, ((a.ndim - 1,), (b.ndim - 2,)), (batch, batch))
+
+
+def _index_grids(shape):
+    """Row and column indices of every element of a stack of matrices of ``shape``."""
+    n = len(shape)
+    rows = iota_p.bind1(dtype=np.dtype(np.int64), shape=tuple(shape), dimension=n - 2)
+    cols = iota_p.bind1(dtype=np.dtype(np.int64), shape=tuple(shape), dimension=n - 1)
+    return rows, cols
+
+
+def _diagonal_mask(shape):
+    return eq_p.bind1(*_index_grids(shape))
+
+
+def _strictly_lower_mask(shape):
+    return gt_p.bind1(*_index_grids(shape))
+
+
+def _keep(mask, x):
+    """``x`` where ``mask``, else zero."""
+    return select_p.bind1(mask, x, x.dtype.type(0))
+
+
+def _diagonal(x):
+    """The diagonals of a stack of square matrices, shape ``(..., n)``."""
+    return reduce_sum_p.bind1(_keep(_diagonal_mask(x.shape), x), axes=(x.ndim - 1,))
+
+
+def _identity_like(x):
+    """Identity matrices of ``x``'s (square) shape and dtype."""
+    return select_p.bind1(_diagonal_mask(x.shape), x.dtype.type(1), x.dtype.type(0))
+
+
+def _spread(v, shape, axis):
+    """A stack of vectors ``v`` of shape ``(..., n)`` laid along ``axis`` (-2: the value
+    depends on the row, -1: on the column) of matrices of ``shape``."""
+    nb = v.ndim - 1
+    return broadcast_in_dim_p.bind1(
+        v, shape=tuple(shape), broadcast_dimensions=(*range(nb), len(shape) + axis)
+    )
+
+
+def _inverse_differences(w, shape):
+    """``F[..., i, j] = 1 / (w_j - w_i)`` off the diagonal, 0 on it."""
+    diagonal = _diagonal_mask(shape)
+    differences = _sub(_spread(w, shape, -1), _spread(w, shape, -2))
+    one, zero = w.dtype.type(1), w.dtype.type(0)
+    safe = select_p.bind1(diagonal, one, differences)
+    return select_p.bind1(diagonal, zero, _div(one, safe))
+
+
+def _symmetrize(t):
+    return _mul(_add(t, _mT(t)), t.dtype.type(0.5))
+
+
+def _crop_columns(x, start, stop):
+    """Columns ``start:stop`` of a stack of matrices (a negative pad crops)."""
+    config = ((0, 0, 0),) * (x.ndim - 1) + ((-start, stop - x.shape[-1], 0),)
+    return pad_p.bind1(x, x.dtype.type(0), padding_config=config)
+
+
+def _require_real(name, x):
+    if get_aval(x).dtype.kind == "c":
+        raise NotImplementedError(
+            f"differentiation of {name} is implemented for real matrices only, got {x.dtype}"
+        )
+
+
 # --- decompositions -------------------------------------------------------------------
 
 
@@ -89,6 +272,26 @@ def _cholesky_abstract_eval(x):
 
 cholesky_p.abstract_eval = _cholesky_abstract_eval
 
+
+# cholesky (Murray 2016, "Differentiation of the Cholesky decomposition"): for A = L L^T,
+# dL = L Phi(L^{-1} dA L^{-T}) where Phi keeps the lower triangle and halves the
+# diagonal. The kernel reads only one triangle of A, so the rule symmetrizes dA: it is
+# the derivative along symmetric perturbations. A must be positive definite.
+def _cholesky_jvp_fn(t, a, *, out):
+    _require_real("cholesky", a)
+    inner = _mT(_solve(out, _mT(_solve(out, _symmetrize(t)))))  # L^{-1} dA L^{-T}
+    return _matmul(out, _mul(inner, _lower_half_diagonal(out)))
+
+
+def _lower_half_diagonal(x):
+    """1 below the diagonal, 1/2 on it, 0 above, in ``x``'s shape and dtype."""
+    one, half, zero = x.dtype.type(1), x.dtype.type(0.5), x.dtype.type(0)
+    on_diagonal = select_p.bind1(_diagonal_mask(x.shape), half, zero)
+    return select_p.bind1(_strictly_lower_mask(x.shape), one, on_diagonal)
+
+
+defjvp(cholesky_p, _cholesky_jvp_fn)
+
 eigh_p = Primitive("eigh")  # outputs: eigenvalues (ascending), eigenvectors (columns)
 
 
@@ -104,6 +307,22 @@ def _eigh_abstract_eval(x, *, lower):
 
 eigh_p.impl = _eigh_impl
 eigh_p.abstract_eval = _eigh_abstract_eval
+
+
+# eigh, for distinct eigenvalues (the eigenvectors are not differentiable, or not even
+# unique, where eigenvalues coincide): with P = V^T dA V, dw = diag(P) and
+# dV = V (F * P), F_ij = 1 / (w_j - w_i) off the diagonal and 0 on it. The kernel reads
+# one triangle of A, so dA is symmetrized first, as for cholesky.
+def _eigh_jvp(primals, tangents, *, lower):
+    (a,), (da,) = primals, tangents
+    _require_real("eigh", a)
+    w, v = eigh_p.bind(a, lower=lower)
+    p = _matmul(_mT(v), _matmul(_symmetrize(da), v))
+    dv = _matmul(v, _mul(_inverse_differences(w, v.shape), p))
+    return [w, v], [_diagonal(p), dv]
+
+
+eigh_p.jvp = _eigh_jvp
 
 qr_p = Primitive("qr")  # outputs: q, r
 
@@ -122,6 +341,44 @@ def _qr_abstract_eval(x, *, full_matrices):
 
 qr_p.impl = _qr_impl
 qr_p.abstract_eval = _qr_abstract_eval
+
+
+# qr, for A of full rank. Tall or square A (m >= n, reduced): with X = dA R^{-1} and
+# C = Q^T X, Q^T dQ = Omega is antisymmetric and dR R^{-1} = C - Omega is upper
+# triangular, which fixes Omega = tril(C, -1) - tril(C, -1)^T; then dR = (C - Omega) R
+# and dQ = X + Q (Omega - C) (this includes the part of dQ orthogonal to Q). Wide A
+# (m < n): A = Q [R1 R2] with Q R1 the factorization of the first m columns and
+# R2 = Q^T A2. The extra columns of Q for full_matrices with m > n are not unique:
+# not differentiable.
+def _qr_jvp(primals, tangents, *, full_matrices):
+    (a,), (da,) = primals, tangents
+    _require_real("qr", a)
+    q, r = qr_p.bind(a, full_matrices=full_matrices)
+    m, n = a.shape[-2:]
+    if m >= n:
+        if full_matrices and m > n:
+            raise NotImplementedError(
+                "differentiation of qr with full_matrices=True is only defined for m <= n "
+                f"(got a matrix of shape {a.shape}); use the reduced mode"
+            )
+        dq, dr = _qr_square_or_tall_jvp(q, r, da)
+    else:
+        dq, dr1 = _qr_square_or_tall_jvp(q, _crop_columns(r, 0, m), _crop_columns(da, 0, m))
+        a2, da2 = _crop_columns(a, m, n), _crop_columns(da, m, n)
+        dr2 = _add(_matmul(_mT(dq), a2), _matmul(_mT(q), da2))
+        dr = concatenate_p.bind1(dr1, dr2, dimension=a.ndim - 1)
+    return [q, r], [dq, dr]
+
+
+def _qr_square_or_tall_jvp(q, r, da):
+    x = _mT(_solve(_mT(r), _mT(da)))  # dA R^{-1}
+    c = _matmul(_mT(q), x)
+    below = _keep(_strictly_lower_mask(c.shape), c)
+    omega = _sub(below, _mT(below))
+    return _add(x, _matmul(q, _sub(omega, c))), _matmul(_sub(c, omega), r)
+
+
+qr_p.jvp = _qr_jvp
 
 svd_p = Primitive("svd")  # outputs: s, or u, s, vh when compute_uv
 
@@ -147,6 +404,50 @@ def _svd_abstract_eval(x, *, full_matrices, compute_uv):
 svd_p.impl = _svd_impl
 svd_p.abstract_eval = _svd_abstract_eval
 
+
+# svd, for distinct nonzero singular values (Townsend 2016, "Differentiating the singular
+# value decomposition"). With A = U S V^T (k = min(m, n) singular values),
+# P = U^T dA V and F_ij = 1 / (s_j^2 - s_i^2) off the diagonal (0 on it):
+#   ds = diag(P)
+#   dU = U (F * (P S + S P^T)) + (I - U U^T) dA V S^{-1}
+#   dV = V (F * (S P + P^T S)) + (I - V V^T) dA^T U S^{-1}
+# The last terms vanish for square A. Singular values alone need U and V too: the rule
+# computes the full decomposition once, and its s is returned as the primal output. With
+# full_matrices and m != n, the extra singular vectors are not unique: not differentiable.
+def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
+    (a,), (da,) = primals, tangents
+    _require_real("svd", a)
+    m, n = a.shape[-2:]
+    if not compute_uv:
+        u, s, vh = svd_p.bind(a, full_matrices=False, compute_uv=True)
+        ds = reduce_sum_p.bind1(_mul(u, _matmul(da, _mT(vh))), axes=(a.ndim - 2,))
+        return [s], [ds]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            "differentiation of svd with full_matrices=True is only defined for square "
+            f"matrices (got shape {a.shape}); use full_matrices=False"
+        )
+    u, s, vh = svd_p.bind(a, full_matrices=full_matrices, compute_uv=True)
+    v = _mT(vh)
+    da_v = _matmul(da, v)
+    p = _matmul(_mT(u), da_v)
+    pt = _mT(p)
+    k = s.shape[-1]
+    s_i, s_j = _spread(s, p.shape, -2), _spread(s, p.shape, -1)
+    f = _inverse_differences(_mul(s, s), p.shape)
+    du = _matmul(u, _mul(f, _add(_mul(p, s_j), _mul(s_i, pt))))
+    dv = _matmul(v, _mul(f, _add(_mul(s_i, p), _mul(pt, s_j))))
+    inv_s = _div(s.dtype.type(1), s)
+    if m > k:
+        du = _add(du, _mul(_sub(da_v, _matmul(u, p)), _spread(inv_s, u.shape, -1)))
+    if n > k:
+        da_t_u = _matmul(_mT(da), u)
+        dv = _add(dv, _mul(_sub(da_t_u, _matmul(v, pt)), _spread(inv_s, v.shape, -1)))
+    return [u, s, vh], [du, _diagonal(p), _mT(dv)]
+
+
+svd_p.jvp = _svd_jvp
+
 solve_p = Primitive("solve")  # a x = b for a of shape (..., M, M), b of shape (..., M, K)
 
 
@@ -162,6 +463,36 @@ def _solve_abstract_eval(a, b):
 solve_p.impl = lambda backend, a, b: [backend.xp.linalg.solve(a, b)]
 solve_p.abstract_eval = _solve_abstract_eval
 
+
+
+def _solve(a, b):
+    return solve_p.bind1(a, b)
+
+
+# solve: x = A^{-1} b, so dx = A^{-1} (db - dA x). It is linear in b, with transpose
+# ct -> A^{-T} ct.
+def _solve_jvp(primals, tangents):
+    a, b = primals
+    da, db = tangents
+    x = _solve(a, b)
+    rhs = db
+    if type(da) is not Zero:
+        da_x = _matmul(da, x)
+        rhs = _neg(da_x) if type(db) is Zero else _sub(db, da_x)
+    return [x], [_solve(a, rhs)]
+
+
+def _solve_transpose(cts, a, b):
+    (ct,) = cts
+    if is_undefined(a):
+        raise ValueError("solve: transpose with respect to the matrix (the program is not linear)")
+    return [None, Zero(b.aval) if type(ct) is Zero else _solve(_mT(a), ct)]
+
+
+solve_p.jvp = _solve_jvp
+solve_p.transpose = _solve_transpose
+solve_p.linear = True
+
 det_p = Primitive("det")
 
 
@@ -172,6 +503,17 @@ def _det_abstract_eval(x):
 
 det_p.impl = lambda backend, x: [backend.xp.linalg.det(x)]
 det_p.abstract_eval = _det_abstract_eval
+
+
+
+def _trace_of_inverse_times(a, t):
+    """tr(A^{-1} T) = sum(A^{-T} * T) over the last two axes; A must be invertible."""
+    inverse_t = _solve(_mT(a), _identity_like(a))
+    return reduce_sum_p.bind1(_mul(inverse_t, t), axes=(a.ndim - 2, a.ndim - 1))
+
+
+# det (Jacobi's formula): d det(A) = det(A) tr(A^{-1} dA), for invertible A.
+defjvp(det_p, lambda t, a, *, out: _mul(out, _trace_of_inverse_times(a, t)))
 
 slogdet_p = Primitive("slogdet")  # outputs: sign, log|det|
 
@@ -188,3 +530,17 @@ def _slogdet_abstract_eval(x):
 
 slogdet_p.impl = _slogdet_impl
 slogdet_p.abstract_eval = _slogdet_abstract_eval
+
+
+
+# slogdet: d log|det A| = tr(A^{-1} dA) for invertible A; the sign of a real determinant
+# is piecewise constant.
+def _slogdet_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    _require_real("slogdet", a)
+    sign, logabsdet = slogdet_p.bind(a)
+    sign_tangent = Zero(get_aval(sign).update(weak_type=False))
+    return [sign, logabsdet], [sign_tangent, _trace_of_inverse_times(a, da)]
+
+
+slogdet_p.jvp = _slogdet_jvp
