@@ -166,8 +166,11 @@ _select, _eq, _gt, _lt = select_p.bind1, eq_p.bind1, gt_p.bind1, lt_p.bind1  # n
 def _share(t, pick, tie):
     """``t`` where ``pick``, ``t / 2`` where ``tie``, else 0: extrema split ties equally.
 
-    Built from ``t`` itself so the tangent keeps its dtype."""
-    return _select(pick, t, _select(tie, _mul(t, 0.5), _mul(t, 0.0)))
+    The weights are computed from the primals only (so partial evaluation runs them once,
+    eagerly) in the tangent's dtype; the tangent program gets a single multiplication.
+    """
+    dt = t.dtype.type
+    return _mul(t, _select(pick, dt(1), _select(tie, dt(0.5), dt(0))))
 
 
 def _ct_or_none(operand, ct):

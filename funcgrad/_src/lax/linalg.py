@@ -12,6 +12,8 @@ where the decomposition is differentiable (conditions in each rule's comment).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from funcgrad._src.core import Primitive, ShapedArray, get_aval
@@ -42,21 +44,43 @@ _add, _sub, _mul, _div, _neg = add_p.bind1, sub_p.bind1, mul_p.bind1, div_p.bind
 dot_general_p = Primitive("dot_general")
 
 
+# The four 2-D contractions of a matmul and its two transposes: one BLAS call on
+# (transposed) views, no copies. Keys are (lhs contracting, rhs contracting) axes.
+_MATMUL_2D = {
+    ((1,), (0,)): lambda a, b: a @ b,
+    ((0,), (0,)): lambda a, b: a.T @ b,
+    ((1,), (1,)): lambda a, b: a @ b.T,
+    ((0,), (1,)): lambda a, b: a.T @ b.T,
+}
+
+
 def _dot_general_impl(backend, lhs, rhs, *, dimension_numbers):
     """Contract via one batched matmul: (batch, free, contract) @ (batch, contract, free)."""
     xp = backend.xp
-    (lc, rc), (lb, rb) = dimension_numbers
+    contracting, (lb, rb) = dimension_numbers
+    if lhs.ndim == 2 and rhs.ndim == 2 and not lb:
+        matmul_2d = _MATMUL_2D.get(contracting)
+        if matmul_2d is not None:
+            return [matmul_2d(lhs, rhs)]
+    lc, rc = contracting
     lf = [d for d in range(lhs.ndim) if d not in lc and d not in lb]
     rf = [d for d in range(rhs.ndim) if d not in rc and d not in rb]
     batch = [lhs.shape[d] for d in lb]
     lfree = [lhs.shape[d] for d in lf]
     rfree = [rhs.shape[d] for d in rf]
-    k = int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64))
-    m = int(np.prod(lfree, dtype=np.int64))
-    n = int(np.prod(rfree, dtype=np.int64))
-    a = xp.reshape(xp.transpose(lhs, (*lb, *lf, *lc)), (*batch, m, k))
-    b = xp.reshape(xp.transpose(rhs, (*rb, *rc, *rf)), (*batch, k, n))
-    return [xp.reshape(xp.matmul(a, b), (*batch, *lfree, *rfree))]
+    k = math.prod(lhs.shape[d] for d in lc)
+    a = _as_matrix_stack(xp, lhs, (*lb, *lf, *lc), (*batch, math.prod(lfree), k))
+    b = _as_matrix_stack(xp, rhs, (*rb, *rc, *rf), (*batch, k, math.prod(rfree)))
+    out = xp.matmul(a, b)
+    shape = (*batch, *lfree, *rfree)
+    return [out if out.shape == shape else xp.reshape(out, shape)]
+
+
+def _as_matrix_stack(xp, x, permutation, shape):
+    """``x`` with axes permuted and grouped into ``shape``, skipping no-op steps."""
+    if permutation != tuple(range(x.ndim)):
+        x = xp.transpose(x, permutation)
+    return x if x.shape == shape else xp.reshape(x, shape)
 
 
 def _dot_general_abstract_eval(lhs, rhs, *, dimension_numbers):
