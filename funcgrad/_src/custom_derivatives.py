@@ -162,6 +162,33 @@ def _merge(nums: list[int], static: list, dynamic: Sequence) -> list:
     return out
 
 
+class _FlatCall:
+    """The flat view of one call of a custom-derivative function: the differentiable
+    arguments as a flat list of leaves, the static (``nondiff_argnums``) ones aside, and
+    the output structure recorded whenever the function (or a rule) runs."""
+
+    def __init__(self, wrapper: Any, kind: str, args: tuple, kwargs: dict):
+        name = wrapper.__name__
+        if kwargs:
+            raise TypeError(f"{name}: {kind} functions take positional arguments only")
+        self.nums, self.static, self.dynamic = _split_nondiff(name, args, wrapper.nondiff_argnums)
+        self.flat, self.in_tree = tree_flatten(tuple(self.dynamic))
+        self.fun = wrapper.fun
+        self.out_trees: list = []
+
+    def call_args(self, leaves: Sequence[Any]) -> list:
+        """The full positional arguments for flat differentiable ``leaves``."""
+        return _merge(self.nums, self.static, tree_unflatten(self.in_tree, list(leaves)))
+
+    def flat_fun(self, *leaves: Any) -> list:
+        out_leaves, tree = tree_flatten(self.fun(*self.call_args(leaves)))
+        self.out_trees.append(tree)
+        return out_leaves
+
+    def unflatten_output(self, out_leaves: Sequence[Any]) -> Any:
+        return tree_unflatten(self.out_trees[-1], list(out_leaves))
+
+
 class custom_jvp:
     """A function with a user-defined forward-mode derivative (and hence reverse mode too).
 
@@ -217,24 +244,14 @@ class custom_jvp:
         self.defjvp(jvp)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            raise TypeError(f"{self.__name__}: custom_jvp functions take positional arguments only")
+        call = _FlatCall(self, "custom_jvp", args, kwargs)
         if self.jvp is None:
             raise AttributeError(f"{self.__name__}: no JVP rule defined; call .defjvp(rule) first")
-        nums, static, dynamic = _split_nondiff(self.__name__, args, self.nondiff_argnums)
-        flat, in_tree = tree_flatten(tuple(dynamic))
-        out_tree_box = []
-
-        def flat_fun(*xs):
-            out = self.fun(*_merge(nums, static, tree_unflatten(in_tree, list(xs))))
-            leaves, tree = tree_flatten(out)
-            out_tree_box.append(tree)
-            return leaves
 
         def flat_jvp(primals, tangents):
-            p_args = tree_unflatten(in_tree, list(primals))
-            t_args = tree_unflatten(in_tree, list(tangents))
-            out, t_out = self.jvp((*static, *p_args) if static else tuple(p_args), tuple(t_args))
+            p_args = tree_unflatten(call.in_tree, list(primals))
+            t_args = tree_unflatten(call.in_tree, list(tangents))
+            out, t_out = self.jvp((*call.static, *p_args) if call.static else tuple(p_args), tuple(t_args))
             leaves, tree = tree_flatten(out)
             t_leaves, t_tree = tree_flatten(t_out)
             if t_tree != tree:
@@ -242,11 +259,11 @@ class custom_jvp:
                     f"{self.__name__}: the custom JVP rule's tangent output structure {t_tree} "
                     f"differs from its primal output structure {tree}"
                 )
-            out_tree_box.append(tree)
+            call.out_trees.append(tree)
             return leaves, t_leaves
 
-        outs = current_trace().process_custom_jvp_call(flat_fun, flat_jvp, flat, self.symbolic_zeros)
-        return tree_unflatten(out_tree_box[-1], outs)
+        outs = current_trace().process_custom_jvp_call(call.flat_fun, flat_jvp, call.flat, self.symbolic_zeros)
+        return call.unflatten_output(outs)
 
 
 class custom_vjp:
@@ -280,26 +297,17 @@ class custom_vjp:
         self.bwd = bwd
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            raise TypeError(f"{self.__name__}: custom_vjp functions take positional arguments only")
+        call = _FlatCall(self, "custom_vjp", args, kwargs)
         if self.fwd is None:
             raise AttributeError(f"{self.__name__}: no VJP rule defined; call .defvjp(fwd, bwd) first")
-        nums, static, dynamic = _split_nondiff(self.__name__, args, self.nondiff_argnums)
-        flat, in_tree = tree_flatten(tuple(dynamic))
-        out_tree_box = []
-
-        def flat_fun(*xs):
-            out = self.fun(*_merge(nums, static, tree_unflatten(in_tree, list(xs))))
-            leaves, tree = tree_flatten(out)
-            out_tree_box.append(tree)
-            return leaves
+        static, dynamic = call.static, call.dynamic
 
         def flat_fwd(*xs):
-            result = self.fwd(*_merge(nums, static, tree_unflatten(in_tree, list(xs))))
+            result = self.fwd(*call.call_args(xs))
             if not isinstance(result, (tuple, list)) or len(result) != 2:
                 raise TypeError(f"{self.__name__}: custom_vjp fwd must return a pair (output, residuals)")
             out, res = result
-            out_tree_box.append(tree_flatten(out)[1])
+            call.out_trees.append(tree_flatten(out)[1])
             return out, res
 
         def flat_bwd(res, ct):
@@ -326,6 +334,6 @@ class custom_vjp:
             return flat_cts
 
         outs = current_trace().process_custom_vjp_call(
-            flat_fun, flat_fwd, flat_bwd, flat, lambda: out_tree_box[-1]
+            call.flat_fun, flat_fwd, flat_bwd, call.flat, lambda: call.out_trees[-1]
         )
-        return tree_unflatten(out_tree_box[-1], outs)
+        return call.unflatten_output(outs)
