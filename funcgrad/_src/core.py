@@ -44,8 +44,9 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak_type")
 
     def __init__(self, shape: tuple[int, ...], dtype: Any, weak_type: bool = False):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        # Created for every traced operation: skip conversions that are already done.
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.weak_type = weak_type
 
     @property
@@ -57,6 +58,8 @@ class ShapedArray:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
+        if shape is None and dtype is None and weak_type == self.weak_type:
+            return self  # avals are immutable: nothing to copy
         return ShapedArray(
             self.shape if shape is None else shape,
             self.dtype if dtype is None else dtype,

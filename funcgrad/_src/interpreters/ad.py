@@ -42,10 +42,26 @@ from funcgrad._src.core import _context as trace_context
 class Zero:
     """A symbolic zero tangent or cotangent of a given abstract value."""
 
-    __slots__ = ("aval",)
+    __slots__ = ("_aval", "_like")
 
     def __init__(self, aval: ShapedArray):
-        self.aval = aval
+        self._aval = aval
+        self._like = None
+
+    @classmethod
+    def like(cls, value: Any) -> Zero:
+        """The zero tangent of ``value``; its abstract value is worked out only if asked for
+        (most symbolic zeros are only ever tested for, never materialised)."""
+        zero = object.__new__(cls)
+        zero._aval = None
+        zero._like = value
+        return zero
+
+    @property
+    def aval(self) -> ShapedArray:
+        if self._aval is None:
+            self._aval = get_aval(self._like).update(weak_type=False)
+        return self._aval
 
     def __repr__(self) -> str:
         return f"Zero({self.aval.str_short()})"
@@ -140,7 +156,7 @@ class JVPTrace(Trace):
             return x.primal, x.tangent
         if isinstance(x, Tracer) and not x._trace_is_live():
             raise escaped_tracer_error(x)
-        return x, Zero(get_aval(x).update(weak_type=False))
+        return x, Zero.like(x)
 
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
         if not self.active:
