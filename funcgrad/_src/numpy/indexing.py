@@ -111,13 +111,23 @@ def _dtype_name(x: Any) -> str:
     return f"{dt.__name__} (a Python scalar)" if isinstance(dt, type) else str(dt)
 
 
+def _plain_bound(v: Any) -> bool:
+    return v is None or type(v) is int
+
+
 _FULL_SLICE = (IndexSlice(None, None, None),)
 
 
 def getitem(x: Any, key: Any) -> Any:
     """``x[key]`` with NumPy's basic and advanced indexing semantics."""
-    if type(key) is int:  # the most common eager index: skip the general parser
+    # The most common eager indices skip the general parser.
+    t = type(key)
+    if t is int:
         return lax_indexing.gather_p.bind1(x, indexer=(key,))
+    if t is slice and _plain_bound(key.start) and _plain_bound(key.stop) and _plain_bound(key.step):
+        if key.start is None and key.stop is None and key.step is None:
+            return x
+        return lax_indexing.gather_p.bind1(x, indexer=(IndexSlice(key.start, key.stop, key.step),))
     indexer, operands = parse_index(key)
     if indexer == _FULL_SLICE or indexer == (Ellipsis,):
         return x
