@@ -365,3 +365,13 @@ def test_bool_of_an_abstract_value_is_a_clear_error():
 def test_mismatched_tangent_shapes_in_jvp():
     with pytest.raises(ValueError, match=r"jvp: tangent 0 has shape \(3,\).*shape \(2,\)"):
         jvp(fnp.sin, (fnp.ones(2),), (fnp.ones(3),))
+
+
+def test_every_primitive_has_the_rules_autodiff_needs():
+    from funcgrad._src.custom_derivatives import custom_lin_p, stop_gradient_p
+    from funcgrad._src.lax import ALL_PRIMITIVES
+
+    for name, prim in {**ALL_PRIMITIVES, "stop_gradient": stop_gradient_p, "custom_lin": custom_lin_p}.items():
+        assert prim.jvp is not None, f"{name} has no jvp rule"
+        if prim.linear:
+            assert prim.transpose is not None, f"{name} is linear but has no transpose rule"
