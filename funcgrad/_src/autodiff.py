@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.core import ShapedArray, current_trace, get_aval
+from funcgrad._src.core import Array, ShapedArray, current_backend, current_trace, get_aval
 from funcgrad._src.interpreters import ad
 from funcgrad._src.ir import StagingTrace
 from funcgrad._src.tree_util import tree_flatten, tree_structure, tree_unflatten
@@ -42,7 +42,7 @@ def _as_array(x: Any, fname: str, what: str) -> Any:
 
 def _flat_args(fname: str, args: Any, what: str) -> tuple[list, Any]:
     leaves, tree = tree_flatten(args)
-    return [_as_array(x, fname, what) for x in leaves], tree
+    return [x if type(x) is Array else _as_array(x, fname, what) for x in leaves], tree
 
 
 # --- forward mode ---------------------------------------------------------------------
@@ -302,7 +302,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
         primals = [x for leaves in diff_flat for x in leaves]
         lin = _linearize_flat(fname, flat_fun, primals, has_aux)
-        if lin.out_tree != tree_structure(0) and len(lin.primal_outs) != 1:
+        if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
             raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
         (value,) = lin.primal_outs
         aval = get_aval(value)
@@ -313,9 +313,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             )
         if not dtypes.is_inexact(aval.dtype):
             raise TypeError(f"{fname}: grad requires a float output, got dtype {aval.dtype}")
-        from funcgrad._src.numpy.creation import ones
-
-        ct = ones((), dtype=aval.dtype)
+        ct = _one(aval.dtype)
         grads = _transpose_linearized(lin, [ct])
         grads = [_float0_if_int(g, a) for g, a in zip(grads, lin.in_avals)]
         out, offset = [], 0
@@ -326,6 +324,21 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         return ((value, lin.aux), g) if has_aux else (value, g)
 
     return value_and_grad_fun
+
+
+_SCALAR_TREE = tree_structure(0)
+_ONES: dict = {}  # (dtype, backend) -> the 0-d one: arrays are immutable, so it is shared
+
+
+def _one(dtype: np.dtype) -> Any:
+    """The output cotangent of grad: a 0-d one of ``dtype`` on the default backend."""
+    key = (dtype, current_backend())
+    one = _ONES.get(key)
+    if one is None:
+        from funcgrad._src.numpy.creation import ones
+
+        one = _ONES[key] = ones((), dtype=dtype)
+    return one
 
 
 def _float0_if_int(g: Any, aval: ShapedArray) -> Any:

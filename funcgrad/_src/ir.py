@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from funcgrad._src.core import (
+    Array,
     Primitive,
     ShapedArray,
     Trace,
@@ -209,6 +210,42 @@ def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any]) -> list
 
 # --- building programs by tracing ----------------------------------------------------
 
+# Abstract evaluation of staged equations, memoised on (primitive, input types, params):
+# reverse mode stages the same few operations on the same types call after call.
+_abstract_eval_cache: dict = {}
+
+
+def _exact_key(v: Any) -> bool:
+    """Whether equal values of ``v`` mean equal parameters: ints, strings, dtypes and tuples
+    of them (bools are left out: ``True == 1``, yet an index ``True`` is not ``1``)."""
+    t = type(v)
+    if t is tuple:
+        for e in v:
+            if type(e) is not int and not _exact_key(e):
+                return False
+        return True
+    return t is int or t is str or v is None or isinstance(v, np.dtype)
+
+
+def _abstract_eval(prim: Primitive, inputs: list, params: dict) -> list[ShapedArray]:
+    avals = [a.aval for a in inputs]
+    # keyed on plain tuples, so that hashing and comparing stay in C
+    types = tuple([(a.shape, a.dtype, a.weak_type) for a in avals])
+    if not params:
+        key = (prim, types)
+    else:
+        for v in params.values():
+            if not _exact_key(v):
+                return prim.abstract_eval(*avals, **params)
+        key = (prim, types, tuple(params.items()))
+    out = _abstract_eval_cache.get(key)
+    if out is None:
+        out = prim.abstract_eval(*avals, **params)
+        if len(_abstract_eval_cache) >= 4096:
+            _abstract_eval_cache.clear()
+        _abstract_eval_cache[key] = out
+    return out
+
 
 class StagingTracer(Tracer):
     """A value being recorded into a program: its variable knows its abstract value."""
@@ -231,14 +268,17 @@ class JaxprBuilder:
         self.eqns: list[Equation] = []
         self.const_vars: dict[int, Var] = {}  # id(value) -> var
         self.const_values: list[Any] = []
-        self._const_keepalive: list[Any] = []
 
     def const_var(self, value: Any) -> Var:
         var = self.const_vars.get(id(value))
         if var is None:
-            var = self.const_vars[id(value)] = Var(get_aval(value).update(weak_type=False))
+            if type(value) is Array:  # the common case, without building an aval twice
+                aval = ShapedArray(value.shape, value.dtype)
+            else:
+                aval = get_aval(value).update(weak_type=False)
+            var = self.const_vars[id(value)] = Var(aval)
+            # const_values also keeps each value alive, so its id() stays unique
             self.const_values.append(value)
-            self._const_keepalive.append(value)  # id() stays unique while we hold it
         return var
 
     def build(self, invars: list[Var], outs: list) -> tuple[Jaxpr, list]:
@@ -268,7 +308,7 @@ class StagingTrace(Trace):
         return StagingTracer(self, Var(aval))
 
     def to_atom(self, x: Any):
-        if isinstance(x, StagingTracer) and x._trace is self:
+        if type(x) is StagingTracer and x._trace is self:
             return x.var
         if isinstance(x, Tracer) and not x._trace_is_live():
             raise escaped_tracer_error(x)
@@ -279,17 +319,25 @@ class StagingTrace(Trace):
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
         if not self.active:
             raise RuntimeError(f"{self.transformation} trace used after it ended")
-        if self.partial and not any(isinstance(x, StagingTracer) and x._trace is self for x in args):
-            # A known value: evaluate it now in the parent (inlined: the hot path of grad).
-            context = trace_context
-            previous = context.trace
-            context.trace = self.parent
-            try:
-                return prim.bind(*args, **params)
-            finally:
-                context.trace = previous
-        inputs = [self.to_atom(x) for x in args]
-        out_avals = prim.abstract_eval(*[a.aval for a in inputs], **params)
+        if self.partial:
+            for x in args:
+                if type(x) is StagingTracer and x._trace is self:
+                    break
+            else:
+                # A known value: evaluate it now in the parent (inlined: the hot path of grad).
+                parent = self.parent
+                context = trace_context
+                previous = context.trace
+                context.trace = parent
+                try:
+                    return parent.process_primitive(prim, args, params)
+                finally:
+                    context.trace = previous
+        inputs = [
+            x.var if type(x) is StagingTracer and x._trace is self else self.to_atom(x)
+            for x in args
+        ]
+        out_avals = _abstract_eval(prim, inputs, params)
         outs = [Var(a) for a in out_avals]
         self.builder.eqns.append(Equation(prim, inputs, params, outs))
         return [StagingTracer(self, v) for v in outs]

@@ -34,7 +34,6 @@ from funcgrad._src.core import (
     Tracer,
     escaped_tracer_error,
     get_aval,
-    set_current_trace,
 )
 from funcgrad._src.core import _context as trace_context
 
@@ -96,15 +95,19 @@ def instantiate(t: Any) -> Any:
     return zeros_like_aval(t.aval) if type(t) is Zero else t
 
 
+_add_p = None
+
+
 def add_tangents(a: Any, b: Any) -> Any:
     """``a + b`` where either may be a symbolic zero."""
     if type(a) is Zero:
         return b
     if type(b) is Zero:
         return a
-    from funcgrad._src.lax.elementwise import add_p
-
-    return add_p.bind1(a, b)
+    global _add_p
+    if _add_p is None:  # imported on first use: lax modules import this one
+        from funcgrad._src.lax.elementwise import add_p as _add_p
+    return _add_p.bind1(a, b)
 
 
 def differentiable_dtype(dtype: np.dtype) -> bool:
@@ -161,22 +164,36 @@ class JVPTrace(Trace):
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
         if not self.active:
             raise RuntimeError(f"a {self.transformation} trace was used after it ended")
-        primals, tangents = [], []
+        # The hot path of every differentiated operation: split the operands in one pass
+        # and build symbolic zeros for the other operands only if some tangent is nonzero.
+        primals = []
+        differentiated = False
         for x in args:
-            p, t = self.lift(x)
-            primals.append(p)
-            tangents.append(t)
+            if type(x) is JVPTracer and x._trace is self:
+                primals.append(x.primal)
+                if type(x.tangent) is not Zero:
+                    differentiated = True
+            else:
+                if isinstance(x, Tracer) and not x._trace_is_live():
+                    raise escaped_tracer_error(x)
+                primals.append(x)
         # Rules run in the parent trace (inlined save/restore: this is the hot path).
         context = trace_context
-        context.trace = self.parent
+        parent = self.parent
+        if not differentiated:
+            context.trace = parent
+            try:
+                return parent.process_primitive(prim, tuple(primals), params)
+            finally:
+                context.trace = self
+        rule = prim.jvp
+        if rule is None:
+            raise NotImplementedError(f"differentiation rule for '{prim.name}' is not implemented")
+        tangents = [
+            x.tangent if type(x) is JVPTracer and x._trace is self else Zero.like(x) for x in args
+        ]
+        context.trace = parent
         try:
-            if all(type(t) is Zero for t in tangents):
-                return prim.bind(*primals, **params)
-            rule = prim.jvp
-            if rule is None:
-                raise NotImplementedError(
-                    f"differentiation rule for '{prim.name}' is not implemented"
-                )
             primal_outs, tangent_outs = rule(primals, tangents, **params)
         finally:
             context.trace = self
@@ -195,10 +212,13 @@ def jvp_flat(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
     """
     trace = JVPTrace(parent, transformation)
     tracers = [JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+    context = trace_context
+    previous = context.trace
+    context.trace = trace  # inlined set_current_trace: grad pays this on every call
     try:
-        with set_current_trace(trace):
-            out = fun(*tracers)
+        out = fun(*tracers)
     finally:
+        context.trace = previous
         trace.active = False
     return trace, out
 
@@ -230,26 +250,34 @@ def backward_pass(jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -> list:
 
     const_env = dict(zip(jaxpr.constvars, consts))
     ct_env: dict = {}
-
-    def add_ct(var, ct):
-        if type(ct) is Zero or ct is None or isinstance(var, Literal) or var in const_env:
-            return
-        prev = ct_env.get(var)
-        ct_env[var] = ct if prev is None else add_tangents(prev, ct)
+    get, pop = ct_env.get, ct_env.pop
+    linear = object()  # marks a linear operand in the const_env lookup below
 
     for var, ct in zip(jaxpr.outvars, cts_out):
-        add_ct(var, ct)
-    for eqn in reversed(jaxpr.eqns):
-        cts = [ct_env.pop(v, None) for v in eqn.outputs]
-        if all(ct is None for ct in cts):
+        if type(ct) is Zero or ct is None or type(var) is Literal or var in const_env:
             continue
-        cts = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outputs, cts)]
-        operands = [
-            a.val if isinstance(a, Literal)
-            else const_env[a] if a in const_env
-            else UndefinedPrimal(a.aval)
-            for a in eqn.inputs
-        ]  # fmt: skip
+        prev = get(var)
+        ct_env[var] = ct if prev is None else add_tangents(prev, ct)
+    for eqn in reversed(jaxpr.eqns):
+        outputs = eqn.outputs
+        if len(outputs) == 1:
+            ct = pop(outputs[0], None)
+            if ct is None:
+                continue
+            cts = [ct]
+        else:
+            cts = [pop(v, None) for v in outputs]
+            if all(ct is None for ct in cts):
+                continue
+            cts = [Zero(v.aval) if ct is None else ct for v, ct in zip(outputs, cts)]
+        inputs = eqn.inputs
+        operands = []
+        for a in inputs:
+            if type(a) is Literal:
+                operands.append(a.val)
+            else:
+                value = const_env.get(a, linear)
+                operands.append(UndefinedPrimal(a.aval) if value is linear else value)
         rule = eqn.primitive.transpose
         if rule is None:
             raise NotImplementedError(
@@ -257,9 +285,13 @@ def backward_pass(jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -> list:
                 f"is not implemented"
             )
         cts_in = rule(cts, *operands, **eqn.params)
-        for a, ct in zip(eqn.inputs, cts_in):
-            add_ct(a, ct)
-    return [ct_env.get(v) if v in ct_env else Zero(v.aval) for v in jaxpr.invars]
+        for a, x, ct in zip(inputs, operands, cts_in):
+            # only linear operands (UndefinedPrimal) accumulate cotangents
+            if ct is None or type(x) is not UndefinedPrimal or type(ct) is Zero:
+                continue
+            prev = get(a)
+            ct_env[a] = ct if prev is None else add_tangents(prev, ct)
+    return [get(v, None) if v in ct_env else Zero(v.aval) for v in jaxpr.invars]
 
 
 # --- rule helpers -----------------------------------------------------------------------
@@ -268,7 +300,7 @@ def backward_pass(jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -> list:
 def unbroadcast(aval: ShapedArray, ct: Any) -> Any:
     """Sum ``ct`` down to a 0-d operand's shape: the one place elementwise broadcasting is
     undone (elementwise primitives broadcast only 0-d operands)."""
-    if type(ct) is Zero or aval.ndim or not ct.ndim:
+    if type(ct) is Zero or aval.shape or not ct.shape:
         return ct
     from funcgrad._src.lax.reductions import reduce_sum_p
 
@@ -281,10 +313,15 @@ def defjvp(prim: Primitive, *tangent_fns: Callable | None) -> None:
 
     def rule(primals, tangents, **params):
         (out,) = prim.bind(*primals, **params)
-        total = Zero(get_aval(out).update(weak_type=False))
+        total = None
         for fn, t in zip(tangent_fns, tangents):
             if fn is not None and type(t) is not Zero:
-                total = add_tangents(total, fn(t, *primals, out=out, **params))
+                contribution = fn(t, *primals, out=out, **params)
+                if type(contribution) is Zero:
+                    continue
+                total = contribution if total is None else add_tangents(total, contribution)
+        if total is None:
+            total = Zero(get_aval(out).update(weak_type=False))
         return [out], [total]
 
     prim.jvp = rule

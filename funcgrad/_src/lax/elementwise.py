@@ -180,7 +180,7 @@ def _share(t, pick, tie):
 
 
 def _ct_or_none(operand, ct):
-    return unbroadcast(operand.aval, ct) if is_undefined(operand) else None
+    return unbroadcast(operand.aval, ct) if type(operand) is UndefinedPrimal else None
 
 
 # Linear unary: neg, and the complex parts.
@@ -294,11 +294,14 @@ def _sub_transpose(cts, x, y):
 
 def _mul_transpose(cts, x, y):
     (ct,) = cts
+    x_linear, y_linear = type(x) is UndefinedPrimal, type(y) is UndefinedPrimal
     if type(ct) is Zero:
-        return [None if not is_undefined(x) else Zero(x.aval), None if not is_undefined(y) else Zero(y.aval)]
-    if is_undefined(x) and is_undefined(y):
-        raise ValueError("mul: transpose of a product of two linear values (the program is not linear)")
-    if is_undefined(x):
+        return [Zero(x.aval) if x_linear else None, Zero(y.aval) if y_linear else None]
+    if x_linear:
+        if y_linear:
+            raise ValueError(
+                "mul: transpose of a product of two linear values (the program is not linear)"
+            )
         return [unbroadcast(x.aval, _mul(ct, y)), None]
     return [None, unbroadcast(y.aval, _mul(x, ct))]
 

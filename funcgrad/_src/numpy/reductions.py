@@ -131,6 +131,19 @@ def _cast_initial(initial: Any, dtype: np.dtype, fname: str) -> Any:
 # --- sum and prod --------------------------------------------------------------------
 
 
+def _fast_axes(a: Any, axis: Any) -> tuple[int, ...] | None:
+    """Reduced axes of the common call (an array or tracer, ``axis`` None or an in-range
+    int), or None: the general path then converts, checks and explains errors."""
+    if type(a) is not Array and not isinstance(a, Tracer):
+        return None
+    ndim = a.ndim
+    if axis is None:
+        return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:
+        return (axis % ndim,)
+    return None
+
+
 def _sum_like(name, prim, combine, identity, a, axis, dtype, keepdims, initial, where):
     fname = _fname(name)
     x = asarray(a, fname=fname)
@@ -159,6 +172,12 @@ def sum(a, axis=None, dtype=None, *, keepdims=False, initial=None, where=None): 
         >>> fnp.sum(x, where=x > 1, initial=10).item()
         19
     """
+    if dtype is None and initial is None and where is None:
+        axes = _fast_axes(a, axis)
+        # floats accumulate in their own dtype: nothing to convert
+        if axes is not None and a.dtype.kind in "fc":
+            out = lax_red.reduce_sum_p.bind1(a, axes=axes)
+            return _keep(out, a.shape, axes, True) if keepdims else out
     return _sum_like("sum", lax_red.reduce_sum_p, ufuncs.add, 0, a, axis, dtype, keepdims,
                      initial, where)  # fmt: skip
 
@@ -214,6 +233,11 @@ def max(a, axis=None, *, keepdims=False, initial=None, where=None):  # noqa: A00
         >>> fnp.max(fnp.zeros((0,)), initial=-1.0).item()
         -1.0
     """
+    if initial is None and where is None:
+        axes = _fast_axes(a, axis)
+        if axes is not None and not builtins.any(a.shape[ax] == 0 for ax in axes):
+            out = lax_red.reduce_max_p.bind1(a, axes=axes)
+            return _keep(out, a.shape, axes, True) if keepdims else out
     return _extremum("max", lax_red.reduce_max_p, ufuncs.maximum, a, axis, keepdims, initial, where)
 
 
@@ -392,6 +416,13 @@ def mean(a, axis=None, dtype=None, *, keepdims=False, where=None):
         >>> fnp.mean(fnp.asarray([[1, 2], [3, 4]]), axis=0).tolist()
         [2.0, 3.0]
     """
+    if dtype is None and where is None and not keepdims:
+        axes = _fast_axes(a, axis)
+        dt = None if axes is None else a.dtype
+        # floats (but float16) average in their own dtype: nothing to convert
+        if dt is not None and dt.kind in "fc" and dt != dtypes.float16:
+            total = lax_red.reduce_sum_p.bind1(a, axes=axes)
+            return ufuncs.divide(total, _static_count(a.shape, axes))
     fname = _fname("mean")
     x = asarray(a, fname=fname)
     acc, out_dt = _mean_dtypes(x.dtype, dtype, fname)
