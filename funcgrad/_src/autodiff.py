@@ -8,6 +8,8 @@ eagerly and only the tangent program is recorded) and transposes that program.
 from __future__ import annotations
 
 import functools
+import inspect
+import os
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -24,7 +26,12 @@ float0 = np.dtype([("float0", np.void, 0)])
 
 
 def _fun_name(fun: Callable) -> str:
-    return getattr(fun, "__name__", type(fun).__name__)
+    """``fun``'s name and where it was defined, for messages about its transformation."""
+    name = getattr(fun, "__name__", type(fun).__name__)
+    code = getattr(inspect.unwrap(fun), "__code__", None)
+    if code is None:
+        return name
+    return f"{name} (defined at {os.path.basename(code.co_filename)}:{code.co_firstlineno})"
 
 
 def _as_array(x: Any, fname: str, what: str) -> Any:

@@ -282,9 +282,9 @@ def _mixed_backends_error(prim: Primitive, args: tuple) -> ValueError:
 def escaped_tracer_error(tracer: Tracer, prim: Primitive | None = None) -> Exception:
     where = f" was passed to '{prim.name}'" if prim is not None else " was used"
     return UnexpectedTracerError(
-        f"a traced value {tracer!r}{where} after its {tracer._trace.transformation} "
-        f"transformation ended. A tracer escaped its transformation, e.g. through a "
-        f"global, a closure or a side effect; return it from the transformed function "
+        f"a traced value ({tracer.aval.str_short()}) made by {tracer._trace.transformation}"
+        f"{where} after that transformation ended: the tracer escaped, e.g. through a "
+        f"global, a closure or a side effect. Return it from the transformed function "
         f"instead."
     )
 
