@@ -149,7 +149,6 @@ select_p.abstract_eval = _select_abstract_eval
 # dtype). ``t`` is a tangent, ``x``/``y`` the primals, ``out`` the primal output.
 
 from funcgrad._src.interpreters.ad import (  # noqa: E402  (rules need the primitives above)
-    UndefinedPrimal,
     Zero,
     defjvp,
     defjvp_zero,
@@ -412,4 +411,3 @@ def _select_transpose(cts, pred, a, b):
 
 
 select_p.jvp, select_p.transpose, select_p.linear = _select_jvp, _select_transpose, True
-UndefinedPrimal  # noqa: B018  (exported for rule authors in this module)
