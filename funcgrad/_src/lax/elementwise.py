@@ -149,6 +149,7 @@ select_p.abstract_eval = _select_abstract_eval
 # dtype). ``t`` is a tangent, ``x``/``y`` the primals, ``out`` the primal output.
 
 from funcgrad._src.interpreters.ad import (  # noqa: E402  (rules need the primitives above)
+    UndefinedPrimal,
     Zero,
     defjvp,
     defjvp_zero,
