@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from types import ModuleType
 from typing import Any
 
@@ -14,7 +15,7 @@ class UnknownBackendError(ValueError):
     """No backend is registered under the requested name."""
 
 
-class Backend:
+class Backend(ABC):
     """One array library (NumPy, CuPy) as seen by funcgrad's engine.
 
     A backend is written once over its array namespace ``xp``: NumPy and CuPy share
@@ -45,17 +46,17 @@ class Backend:
         """
         return self.freeze(self.xp.array(x, dtype=dtype, copy=True))
 
+    @abstractmethod
     def freeze(self, buf: Any) -> Any:
         """``buf`` as this backend's array type (0-d arrays for scalars).
 
         funcgrad never writes into a buffer after wrapping it; buffers leave only
         through :meth:`to_numpy`, which hands out read-only views.
         """
-        raise NotImplementedError(f"backend {self.name!r} must implement freeze")
 
+    @abstractmethod
     def to_numpy(self, buf: Any) -> Any:
         """A read-only NumPy array with the contents of ``buf`` (copied from a device)."""
-        raise NotImplementedError(f"backend {self.name!r} must implement to_numpy")
 
     def export_dlpack(self, buf: Any, **kwargs: Any) -> Any:
         """A DLPack capsule for ``buf`` (``__dlpack__`` of a funcgrad array)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
 from oracle import arrays, assert_same, dtypes, shapes
 
 import funcgrad.numpy as fnp

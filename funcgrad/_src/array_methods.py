@@ -9,7 +9,6 @@ Everything here forwards to ``funcgrad.numpy``, so ``x + y`` inside ``grad`` or
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 import numpy as np
 

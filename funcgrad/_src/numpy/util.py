@@ -13,15 +13,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.core import Array, Tracer, array_from_buffer, current_backend
+from funcgrad._src.core import Array, array_from_buffer, current_backend, is_array_like
 from funcgrad._src.lax import structural
 
 _WEAK = (bool, int, float, complex)
 
 
-def is_array(x: Any) -> bool:
-    """True for funcgrad arrays and tracers (values that primitives accept as operands)."""
-    return type(x) is Array or isinstance(x, (Array, Tracer))
+# True for funcgrad arrays and tracers (values that primitives accept as operands).
+is_array = is_array_like
 
 
 def asarray(x: Any, dtype: Any = None, fname: str = "asarray") -> Any:
