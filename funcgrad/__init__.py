@@ -27,6 +27,9 @@ from funcgrad._src.autodiff import (
 )
 from funcgrad._src.custom_derivatives import custom_jvp, custom_vjp, stop_gradient
 from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
+from funcgrad._src.interpreters.jit import disable_jit, jit, make_jaxpr
+from funcgrad._src.config import config
+from funcgrad._src.vmap import vmap
 from funcgrad._src.core import (
     Array,
     ConcretizationError,
@@ -45,7 +48,9 @@ __all__ = [
     "UnexpectedTracerError",
     "custom_jvp",
     "custom_vjp",
+    "config",
     "default_backend",
+    "disable_jit",
     "device_get",
     "device_put",
     "devices",
@@ -56,13 +61,16 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "linear_transpose",
     "linearize",
+    "make_jaxpr",
     "stop_gradient",
     "test_util",
     "value_and_grad",
     "vjp",
+    "vmap",
     "ShapeDtypeStruct",
     "lax",
     "numpy",

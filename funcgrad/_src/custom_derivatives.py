@@ -23,6 +23,7 @@ stop_gradient_p = Primitive("stop_gradient")
 stop_gradient_p.impl = lambda backend, x: [x]
 stop_gradient_p.abstract_eval = lambda x: [x.update(weak_type=False)]
 ad.defjvp_zero(stop_gradient_p)
+stop_gradient_p.batch = lambda args, dims: ([stop_gradient_p.bind1(args[0])], [dims[0]])
 
 
 def stop_gradient(x: Any) -> Any:
