@@ -38,7 +38,7 @@ BINARY = {
     "hypot": (fnp.hypot, (0.5, 3)), "logaddexp": (fnp.logaddexp, (-3, 3)),
     "logaddexp2": (fnp.logaddexp2, (-3, 3)), "copysign": (fnp.copysign, (0.5, 3)),
 }  # fmt: skip
-ZERO_DERIVATIVE = ["sign", "floor", "ceil", "round", "trunc", "floor_div", "nextafter", "signbit",
+ZERO_DERIVATIVE = ["sign", "floor", "ceil", "round", "trunc", "floor_div", "nextafter", "heaviside", "signbit",
                    "is_finite", "is_nan", "is_inf", "not", "logical_not", "and", "or", "xor",
                    "shift_left", "shift_right", "logical_and", "logical_or", "logical_xor", "eq",
                    "ne", "lt", "le", "gt", "ge"]  # fmt: skip

@@ -58,7 +58,7 @@ _UNARY_KINDS = {"not": "biu", "logical_not": "biuf", "neg": "iufc", "abs": "iufc
 _BINARY_KINDS = {"and": "biu", "or": "biu", "xor": "biu", "shift_left": "iu", "shift_right": "iu",
                  "logical_and": "biuf", "logical_or": "biuf", "logical_xor": "biuf",
                  "eq": "biufc", "ne": "biufc", "atan2": "f", "hypot": "f", "logaddexp": "f",
-                 "logaddexp2": "f", "copysign": "f", "nextafter": "f", "fmod": "iuf",
+                 "logaddexp2": "f", "copysign": "f", "nextafter": "f", "heaviside": "f", "fmod": "iuf",
                  "rem": "iuf", "floor_div": "iuf", "fmax": "iuf", "fmin": "iuf", "max": "iuf",
                  "min": "iuf", "lt": "iuf", "le": "iuf", "gt": "iuf", "ge": "iuf", "pow": "f",
                  "div": "fc", "add": "iufc", "sub": "iufc", "mul": "iufc"}  # fmt: skip

@@ -15,8 +15,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.core import Array, ShapedArray, current_backend, current_trace, get_aval
-from funcgrad._src.interpreters import ad
+from funcgrad._src.core import (
+    EVAL_TRACE,
+    Array,
+    ShapedArray,
+    current_backend,
+    current_trace,
+    get_aval,
+)
+from funcgrad._src.interpreters import ad, tape
 from funcgrad._src.ir import StagingTrace
 from funcgrad._src.tree_util import tree_flatten, tree_structure, tree_unflatten
 
@@ -89,11 +96,25 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
 
     trace, out = ad.jvp_flat(flat_fun, p_flat, tangents_in, current_trace())
     out, aux = _split_aux("jvp", out, has_aux)
+    aux = _aux_primals(trace, aux)
     out_flat, out_tree = tree_flatten(out)
     primal_outs, tangent_outs = ad.unpack_outputs(trace, out_flat)
     tangent_outs = [ad.instantiate(t) for t in tangent_outs]
     result = tree_unflatten(out_tree, primal_outs), tree_unflatten(out_tree, tangent_outs)
     return (*result, aux) if has_aux else result
+
+
+def _aux_primals(trace: Any, aux: Any) -> Any:
+    """``aux`` with the transformation's tracers replaced by their primal values: aux
+    outputs are returned undifferentiated."""
+    if aux is None:
+        return None
+    leaves, tree = tree_flatten(aux)
+    if isinstance(trace, tape.TapeTrace):
+        leaves = [tape.unpack_output(trace, x)[0] for x in leaves]
+    else:
+        leaves = ad.unpack_outputs(trace, leaves)[0]
+    return tree_unflatten(tree, leaves)
 
 
 def _split_aux(fname: str, out: Any, has_aux: bool) -> tuple[Any, Any]:
@@ -122,6 +143,45 @@ class _Linearized:
     def out_avals(self) -> list[ShapedArray]:
         return [get_aval(p).update(weak_type=False) for p in self.primal_outs]
 
+    def transpose(self, cts_flat: list) -> list:
+        """Cotangents of the inputs (symbolic zeros materialised) for output cotangents."""
+        return _transpose_linearized(self, cts_flat)
+
+
+class _TapeLinearized:
+    """Eager reverse mode's record (see ``interpreters/tape.py``): primal outputs and the tape."""
+
+    def __init__(self, trace, in_nodes, primal_outs, out_nodes, out_tree, in_avals, aux):
+        self.trace = trace
+        self.in_nodes = in_nodes
+        self.primal_outs = primal_outs
+        self.out_nodes = out_nodes
+        self.out_tree = out_tree
+        self.in_avals = in_avals
+        self.aux = aux
+
+    def out_avals(self) -> list[ShapedArray]:
+        return [get_aval(p).update(weak_type=False) for p in self.primal_outs]
+
+    def transpose(self, cts_flat: list) -> list:
+        cts_in = tape.backward(self.trace, self.out_nodes, cts_flat, self.in_nodes)
+        return [ad.zeros_like_aval(a) if ct is None else ct for ct, a in zip(cts_in, self.in_avals)]
+
+
+def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
+    """Linearize ``fun`` for reverse mode: on the eager tape when called eagerly, else by
+    JVP and partial evaluation in the current trace. The result's ``transpose(cts)``
+    gives the input cotangents."""
+    if current_trace() is not EVAL_TRACE:
+        return _linearize_flat(fname, fun, primals, has_aux)
+    in_avals = [get_aval(p).update(weak_type=False) for p in primals]
+    trace, in_nodes, out = tape.linearize_on_tape(fun, primals, fname)
+    out, aux = _split_aux(fname, out, has_aux)
+    out_flat, out_tree = tree_flatten(out)
+    unpacked = [tape.unpack_output(trace, x) for x in out_flat]
+    return _TapeLinearized(trace, in_nodes, [p for p, _ in unpacked], [n for _, n in unpacked],
+                           out_tree, in_avals, _aux_primals(trace, aux))  # fmt: skip
+
 
 def _linearize_flat(fname: str, fun: Callable, primals: list, has_aux: bool) -> _Linearized:
     parent = current_trace()
@@ -137,6 +197,7 @@ def _linearize_flat(fname: str, fun: Callable, primals: list, has_aux: bool) -> 
         tangent_trace.active = False
         raise
     out, aux = _split_aux(fname, out, has_aux)
+    aux = _aux_primals(trace, aux)
     out_flat, out_tree = tree_flatten(out)
     primal_outs, tangent_outs = ad.unpack_outputs(trace, out_flat)
     zero_outs = [type(t) is ad.Zero for t in tangent_outs]
@@ -191,7 +252,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         [4.0, 3.0]
     """
     p_flat, p_tree = _flat_args("vjp", primals, "primals")
-    lin = _linearize_flat("vjp", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, has_aux)
+    lin = _vjp_flat("vjp", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, has_aux)
     out_avals = lin.out_avals()
 
     def f_vjp(ct):
@@ -202,7 +263,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
             if c.shape != a.shape:
                 raise ValueError(f"vjp: cotangent {i} has shape {c.shape}, the output has shape {a.shape}")
         ct_flat = [c if c.dtype == a.dtype else c.astype(a.dtype) for c, a in zip(ct_flat, out_avals)]
-        return tree_unflatten(p_tree, _transpose_linearized(lin, ct_flat))
+        return tree_unflatten(p_tree, lin.transpose(ct_flat))
 
     out = tree_unflatten(lin.out_tree, lin.primal_outs)
     return (out, f_vjp, lin.aux) if has_aux else (out, f_vjp)
@@ -308,7 +369,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             return fun(*call_args, **kwargs)
 
         primals = [x for leaves in diff_flat for x in leaves]
-        lin = _linearize_flat(fname, flat_fun, primals, has_aux)
+        lin = _vjp_flat(fname, flat_fun, primals, has_aux)
         if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
             raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
         (value,) = lin.primal_outs
@@ -321,7 +382,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         if not dtypes.is_inexact(aval.dtype):
             raise TypeError(f"{fname}: grad requires a float output, got dtype {aval.dtype}")
         ct = _one(aval.dtype)
-        grads = _transpose_linearized(lin, [ct])
+        grads = lin.transpose([ct])
         grads = [_float0_if_int(g, a) for g, a in zip(grads, lin.in_avals)]
         out, offset = [], 0
         for tree, size in zip(diff_trees, sizes):
@@ -385,23 +446,25 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 # --- Jacobians ----------------------------------------------------------------------
 
 
-def _std_basis(flat: list) -> tuple[list, list]:
-    """For flat inputs, a list of one-hot tangent tuples (one per scalar input element)."""
-    from funcgrad._src.numpy.creation import zeros
+def _one_hot_basis(avals: list[ShapedArray]) -> tuple[list, list[int]]:
+    """The standard basis of the flattened inputs as one batch per leaf: the rows of an
+    identity matrix, split per leaf and shaped like it (``(N, *leaf.shape)``)."""
+    from funcgrad._src.numpy.creation import eye
 
-    basis = []
-    sizes = [int(np.prod(x.shape, dtype=np.int64)) for x in flat]
-    for i, x in enumerate(flat):
-        for j in range(sizes[i]):
-            vec = [zeros(y.shape, y.dtype) for y in flat]
-            vec[i] = zeros(x.size, x.dtype).at[j].set(1).reshape(x.shape)
-            basis.append(vec)
+    sizes = [int(np.prod(a.shape, dtype=np.int64)) for a in avals]
+    total = sum(sizes)
+    basis, offset = [], 0
+    for a, size in zip(avals, sizes):
+        rows = eye(total, size, k=-offset, dtype=a.dtype)
+        basis.append(rows.reshape((total, *a.shape)))
+        offset += size
     return basis, sizes
 
 
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False) -> Callable:  # fmt: skip
-    """The Jacobian of ``fun`` by forward mode (one JVP per input element).
+    """The Jacobian of ``fun`` by forward mode: one JVP, vectorised with vmap over the
+    standard basis of the inputs.
 
     The result has shape ``out.shape + in.shape`` for each (output leaf, input leaf).
 
@@ -415,7 +478,8 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, allow_int: bool = False) -> Callable:  # fmt: skip
-    """The Jacobian of ``fun`` by reverse mode (one VJP per output element).
+    """The Jacobian of ``fun`` by reverse mode: one linearization, its transpose
+    vectorised with vmap over the standard basis of the outputs.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -430,8 +494,6 @@ jacobian = jacrev
 
 
 def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
-    from funcgrad._src.numpy.shape import stack
-
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums = _check_argnums(fname, argnums, len(args))
@@ -452,37 +514,9 @@ def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
             return fun(*call_args, **kwargs)
 
         if forward:
-            basis, in_sizes = _std_basis(primals)
-            cols, out_flat, out_tree, aux = [], None, None, None
-            for vec in basis:
-                trace, out = ad.jvp_flat(flat_fun, primals, vec, current_trace(), fname)
-                out, aux = _split_aux(fname, out, has_aux)
-                flat, out_tree = tree_flatten(out)
-                out_flat, tangents = ad.unpack_outputs(trace, flat)
-                cols.append([ad.instantiate(t) for t in tangents])
-            # rows: per output leaf, stack columns of each input leaf
-            jac = []
-            for k, y in enumerate(out_flat):
-                per_input, offset = [], 0
-                for x, size in zip(primals, in_sizes):
-                    block = stack([cols[offset + j][k] for j in range(size)], axis=-1) if size else None
-                    per_input.append(_block(block, y, x))
-                    offset += size
-                jac.append(per_input)
+            jac, out_flat, out_tree, aux = _jacfwd_blocks(fname, flat_fun, primals, has_aux)
         else:
-            lin = _linearize_flat(fname, flat_fun, primals, has_aux)
-            out_tree, out_flat, aux = lin.out_tree, lin.primal_outs, lin.aux
-            out_avals = lin.out_avals()
-            basis, out_sizes = _std_basis([ad.zeros_like_aval(a) for a in out_avals])
-            rows = [_transpose_linearized(lin, vec) for vec in basis]
-            jac, offset = [], 0
-            for k, (y, size) in enumerate(zip(out_flat, out_sizes)):
-                per_input = []
-                for i, x in enumerate(primals):
-                    block = stack([rows[offset + j][i] for j in range(size)], axis=0) if size else None
-                    per_input.append(_block(block, y, x))
-                jac.append(per_input)
-                offset += size
+            jac, out_flat, out_tree, aux = _jacrev_blocks(fname, flat_fun, primals, has_aux)
         result = []
         for per_input in jac:
             groups, offset = [], 0
@@ -496,13 +530,53 @@ def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
     return jac_fun
 
 
-def _block(block, y, x):
-    from funcgrad._src.numpy.creation import zeros
+def _jacfwd_blocks(fname, flat_fun, primals, has_aux):
+    """Jacobian blocks ``[out leaf][in leaf]`` from one JVP vectorised over the input basis."""
+    from funcgrad._src.interpreters import batching
 
-    shape = (*get_aval(y).shape, *x.shape)
-    if block is None:
-        return zeros(shape, x.dtype)
-    return block.reshape(shape)
+    basis, in_sizes = _one_hot_basis([get_aval(p) for p in primals])
+    n = sum(in_sizes)
+    captured = []
+
+    def pushforward(*tangents):
+        trace, out = ad.jvp_flat(flat_fun, primals, list(tangents), current_trace(), fname)
+        out, aux = _split_aux(fname, out, has_aux)
+        flat, out_tree = tree_flatten(out)
+        primal_outs, tangent_outs = ad.unpack_outputs(trace, flat)
+        captured.append((out_tree, aux, len(primal_outs)))
+        return [*primal_outs, *(ad.instantiate(t) for t in tangent_outs)]
+
+    outs, dims = batching.batch_flat(pushforward, basis, [0] * len(basis), n, transformation=fname)
+    out_tree, aux, n_out = captured[-1]
+    out_flat = outs[:n_out]
+    jac = []
+    for y, t, d in zip(out_flat, outs[n_out:], dims[n_out:]):
+        t = batching.move_batch_axis(t, d, n, 0)  # (n, *y.shape)
+        per_input, offset = [], 0
+        for x, size in zip(primals, in_sizes):
+            block = t[offset:offset + size]
+            per_input.append(batching.moveaxis(block, 0, block.ndim - 1).reshape((*y.shape, *x.shape)))
+            offset += size
+        jac.append(per_input)
+    return jac, out_flat, out_tree, aux
+
+
+def _jacrev_blocks(fname, flat_fun, primals, has_aux):
+    """Jacobian blocks ``[out leaf][in leaf]`` from one linearization, its transpose
+    vectorised over the output basis."""
+    from funcgrad._src.interpreters import batching
+
+    lin = _linearize_flat(fname, flat_fun, primals, has_aux)
+    basis, out_sizes = _one_hot_basis(lin.out_avals())
+    m = sum(out_sizes)
+    rows, _ = batching.batch_flat(lambda *cts: _transpose_linearized(lin, list(cts)), basis,
+                                  [0] * len(basis), m, move_to=0, transformation=fname)  # fmt: skip
+    jac, offset = [], 0
+    for y, size in zip(lin.primal_outs, out_sizes):
+        shape = get_aval(y).shape
+        jac.append([r[offset:offset + size].reshape((*shape, *x.shape)) for r, x in zip(rows, primals)])
+        offset += size
+    return jac, lin.primal_outs, lin.out_tree, lin.aux
 
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,

@@ -34,7 +34,7 @@ BINARY_UFUNCS = {
     "floor_div": "floor_divide", "rem": "remainder", "fmod": "fmod", "pow": "power",
     "max": "maximum", "min": "minimum", "fmax": "fmax", "fmin": "fmin", "atan2": "arctan2",
     "hypot": "hypot", "logaddexp": "logaddexp", "logaddexp2": "logaddexp2",
-    "copysign": "copysign", "nextafter": "nextafter", "and": "bitwise_and",
+    "copysign": "copysign", "nextafter": "nextafter", "heaviside": "heaviside", "and": "bitwise_and",
     "or": "bitwise_or", "xor": "bitwise_xor", "shift_left": "left_shift",
     "shift_right": "right_shift", "logical_and": "logical_and", "logical_or": "logical_or",
     "logical_xor": "logical_xor", "eq": "equal", "ne": "not_equal", "lt": "less",
@@ -179,6 +179,16 @@ def _share(t, pick, tie):
     return _mul(t, weights)
 
 
+def _step(t, d):
+    """``t`` where ``d > 0``, ``t / 2`` where ``d == 0``, else 0 (and NaN where ``d`` is):
+    the extrema's tie-splitting weights in two kernels, ``heaviside(d, 1/2)``."""
+    return _mul(t, heaviside_p.bind1(d, _half(d)))  # noqa: F821
+
+
+def _half(d):
+    return np.array(0.5, dtype=d.dtype)[()]
+
+
 def _ct_or_none(operand, ct):
     return unbroadcast(operand.aval, ct) if type(operand) is UndefinedPrimal else None
 
@@ -212,7 +222,7 @@ conj_p.transpose = lambda cts, x: [conj_p.bind1(cts[0])]  # noqa: F821
 
 # Piecewise-constant and boolean-valued functions have zero derivative.
 for _name in ("sign", "floor", "ceil", "round", "trunc", "is_finite", "is_nan", "is_inf", "not",
-              "logical_not", "signbit", "floor_div", "nextafter", "and", "or", "xor",
+              "logical_not", "signbit", "floor_div", "nextafter", "heaviside", "and", "or", "xor",
               "shift_left", "shift_right", "logical_and", "logical_or", "logical_xor", "eq",
               "ne", "lt", "le", "gt", "ge"):  # fmt: skip
     defjvp_zero({**unary_primitives, **binary_primitives}[_name])
@@ -343,10 +353,11 @@ defjvp(pow_p, _pow_base_jvp, _pow_exponent_jvp)  # noqa: F821
 
 # max/min (and NaN-ignoring fmax/fmin): the gradient goes to the selected operand; on
 # ties it is split equally between both (as in JAX).
-defjvp(max_p, lambda t, x, y, *, out: _share(t, _gt(x, y), _eq(x, y)),  # noqa: F821
-       lambda t, x, y, *, out: _share(t, _lt(x, y), _eq(x, y)))  # fmt: skip
-defjvp(min_p, lambda t, x, y, *, out: _share(t, _lt(x, y), _eq(x, y)),  # noqa: F821
-       lambda t, x, y, *, out: _share(t, _gt(x, y), _eq(x, y)))  # fmt: skip
+# The weights are heaviside(x - y, 1/2) (NaN where an operand is NaN).
+defjvp(max_p, lambda t, x, y, *, out: _step(t, sub_p.bind1(x, y)),  # noqa: F821
+       lambda t, x, y, *, out: _step(t, sub_p.bind1(y, x)))  # noqa: F821 fmt: skip
+defjvp(min_p, lambda t, x, y, *, out: _step(t, sub_p.bind1(y, x)),  # noqa: F821
+       lambda t, x, y, *, out: _step(t, sub_p.bind1(x, y)))  # noqa: F821 fmt: skip
 
 
 def _fextremum_jvps(better):
@@ -412,3 +423,10 @@ def _select_transpose(cts, pred, a, b):
 
 
 select_p.jvp, select_p.transpose, select_p.linear = _select_jvp, _select_transpose, True
+
+
+# --- batching: an elementwise primitive maps over any batch dimension -----------------
+
+from funcgrad._src.interpreters.batching import defbroadcasting  # noqa: E402
+
+defbroadcasting(*unary_primitives.values(), *binary_primitives.values(), select_p)

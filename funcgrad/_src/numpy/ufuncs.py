@@ -174,6 +174,7 @@ logaddexp = _binary("logaddexp", "logaddexp")
 logaddexp2 = _binary("logaddexp2", "logaddexp2")
 copysign = _binary("copysign", "copysign")
 nextafter = _binary("nextafter", "nextafter")
+heaviside = _binary("heaviside", "heaviside")
 bitwise_and = _binary("bitwise_and", "and")
 bitwise_or = _binary("bitwise_or", "or")
 bitwise_xor = _binary("bitwise_xor", "xor")
@@ -262,15 +263,6 @@ def sinc(x, /):
     safe = where(is_zero, 1, x)
     pix = multiply(safe, np.pi)
     return where(is_zero, 1, divide(sin(pix), pix))
-
-
-def heaviside(x1, x2, /):
-    """0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 where ``x1 > 0`` (NaN stays NaN)."""
-    x1, x2 = asarray(x1), asarray(x2)
-    dt = dtypes.result_type(x1, x2)
-    x1, x2 = convert(x1, dt), convert(x2, dt)
-    out = where(less(x1, 0), 0, where(greater(x1, 0), 1, x2))
-    return where(isnan(x1), x1, out)
 
 
 def isposinf(x, /):

@@ -1,0 +1,513 @@
+"""Eager reverse mode: a tape of cached per-primitive linearizations.
+
+This is the same linearize-then-transpose as :mod:`ad`, specialised for the common
+case of ``grad`` called eagerly (its parent is the eval trace). The general route
+runs every operation through three interpreters (JVP, partial evaluation, eval),
+and pays that dispatch twice per operation: a small function spends almost all its
+time there. Here each primitive application is linearized once per *signature*
+(primitive, parameters, operand types, which operands carry tangents):
+
+1. the primitive's own ``jvp`` rule is traced on abstract values and split by
+   partial evaluation into a *known* program (primal outputs and residuals, from
+   the primal operands) and a *linear* program (tangent outputs, from the
+   residuals and the operands' tangents);
+2. the linear program is transposed with :func:`ad.backward_pass`, itself traced
+   into a program (residuals and output cotangents in, operand cotangents out);
+3. both are compiled to flat lists of backend kernel calls on raw buffers.
+
+At run time an operation looks up its signature, runs the known kernels, and
+pushes the residuals on a tape; the backward pass runs each entry's transpose
+kernels in reverse order. Symbolic zeros carry over: an operand without a tangent
+is not part of the signature's linear program, so nothing is computed for it.
+
+Values are :class:`TapeTracer` (a concrete primal and the index of its tangent on
+the tape). Under any other parent trace (grad of grad, grad inside jit)
+``autodiff`` takes the general route.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from funcgrad._src.core import (
+    EVAL_TRACE,
+    Array,
+    Primitive,
+    ShapedArray,
+    Trace,
+    Tracer,
+    _new_array,
+    current_backend,
+    escaped_tracer_error,
+    get_aval,
+    set_current_trace,
+)
+from funcgrad._src.core import _context as trace_context
+from funcgrad._src.interpreters import ad
+from funcgrad._src.ir import Literal, StagingTrace
+
+_SCALARS = (bool, int, float, complex)
+
+
+# --- compiled programs on raw buffers ------------------------------------------------
+
+
+class BufferProgram:
+    """A program compiled to a Python function of raw buffers: one kernel call per
+    equation, with no tracing or array wrapping. ``run(backend, *inputs)`` returns the
+    output buffers (constants are bound into the function)."""
+
+    __slots__ = ("run", "source")
+
+    def __init__(self, jaxpr, consts: Sequence[Any]):
+        names: dict = {}
+        namespace: dict = {}
+
+        def name_of(atom) -> str:
+            if type(atom) is Literal:
+                key = f"lit{len(namespace)}"
+                namespace[key] = atom.val
+                return key
+            return names[atom]
+
+        for i, (v, c) in enumerate(zip(jaxpr.constvars, consts)):
+            names[v] = f"c{i}"
+            namespace[f"c{i}"] = c._buffer if type(c) is Array else c
+        args = []
+        for i, v in enumerate(jaxpr.invars):
+            names[v] = f"a{i}"
+            args.append(f"a{i}")
+        lines = [f"def run(backend, {', '.join(args)}):"]
+        for k, eqn in enumerate(jaxpr.eqns):
+            namespace[f"impl{k}"] = eqn.primitive.impl
+            outs = []
+            for v in eqn.outputs:
+                names[v] = f"v{len(names)}"
+                outs.append(names[v])
+            ins = ", ".join(["backend", *(name_of(a) for a in eqn.inputs)])
+            if eqn.params:
+                namespace[f"p{k}"] = eqn.params
+                ins += f", **p{k}"
+            lines.append(f"    {', '.join(outs)}, = impl{k}({ins})  # {eqn.primitive.name}")
+        lines.append(f"    return [{', '.join(name_of(a) for a in jaxpr.outvars)}]")
+        self.source = "\n".join(lines)
+        exec(compile(self.source, "<funcgrad tape program>", "exec"), namespace)
+        self.run = namespace["run"]
+
+
+class Linearization:
+    """One signature's compiled linearization: forward kernels and transpose kernels."""
+
+    __slots__ = ("known", "num_outputs", "tangent_outs", "transpose", "transpose_program",
+                 "ct_inputs", "ct_out_avals", "num_residuals")  # fmt: skip
+
+    def __init__(self, jvp_rule: Callable, in_avals: list[ShapedArray], has_tangent: list[bool]):
+        known_trace = StagingTrace(EVAL_TRACE, transformation="grad (linearizing)")
+        primals = [known_trace.new_arg(a) for a in in_avals]
+        tangent_trace = StagingTrace(known_trace, partial=True, transformation="grad (linearizing)")
+        tangent_args = [tangent_trace.new_arg(a.update(weak_type=False)) for a, t in zip(in_avals, has_tangent) if t]
+        it = iter(tangent_args)
+        tangents = [next(it) if t else ad.Zero(a.update(weak_type=False)) for a, t in zip(in_avals, has_tangent)]
+        try:
+            with set_current_trace(tangent_trace):
+                primal_outs, tangent_outs = jvp_rule(primals, tangents)
+        except BaseException:
+            tangent_trace.active = known_trace.active = False
+            raise
+        self.num_outputs = len(primal_outs)
+        # outputs whose tangent is not a symbolic zero
+        self.tangent_outs = tuple(i for i, t in enumerate(tangent_outs) if type(t) is not ad.Zero)
+        linear, residuals = tangent_trace.finish(
+            [t.var for t in tangent_args], [tangent_outs[i] for i in self.tangent_outs]
+        )
+        known, known_consts = known_trace.finish([p.var for p in primals], [*primal_outs, *residuals])
+        self.known = BufferProgram(known, known_consts)
+        self.num_residuals = len(residuals)
+        # the transpose, traced: residuals and output cotangents in, operand cotangents out
+        self.ct_out_avals = [v.aval for v in linear.outvars]
+        transpose_trace = StagingTrace(EVAL_TRACE, transformation="grad (transposing)")
+        res_args = [transpose_trace.new_arg(v.aval) for v in linear.constvars]
+        ct_args = [transpose_trace.new_arg(a) for a in self.ct_out_avals]
+        try:
+            with set_current_trace(transpose_trace):
+                cts_in = ad.backward_pass(linear, res_args, ct_args)
+        except BaseException:
+            transpose_trace.active = False
+            raise
+        # positions (among the operands with tangents) that receive a cotangent
+        self.ct_inputs = tuple(i for i, ct in enumerate(cts_in) if type(ct) is not ad.Zero)
+        t_jaxpr, t_consts = transpose_trace.finish(
+            [a.var for a in (*res_args, *ct_args)], [cts_in[i] for i in self.ct_inputs]
+        )
+        self.transpose = BufferProgram(t_jaxpr, t_consts)
+        self.transpose_program = (t_jaxpr, t_consts)  # for cotangents that are not concrete
+
+
+_cache: dict = {}
+_CACHE_LIMIT = 4096
+
+
+def _param_key(v: Any) -> Any:
+    """A hashable key that tells apart every parameter value a rule could treat
+    differently (``True`` vs ``1``), or ``None`` if the value cannot be keyed."""
+    t = type(v)
+    if t is int or t is str or v is None or t is bool or t is float:
+        return (t, v)
+    if isinstance(v, np.dtype):
+        return v
+    if isinstance(v, tuple):
+        parts = []
+        for e in v:
+            k = _param_key(e)
+            if k is None:
+                return None
+            parts.append(k)
+        return (t, tuple(parts))
+    return None
+
+
+def _params_key(params: dict) -> Any:
+    """A hashable key for a primitive's parameters, or ``None`` if one cannot be made."""
+    if not params:
+        return ()
+    key = []
+    for name, v in params.items():
+        k = _param_key(v)
+        if k is None:
+            return None
+        key.append((name, k))
+    return tuple(key)
+
+
+def _operand_key(x: Any) -> Any:
+    """What a linearization depends on about an operand: its type, not its value."""
+    t = type(x)
+    if t is Array:
+        buf = x._buffer
+        return (buf.shape, buf.dtype.char)
+    if t in _SCALARS:
+        return t  # a weakly typed literal
+    return (np.shape(x), np.result_type(x).char, t)
+
+
+def _linearization(prim: Primitive, primals: list, has_tangent: tuple, params: dict) -> Linearization:
+    pkey = _params_key(params)
+    if pkey is None:  # not cacheable: linearize this application afresh
+        return Linearization(_bound_rule(prim, params), _avals(primals), has_tangent)
+    key = (prim, has_tangent, pkey, *[_operand_key(x) for x in primals])
+    lin = _cache.get(key)
+    if lin is None:
+        lin = Linearization(_bound_rule(prim, params), _avals(primals), has_tangent)
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = lin
+    return lin
+
+
+def _avals(primals: list) -> list[ShapedArray]:
+    return [get_aval(x) for x in primals]
+
+
+def _bound_rule(prim: Primitive, params: dict) -> Callable:
+    rule = prim.jvp
+    if rule is None:
+        raise NotImplementedError(f"differentiation rule for '{prim.name}' is not implemented")
+    return lambda primals, tangents: rule(primals, tangents, **params)
+
+
+# --- the tape trace ---------------------------------------------------------------
+
+
+class TapeTracer(Tracer):
+    __slots__ = ("primal", "node")
+
+    def __init__(self, trace: TapeTrace, primal: Array, node: int):
+        self._trace = trace
+        self.primal = primal
+        self.node = node
+
+    @property
+    def aval(self) -> ShapedArray:
+        return self.primal.aval
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.primal.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.primal.dtype
+
+    def concrete_value(self) -> Array:
+        return self.primal
+
+
+class TapeEntry:
+    """A recorded operation: its compiled transpose, residuals and tangent nodes."""
+
+    __slots__ = ("transpose", "residuals", "in_nodes", "out_nodes", "backend")
+
+    def __init__(self, transpose, residuals, in_nodes, out_nodes, backend):
+        self.transpose = transpose  # Linearization, or a callback for custom_vjp
+        self.residuals = residuals
+        self.in_nodes = in_nodes  # nodes of the operands that receive cotangents
+        self.out_nodes = out_nodes  # nodes of the outputs with tangents
+        self.backend = backend
+
+
+class TapeTrace(Trace):
+    """Eager differentiation that records each operation's compiled transpose on a tape."""
+
+    transformation = "grad"
+
+    def __init__(self, transformation: str = "grad"):
+        self.parent = EVAL_TRACE
+        self.active = True
+        self.transformation = transformation
+        self.entries: list[TapeEntry] = []
+        self.node_avals: list[ShapedArray] = []
+
+    def new_node(self, aval: ShapedArray) -> int:
+        self.node_avals.append(aval)
+        return len(self.node_avals) - 1
+
+    def new_input(self, primal: Array) -> TapeTracer:
+        return TapeTracer(self, primal, self.new_node(primal.aval))
+
+    def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
+        if not self.active:
+            raise RuntimeError(f"a {self.transformation} trace was used after it ended")
+        primals = []
+        nodes = []
+        has_tangent = False
+        for x in args:
+            if type(x) is TapeTracer and x._trace is self:
+                primals.append(x.primal)
+                nodes.append(x.node)
+                has_tangent = True
+            else:
+                if isinstance(x, Tracer):
+                    raise escaped_tracer_error(x, prim)
+                primals.append(x)
+                nodes.append(None)
+        if not has_tangent:
+            return EVAL_TRACE.process_primitive(prim, tuple(primals), params)
+        backend = None
+        buffers = []
+        for x in primals:
+            if type(x) is Array:
+                b = x._backend
+                if b is not backend:
+                    if backend is not None:  # mixed backends: the eager route's error
+                        return EVAL_TRACE.process_primitive(prim, tuple(primals), params)
+                    backend = b
+                buffers.append(x._buffer)
+            else:
+                buffers.append(x)
+        lin = _linearization(prim, primals, tuple([n is not None for n in nodes]), params)
+        try:
+            results = lin.known.run(backend, *buffers)
+        except Exception:
+            # a kernel failure: the eager route gives the primitive's own message
+            EVAL_TRACE.process_primitive(prim, tuple(primals), params)
+            raise
+        return self._record(lin, results, nodes, backend)
+
+    def _record(self, lin: Linearization, results: list, nodes: list, backend) -> list:
+        n_out = lin.num_outputs
+        buffer_type = backend.buffer_type
+        outs = []
+        for r in results[:n_out]:
+            if type(r) is not buffer_type:
+                r = backend.freeze(r)  # scalars from 0-d kernels become 0-d arrays
+            outs.append(_new_array(r, backend))
+        if not lin.tangent_outs:
+            return outs
+        operand_nodes = [n for n in nodes if n is not None]
+        in_nodes = tuple(operand_nodes[i] for i in lin.ct_inputs)
+        out_nodes = []
+        for i in lin.tangent_outs:
+            node = self.new_node(lin.ct_out_avals[len(out_nodes)])
+            out_nodes.append(node)
+            outs[i] = TapeTracer(self, outs[i], node)
+        self.entries.append(TapeEntry(lin, results[n_out:], in_nodes, tuple(out_nodes), backend))
+        return outs
+
+    def process_custom_jvp_call(self, fun, jvp, args, symbolic_zeros):
+        if not any(type(x) is TapeTracer and x._trace is self for x in args):
+            return fun(*args)  # closed-over tracers, if any, are still seen by this trace
+        primals = [x.primal if type(x) is TapeTracer and x._trace is self else x for x in args]
+        has_tangent = [type(x) is TapeTracer and x._trace is self for x in args]
+
+        def rule(ps, ts):
+            if not symbolic_zeros:
+                ts = [ad.instantiate(t) for t in ts]
+            p_out, t_out = jvp(list(ps), list(ts))
+            for p, t in zip(p_out, t_out):
+                if type(t) is not ad.Zero and get_aval(t).shape != get_aval(p).shape:
+                    raise TypeError(
+                        f"custom_jvp rule returned a tangent of shape {get_aval(t).shape} for an "
+                        f"output of shape {get_aval(p).shape}; they must match"
+                    )
+            return p_out, t_out
+
+        # a user's rule is linearized for this call only (it is not a cacheable signature)
+        lin = Linearization(rule, _avals(primals), tuple(has_tangent))
+        backend = next((p._backend for p in primals if type(p) is Array), None) or current_backend()
+        buffers = [p._buffer if type(p) is Array else p for p in primals]
+        results = lin.known.run(backend, *buffers)
+        return self._record(lin, results, [x.node if h else None for x, h in zip(args, has_tangent)], backend)
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, args, out_tree):
+        from funcgrad._src.tree_util import tree_flatten
+
+        if not any(type(x) is TapeTracer and x._trace is self for x in args):
+            return fun(*args)
+        primals = [x.primal if type(x) is TapeTracer and x._trace is self else x for x in args]
+        with set_current_trace(EVAL_TRACE):
+            out, residuals = fwd(*primals)
+        out_flat, _ = tree_flatten(out)
+        diff = [i for i, x in enumerate(args) if type(x) is TapeTracer and x._trace is self]
+        outs, out_nodes = [], []
+        for o in out_flat:
+            aval = get_aval(o).update(weak_type=False)
+            if ad.differentiable_dtype(aval.dtype):
+                node = self.new_node(aval)
+                out_nodes.append(node)
+                outs.append(TapeTracer(self, o, node))
+            else:
+                out_nodes.append(None)
+                outs.append(o)
+
+        def transpose(cts):
+            """Cotangents (arrays) of the outputs -> cotangents of the differentiated args."""
+            from funcgrad._src.tree_util import tree_unflatten
+
+            full = [ct if ct is not None else ad.zeros_like_aval(get_aval(o).update(weak_type=False))
+                    for ct, o in zip(cts, out_flat)]  # fmt: skip
+            flat = bwd(residuals, tree_unflatten(out_tree(), full))
+            return [flat[i] for i in diff]
+
+        in_nodes = tuple(args[i].node for i in diff)
+        self.entries.append(TapeEntry(transpose, None, in_nodes, tuple(out_nodes), None))
+        return outs
+
+
+# --- running forward and backward ----------------------------------------------------
+
+
+def linearize_on_tape(fun: Callable, primals: Sequence[Array], transformation: str):
+    """Run ``fun`` on tape tracers for ``primals``; returns the (ended) trace, the input
+    tracers' nodes and ``fun``'s raw output."""
+    trace = TapeTrace(transformation)
+    inputs = [trace.new_input(p) if ad.differentiable_dtype(p.dtype) else p for p in primals]
+    context = trace_context
+    previous = context.trace
+    context.trace = trace
+    try:
+        out = fun(*inputs)
+    finally:
+        context.trace = previous
+        trace.active = False
+    in_nodes = [x.node if type(x) is TapeTracer else None for x in inputs]
+    return trace, in_nodes, out
+
+
+def unpack_output(trace: TapeTrace, x: Any) -> tuple[Any, int | None]:
+    """``(primal, node)`` of one output (``node`` is ``None`` if it has no tangent)."""
+    if type(x) is TapeTracer and x._trace is trace:
+        return x.primal, x.node
+    if isinstance(x, Tracer) and not x._trace_is_live():
+        raise escaped_tracer_error(x)
+    return x, None
+
+
+def backward(trace: TapeTrace, out_nodes: Sequence[int | None], cts: Sequence[Any],
+             in_nodes: Sequence[int | None]) -> list:  # fmt: skip
+    """Cotangents of the inputs' nodes (``None`` where nothing flows) for output cotangents.
+
+    With concrete cotangents in eager mode the transposes run as kernels on raw
+    buffers; otherwise (e.g. a ``vjp`` function called under vmap or jit) their
+    programs are bound in the current trace.
+    """
+    eager = trace_context.trace is EVAL_TRACE and all(type(c) is Array for c in cts)
+    if eager:
+        return _backward_buffers(trace, out_nodes, cts, in_nodes)
+    return _backward_traced(trace, out_nodes, cts, in_nodes)
+
+
+def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
+    ct_env: list = [None] * len(trace.node_avals)
+    backend = None
+    for node, ct in zip(out_nodes, cts):
+        if node is not None:
+            backend = ct._backend
+            prev = ct_env[node]
+            ct_env[node] = ct._buffer if prev is None else backend.xp.add(prev, ct._buffer)
+    for entry in reversed(trace.entries):
+        out_cts = [ct_env[n] for n in entry.out_nodes]
+        if all(c is None for c in out_cts):
+            continue
+        lin = entry.transpose
+        if type(lin) is not Linearization:  # a custom_vjp backward function, on arrays
+            backend = backend or current_backend()
+            arrays = [None if c is None else _new_array(c, backend) for c in out_cts]
+            in_cts = [None if c is None else _to_buffer(c) for c in lin(arrays)]
+        else:
+            backend = entry.backend
+            xp = backend.xp
+            out_cts = [xp.zeros(a.shape, a.dtype) if c is None else c
+                       for c, a in zip(out_cts, lin.ct_out_avals)]  # fmt: skip
+            in_cts = lin.transpose.run(backend, *entry.residuals, *out_cts)
+        for node, ct in zip(entry.in_nodes, in_cts):
+            if ct is None:
+                continue
+            prev = ct_env[node]
+            ct_env[node] = ct if prev is None else backend.xp.add(prev, ct)
+    results = []
+    for node in in_nodes:
+        ct = None if node is None else ct_env[node]
+        if ct is None:
+            results.append(None)
+            continue
+        if type(ct) is not backend.buffer_type:
+            ct = backend.freeze(ct)
+        results.append(_new_array(ct, backend))
+    return results
+
+
+def _to_buffer(x: Any) -> Any:
+    from funcgrad._src.numpy.util import asarray
+
+    return asarray(x)._buffer
+
+
+def _backward_traced(trace, out_nodes, cts, in_nodes) -> list:
+    from funcgrad._src.ir import eval_jaxpr
+
+    ct_env: list = [None] * len(trace.node_avals)
+    for node, ct in zip(out_nodes, cts):
+        if node is not None:
+            ct_env[node] = ct if ct_env[node] is None else ad.add_tangents(ct_env[node], ct)
+    for entry in reversed(trace.entries):
+        out_cts = [ct_env[n] for n in entry.out_nodes]
+        if all(c is None for c in out_cts):
+            continue
+        lin = entry.transpose
+        if type(lin) is not Linearization:
+            in_cts = lin(out_cts)
+        else:
+            out_cts = [ad.zeros_like_aval(a) if c is None else c for c, a in zip(out_cts, lin.ct_out_avals)]
+            backend = entry.backend
+            residuals = [_new_array(r if type(r) is backend.buffer_type else backend.freeze(r), backend)
+                         for r in entry.residuals]  # fmt: skip
+            jaxpr, consts = lin.transpose_program
+            in_cts = eval_jaxpr(jaxpr, consts, [*residuals, *out_cts])
+        for node, ct in zip(entry.in_nodes, in_cts):
+            if ct is None:
+                continue
+            prev = ct_env[node]
+            ct_env[node] = ct if prev is None else ad.add_tangents(prev, ct)
+    return [None if node is None else ct_env[node] for node in in_nodes]
