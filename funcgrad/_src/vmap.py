@@ -135,10 +135,10 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | No
                     )
                 results.append(x)
                 continue
+            x = x if is_array(x) else asarray(x, fname="vmap")  # a Python scalar output
             ndim = x.ndim + (1 if d is None else 0)
             if not -ndim <= spec < ndim:
                 raise ValueError(f"vmap: out_axes {spec} is out of range for output{path} with {ndim} dimensions")
-            x = asarray(x) if not is_array(x) else x
             results.append(batching.move_batch_axis(x, d, size, spec % ndim))
         return tree_unflatten(out_tree, results)
 

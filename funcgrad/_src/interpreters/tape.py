@@ -267,14 +267,14 @@ class TapeTrace(Trace):
         self.active = True
         self.transformation = transformation
         self.entries: list[TapeEntry] = []
-        self.node_avals: list[ShapedArray] = []
+        self.num_nodes = 0  # tangents are numbered; cotangents are kept in a list by number
 
-    def new_node(self, aval: ShapedArray) -> int:
-        self.node_avals.append(aval)
-        return len(self.node_avals) - 1
+    def new_node(self) -> int:
+        self.num_nodes += 1
+        return self.num_nodes - 1
 
     def new_input(self, primal: Array) -> TapeTracer:
-        return TapeTracer(self, primal, self.new_node(primal.aval))
+        return TapeTracer(self, primal, self.new_node())
 
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
         if not self.active:
@@ -329,7 +329,8 @@ class TapeTrace(Trace):
         in_nodes = tuple(operand_nodes[i] for i in lin.ct_inputs)
         out_nodes = []
         for i in lin.tangent_outs:
-            node = self.new_node(lin.ct_out_avals[len(out_nodes)])
+            node = self.num_nodes
+            self.num_nodes += 1
             out_nodes.append(node)
             outs[i] = TapeTracer(self, outs[i], node)
         self.entries.append(TapeEntry(lin, results[n_out:], in_nodes, tuple(out_nodes), backend))
@@ -374,7 +375,7 @@ class TapeTrace(Trace):
         for o in out_flat:
             aval = get_aval(o).update(weak_type=False)
             if ad.differentiable_dtype(aval.dtype):
-                node = self.new_node(aval)
+                node = self.new_node()
                 out_nodes.append(node)
                 outs.append(TapeTracer(self, o, node))
             else:
@@ -439,7 +440,7 @@ def backward(trace: TapeTrace, out_nodes: Sequence[int | None], cts: Sequence[An
 
 
 def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
-    ct_env: list = [None] * len(trace.node_avals)
+    ct_env: list = [None] * trace.num_nodes
     backend = None
     for node, ct in zip(out_nodes, cts):
         if node is not None:
@@ -487,7 +488,7 @@ def _to_buffer(x: Any) -> Any:
 def _backward_traced(trace, out_nodes, cts, in_nodes) -> list:
     from funcgrad._src.ir import eval_jaxpr
 
-    ct_env: list = [None] * len(trace.node_avals)
+    ct_env: list = [None] * trace.num_nodes
     for node, ct in zip(out_nodes, cts):
         if node is not None:
             ct_env[node] = ct if ct_env[node] is None else ad.add_tangents(ct_env[node], ct)

@@ -18,6 +18,7 @@ import numpy as np
 
 from funcgrad._src.core import Primitive, ShapedArray, get_aval
 from funcgrad._src.interpreters.ad import Zero, defjvp, is_undefined
+from funcgrad._src.interpreters.batching import axis_size_of, move_batch_axis, moveaxis
 from funcgrad._src.lax.elementwise import (
     add_p,
     div_p,
@@ -34,6 +35,7 @@ from funcgrad._src.lax.structural import (
     concatenate_p,
     iota_p,
     pad_p,
+    reshape_p,
     transpose_p,
 )
 
@@ -276,7 +278,9 @@ def _require_real(name, x):
 def _check_matrix(name: str, x: ShapedArray, square: bool = True) -> None:
     if x.ndim < 2 or (square and x.shape[-1] != x.shape[-2]):
         kind = "square matrices" if square else "matrices"
-        raise ValueError(f"{name}: expected a stack of {kind} (shape (..., M, M)), got shape {x.shape}")
+        raise ValueError(
+            f"{name}: expected a stack of {kind} (shape (..., M, M)), got shape {x.shape}"
+        )
     if x.dtype.kind not in "fc":
         raise TypeError(f"{name}: expected a floating or complex matrix, got dtype {x.dtype}")
 
@@ -478,7 +482,9 @@ solve_p = Primitive("solve")  # a x = b for a of shape (..., M, M), b of shape (
 def _solve_abstract_eval(a, b):
     _check_matrix("solve", a)
     if b.ndim != a.ndim or b.shape[:-2] != a.shape[:-2] or b.shape[-2] != a.shape[-1]:
-        raise ValueError(f"solve: cannot solve a system with a of shape {a.shape} and b of shape {b.shape}")
+        raise ValueError(
+            f"solve: cannot solve a system with a of shape {a.shape} and b of shape {b.shape}"
+        )
     if a.dtype != b.dtype:
         raise TypeError(f"solve: dtypes differ: {a.dtype} and {b.dtype}")
     return [b]
@@ -486,7 +492,6 @@ def _solve_abstract_eval(a, b):
 
 solve_p.impl = lambda backend, a, b: [backend.xp.linalg.solve(a, b)]
 solve_p.abstract_eval = _solve_abstract_eval
-
 
 
 def _solve(a, b):
@@ -529,7 +534,6 @@ det_p.impl = lambda backend, x: [backend.xp.linalg.det(x)]
 det_p.abstract_eval = _det_abstract_eval
 
 
-
 def _trace_of_inverse_times(a, t):
     """tr(A^{-1} T) = sum(A^{-T} * T) over the last two axes; A must be invertible."""
     inverse_t = _solve(_mT(a), _identity_like(a))
@@ -556,7 +560,6 @@ slogdet_p.impl = _slogdet_impl
 slogdet_p.abstract_eval = _slogdet_abstract_eval
 
 
-
 # slogdet: d log|det A| = tr(A^{-1} dA) for invertible A; the sign of a real determinant
 # is piecewise constant.
 def _slogdet_jvp(primals, tangents):
@@ -568,3 +571,76 @@ def _slogdet_jvp(primals, tangents):
 
 
 slogdet_p.jvp = _slogdet_jvp
+
+
+# --- batching rules -------------------------------------------------------------------
+
+
+def _with_batch_axis(dims: tuple, bdim: int) -> tuple[int, ...]:
+    """Per-example axes ``dims`` as axes of the operand that has a batch axis at ``bdim``."""
+    return tuple(d + (d >= bdim) for d in dims)
+
+
+# dot_general: the batch axis never needs a copy of its own. Batched on both sides, it
+# becomes one more (leading) batch dimension of the contraction; batched on one side,
+# it is one more free dimension of that operand, and its place among the output's free
+# axes is the output's batch dimension, so no transpose follows. vmap of a
+# matrix-vector product is then a plain 2-D matmul of the matrix with the stack of
+# vectors, which the impl runs as one BLAS call.
+def _dot_general_batch(args, dims, *, dimension_numbers):
+    (lhs, rhs), (ld, rd) = args, dims
+    (lc, rc), (lb, rb) = dimension_numbers
+    if ld is not None:
+        lc, lb = _with_batch_axis(lc, ld), _with_batch_axis(lb, ld)
+    if rd is not None:
+        rc, rb = _with_batch_axis(rc, rd), _with_batch_axis(rb, rd)
+    if ld is not None and rd is not None:
+        out = _dot(lhs, rhs, (lc, rc), ((ld, *lb), (rd, *rb)))
+        return [out], [0]
+    out = _dot(lhs, rhs, (lc, rc), (lb, rb))
+    if ld is not None:
+        return [out], [len(lb) + _free_dims(lhs.ndim, lc, lb).index(ld)]
+    lhs_free = lhs.ndim - len(lc) - len(lb)
+    return [out], [len(lb) + lhs_free + _free_dims(rhs.ndim, rc, rb).index(rd)]
+
+
+dot_general_p.batch = _dot_general_batch
+
+
+def _matrix_batcher(prim: Primitive):
+    """The batching rule of a one-operand primitive that maps over leading axes: the
+    batch axis stays where it is if it is one of them, else it moves to the front."""
+
+    def rule(args, dims, **params):
+        (x,), (bdim,) = args, dims
+        if bdim >= x.ndim - 2:
+            x, bdim = moveaxis(x, bdim, 0), 0
+        outs = prim.bind(x, **params)
+        return outs, [bdim] * len(outs)
+
+    return rule
+
+
+for _prim in (cholesky_p, eigh_p, qr_p, svd_p, det_p, slogdet_p):
+    _prim.batch = _matrix_batcher(_prim)
+
+
+# solve: with only b batched, all examples share one matrix: they become extra columns
+# of b, (..., M, K, B) -> (..., M, K * B), so the matrix is factorized once. Otherwise
+# both operands get the batch axis in one leading position (an unbatched b is
+# broadcast there, a view).
+def _solve_batch(args, dims):
+    (a, b), (ad, bd) = args, dims
+    if ad is None:
+        last = b.ndim - 1
+        b = moveaxis(b, bd, last)
+        *lead, m, k, size = b.shape
+        x = _solve(a, reshape_p.bind1(b, new_sizes=(*lead, m, k * size)))
+        return [reshape_p.bind1(x, new_sizes=(*lead, m, k, size))], [last]
+    target = ad if ad < a.ndim - 2 else 0
+    a = moveaxis(a, ad, target)
+    b = move_batch_axis(b, bd, axis_size_of(args, dims), target)
+    return [_solve(a, b)], [target]
+
+
+solve_p.batch = _solve_batch

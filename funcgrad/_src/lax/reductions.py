@@ -246,3 +246,48 @@ def _cumulative_extremum_jvp_fn(t, x, *, out, axis, reverse):
 
 defjvp(cummax_p, _cumulative_extremum_jvp_fn)
 defjvp(cummin_p, _cumulative_extremum_jvp_fn)
+
+
+# --- batching rules -------------------------------------------------------------------
+# The batch axis is one more kept axis: the reduced (or scanned) axes shift past it,
+# and it stays in place, moved left by the reduced axes that were before it.
+
+
+def _operand_axis(axis: int, bdim: int) -> int:
+    """The operand axis holding an example's ``axis`` when the batch axis is ``bdim``."""
+    return axis + (axis >= bdim)
+
+
+def _reducer_batch(prim: Primitive):
+    def rule(args, dims, *, axes):
+        (x,), (bdim,) = args, dims
+        moved = tuple(_operand_axis(a, bdim) for a in axes)
+        return [prim.bind1(x, axes=moved)], [bdim - sum(a < bdim for a in axes)]
+
+    return rule
+
+
+def _arg_reducer_batch(prim: Primitive):
+    def rule(args, dims, *, axis, index_dtype):
+        (x,), (bdim,) = args, dims
+        out = prim.bind1(x, axis=_operand_axis(axis, bdim), index_dtype=index_dtype)
+        return [out], [bdim - (axis < bdim)]
+
+    return rule
+
+
+def _cumulative_batch(prim: Primitive):
+    def rule(args, dims, *, axis, reverse):
+        (x,), (bdim,) = args, dims
+        return [prim.bind1(x, axis=_operand_axis(axis, bdim), reverse=reverse)], [bdim]
+
+    return rule
+
+
+for _prim in (reduce_sum_p, reduce_prod_p, reduce_max_p, reduce_min_p, reduce_and_p, reduce_or_p):
+    _prim.batch = _reducer_batch(_prim)
+for _prim in (argmax_p, argmin_p):
+    _prim.batch = _arg_reducer_batch(_prim)
+for _prim in (cumsum_p, cumprod_p, cummax_p, cummin_p):
+    _prim.batch = _cumulative_batch(_prim)
+del _prim

@@ -14,7 +14,7 @@ from funcgrad._src.interpreters.ad import (
     instantiate,
     is_undefined,
 )
-from funcgrad._src.lax.elementwise import real_p, sub_p
+from funcgrad._src.lax.elementwise import real_p, select_p, sub_p
 
 # Rules here also sum (reduce_sum) and slice (gather); those modules build on this one,
 # so their primitives are imported where used.
@@ -348,3 +348,122 @@ iota_p.impl = _iota_impl
 iota_p.abstract_eval = lambda *, dtype, shape, dimension: [ShapedArray(shape, dtype)]
 # No operands, so no tangents: the JVP interpreter never asks; the rule is for completeness.
 defjvp_zero(iota_p)
+
+
+# --- batching rules -------------------------------------------------------------------
+# ``bdim`` is the batch axis of the operand; an example's axis ``a`` is the operand's
+# axis ``a + (a >= bdim)``. Rules keep the batch axis where it is whenever the
+# primitive can carry it there, so that no transpose is needed. iota has no operands,
+# so it is never batched and has no rule.
+
+from funcgrad._src.interpreters import batching  # imports only core: no cycle
+
+
+def _operand_axis(axis: int, bdim: int) -> int:
+    """The operand axis holding an example's ``axis`` when the batch axis is ``bdim``."""
+    return axis + (axis >= bdim)
+
+
+def _convert_batch(args, dims, *, new_dtype):
+    return [convert_element_type_p.bind1(args[0], new_dtype=new_dtype)], [dims[0]]
+
+
+convert_element_type_p.batch = _convert_batch
+
+
+# The batch axis lands right after the output axis of the operand axis before it, so
+# that broadcast_dimensions stay increasing.
+def _broadcast_in_dim_batch(args, dims, *, shape, broadcast_dimensions):
+    (x,), (bdim,) = args, dims
+    out_bdim = broadcast_dimensions[bdim - 1] + 1 if bdim > 0 else 0
+    new_dims = [d + (d >= out_bdim) for d in broadcast_dimensions]
+    new_dims.insert(bdim, out_bdim)
+    out_shape = (*shape[:out_bdim], x.shape[bdim], *shape[out_bdim:])
+    out = broadcast_in_dim_p.bind1(x, shape=out_shape, broadcast_dimensions=tuple(new_dims))
+    return [out], [out_bdim]
+
+
+broadcast_in_dim_p.batch = _broadcast_in_dim_batch
+
+
+# Row-major reshape of (before..., B, after...) keeps the batch axis in place when
+# new_sizes splits into a part holding exactly the elements of ``before`` and a part
+# holding those of ``after``; otherwise the batch axis goes first.
+def _reshape_batch(args, dims, *, new_sizes):
+    (x,), (bdim,) = args, dims
+    size = x.shape[bdim]
+    before = int(np.prod(x.shape[:bdim], dtype=np.int64))
+    after = int(np.prod(x.shape[bdim + 1 :], dtype=np.int64))
+    for k in sorted(range(len(new_sizes) + 1), key=lambda k: abs(k - bdim)):
+        if (int(np.prod(new_sizes[:k], dtype=np.int64)) == before
+                and int(np.prod(new_sizes[k:], dtype=np.int64)) == after):  # fmt: skip
+            out_shape = (*new_sizes[:k], size, *new_sizes[k:])
+            return [_reshape_to(x, out_shape)], [k]
+    x = batching.moveaxis(x, bdim, 0)
+    return [_reshape_to(x, (size, *new_sizes))], [0]
+
+
+reshape_p.batch = _reshape_batch
+
+
+def _transpose_batch(args, dims, *, permutation):
+    (x,), (bdim,) = args, dims
+    example_axes = [d for d in range(x.ndim) if d != bdim]
+    perm = [example_axes[p] for p in permutation]
+    perm.insert(bdim, bdim)  # the batch axis stays put
+    return [transpose_p.bind1(x, permutation=tuple(perm))], [bdim]
+
+
+transpose_p.batch = _transpose_batch
+
+
+# All operands get the batch axis of the first batched one (unbatched operands are
+# broadcast views); concatenation copies once anyway.
+def _concatenate_batch(args, dims, *, dimension):
+    size = batching.axis_size_of(args, dims)
+    bdim = next(d for d in dims if d is not None)
+    xs = [batching.move_batch_axis(x, d, size, bdim) for x, d in zip(args, dims)]
+    return [concatenate_p.bind1(*xs, dimension=_operand_axis(dimension, bdim))], [bdim]
+
+
+concatenate_p.batch = _concatenate_batch
+
+
+# An unbatched padding value pads every example alike: no padding along the batch
+# axis. A batched one (one scalar per example) cannot be a pad operand: pad with zero,
+# then select each example's value where the padded example-shaped mask is False.
+def _pad_batch(args, dims, *, padding_config):
+    (x, value), (x_bdim, value_bdim) = args, dims
+    x_aval = get_aval(x)
+    if value_bdim is None:
+        config = _no_padding_at(padding_config, x_bdim)
+        return [pad_p.bind1(x, value, padding_config=config)], [x_bdim]
+    size = value.shape[value_bdim]
+    zero = np.zeros((), x_aval.dtype)[()]
+    if x_bdim is None:
+        out_bdim, example_shape = 0, x_aval.shape
+        padded = pad_p.bind1(x, zero, padding_config=padding_config)
+        padded = batching.broadcast_batch(padded, size, 0)
+    else:
+        out_bdim, example_shape = x_bdim, x_aval.shape[:x_bdim] + x_aval.shape[x_bdim + 1 :]
+        padded = pad_p.bind1(x, zero, padding_config=_no_padding_at(padding_config, x_bdim))
+    out_shape = tuple(padded.shape)
+    everywhere = broadcast_in_dim_p.bind1(np.bool_(True), shape=example_shape,
+                                          broadcast_dimensions=())  # fmt: skip
+    from_x = pad_p.bind1(everywhere, np.bool_(False), padding_config=padding_config)
+    example_axes = tuple(d for d in range(len(out_shape)) if d != out_bdim)
+    mask = broadcast_in_dim_p.bind1(from_x, shape=out_shape, broadcast_dimensions=example_axes)
+    if value.dtype != x_aval.dtype:
+        value = convert_element_type_p.bind1(value, new_dtype=x_aval.dtype)
+    values = broadcast_in_dim_p.bind1(value, shape=out_shape, broadcast_dimensions=(out_bdim,))
+    return [select_p.bind1(mask, padded, values)], [out_bdim]
+
+
+def _no_padding_at(padding_config, bdim: int) -> tuple:
+    """``padding_config`` for the batched operand: the batch axis is left as it is."""
+    config = list(padding_config)
+    config.insert(bdim, (0, 0, 0))
+    return tuple(config)
+
+
+pad_p.batch = _pad_batch
