@@ -68,6 +68,15 @@ class Backend(ABC):
 
     # --- kernels that are not single namespace calls ------------------------------
 
+    def broadcast_in_dim(self, x: Any, shape: tuple, broadcast_dimensions: tuple) -> Any:
+        """A read-only view of ``x`` broadcast to ``shape``, its axis ``i`` becoming output
+        axis ``broadcast_dimensions[i]`` (where it has size 1, it is broadcast too)."""
+        xp = self.xp
+        expanded = [1] * len(shape)
+        for in_dim, out_dim in enumerate(broadcast_dimensions):
+            expanded[out_dim] = x.shape[in_dim]
+        return xp.broadcast_to(xp.reshape(x, expanded), shape)
+
     def scatter(self, mode: str, operand: Any, index: tuple, updates: Any) -> Any:
         """A copy of ``operand`` with ``updates`` combined at NumPy index ``index``.
 

@@ -22,6 +22,19 @@ class NumPyBackend(Backend):
             buf = np.asarray(buf)
         return buf
 
+    def broadcast_in_dim(self, x: Any, shape: tuple, broadcast_dimensions: tuple) -> np.ndarray:
+        if not x.flags.c_contiguous:
+            return super().broadcast_in_dim(x, shape, broadcast_dimensions)
+        # The strided view built directly: np.broadcast_to costs several microseconds of
+        # Python, and broadcasting a bias or a cotangent is on every training step's path.
+        strides = [0] * len(shape)
+        for in_dim, out_dim in enumerate(broadcast_dimensions):
+            if x.shape[in_dim] == shape[out_dim]:
+                strides[out_dim] = x.strides[in_dim]
+        view = np.ndarray(shape, x.dtype, x, 0, strides)
+        view.flags.writeable = False  # elements alias each other: never a write target
+        return view
+
     def to_numpy(self, buf: Any) -> np.ndarray:
         view = buf.view()
         view.setflags(write=False)  # callers must not write into a funcgrad array's buffer

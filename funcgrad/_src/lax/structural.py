@@ -74,13 +74,9 @@ broadcast_in_dim_p = Primitive("broadcast_in_dim")
 
 
 def _broadcast_in_dim_impl(backend, x, *, shape, broadcast_dimensions):
-    xp = backend.xp
-    if type(x) in (bool, int, float, complex):
-        x = xp.asarray(x)
-    expanded = [1] * len(shape)
-    for in_dim, out_dim in enumerate(broadcast_dimensions):
-        expanded[out_dim] = x.shape[in_dim]
-    return [xp.broadcast_to(xp.reshape(x, expanded), shape)]
+    if type(x) in (bool, int, float, complex) or not hasattr(x, "flags"):
+        x = backend.xp.asarray(x)  # literals and NumPy scalars
+    return [backend.broadcast_in_dim(x, shape, broadcast_dimensions)]
 
 
 def _broadcast_in_dim_abstract_eval(x, *, shape, broadcast_dimensions):
