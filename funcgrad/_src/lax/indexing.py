@@ -15,6 +15,7 @@ shape of ``x[index]``. Repeated indices accumulate for the combining scatters; f
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -354,3 +355,215 @@ def _make_scatter_extremum_jvp(prim):
 
 scatter_min_p.jvp = _make_scatter_extremum_jvp(scatter_min_p)
 scatter_max_p.jvp = _make_scatter_extremum_jvp(scatter_max_p)
+
+
+# --- batching rules ---------------------------------------------------------------------
+# A batched gather or scatter stays one gather or scatter on the batched operand, with
+# the indexer rewritten:
+# - index operands unbatched: the operand's batch axis is left unindexed (a full slice,
+#   or taken by an Ellipsis or the trailing axes), so it stays where it is;
+# - some index operand batched: batched index arrays get their batch axis first, so they
+#   broadcast to (batch, *per-example index shape) against the others, and the operand's
+#   batch axis is indexed by an extra arange placed just before the first advanced entry.
+# Either way the advanced entries keep their adjacency, hence NumPy's placement of their
+# dimensions (in place when adjacent, in front when a slice, None or Ellipsis separates
+# them), and the batch axis of x[index] is read off the rewritten indexer.
+
+from funcgrad._src.interpreters.batching import axis_size_of, move_batch_axis, moveaxis
+
+_FULL_SLICE = IndexSlice(None, None, None)
+_ADVANCED = "advanced"  # marks the advanced indices' broadcast dimensions in _output_axes
+
+
+def _is_bool(entry: Any) -> bool:
+    return type(entry) is bool or type(entry) is np.bool_
+
+
+def _is_int(entry: Any) -> bool:
+    return not _is_bool(entry) and isinstance(entry, (int, np.integer))
+
+
+def _consumes_axis(entry: Any) -> bool:
+    """Whether the entry indexes exactly one operand axis (Ellipsis is counted apart)."""
+    return type(entry) is IndexSlice or type(entry) is ArrayIndex or _is_int(entry)
+
+
+def _advanced_positions(indexer: tuple) -> list[int]:
+    """Positions of the advanced entries: integer arrays, boolean scalars (0-d masks) and,
+    when one of those is present, the integers too (NumPy then reads them as 0-d arrays)."""
+    if not any(type(e) is ArrayIndex or _is_bool(e) for e in indexer):
+        return []
+    return [p for p, e in enumerate(indexer) if type(e) is ArrayIndex or _is_bool(e) or _is_int(e)]
+
+
+def _adjacent(positions: list[int]) -> bool:
+    return positions[-1] - positions[0] == len(positions) - 1
+
+
+def _start_axes(indexer: tuple, ndim: int) -> tuple[list[int], int]:
+    """The operand axis each entry starts at, and how many axes the Ellipsis takes."""
+    ellipsis_len = ndim - sum(map(_consumes_axis, indexer))
+    starts, axis = [], 0
+    for e in indexer:
+        starts.append(axis)
+        if e is Ellipsis:
+            axis += ellipsis_len
+        elif _consumes_axis(e):
+            axis += 1
+    return starts, ellipsis_len
+
+
+def _output_axes(indexer: tuple, ndim: int, advanced_rank: int) -> list:
+    """Where each axis of ``x[index]`` comes from: an operand axis (int), ``None`` (a new
+    axis), or ``_ADVANCED`` (the advanced indices' broadcast shape)."""
+    advanced = _advanced_positions(indexer)
+    starts, ellipsis_len = _start_axes(indexer, ndim)
+    out: list = []
+    block = 0
+    for p, e in enumerate(indexer):
+        if advanced and p == advanced[0]:
+            block = len(out)
+        if p in advanced:
+            continue
+        if e is None:
+            out.append(None)
+        elif e is Ellipsis:
+            out.extend(range(starts[p], starts[p] + ellipsis_len))
+        elif type(e) is IndexSlice:
+            out.append(starts[p])
+    if not any(e is Ellipsis for e in indexer):  # the unindexed trailing axes
+        out.extend(range(ndim - ellipsis_len, ndim))
+    if advanced:
+        if not _adjacent(advanced):
+            block = 0
+        out[block:block] = [_ADVANCED] * advanced_rank
+    return out
+
+
+def _advanced_rank(indexer: tuple, index_ranks: list[int]) -> int:
+    """The number of dimensions the advanced entries broadcast to (a boolean scalar adds one)."""
+    ranks = [index_ranks[e.operand] for e in indexer if type(e) is ArrayIndex]
+    ranks += [1 for e in indexer if _is_bool(e)]
+    return max(ranks, default=0)
+
+
+def _leave_axis_unindexed(indexer: tuple, ndim: int, bdim: int) -> tuple[tuple, int]:
+    """The indexer that indexes each example of an operand batched at ``bdim`` (``ndim``
+    axes per example) as ``indexer`` does, leaving the batch axis whole; returns it with
+    the batch axis it expects, which moves only where a slice at ``bdim`` would separate
+    adjacent advanced entries (and so move their dimensions)."""
+    starts, ellipsis_len = _start_axes(indexer, ndim)
+    at = None
+    for p, e in enumerate(indexer):
+        if e is Ellipsis and starts[p] <= bdim <= starts[p] + ellipsis_len:
+            return indexer, bdim  # the Ellipsis takes the batch axis too
+        if _consumes_axis(e) and starts[p] == bdim:
+            at = p
+            break
+    if at is None:  # the batch axis is last
+        if any(e is Ellipsis for e in indexer):
+            return indexer + (_FULL_SLICE,), bdim  # (an Ellipsis would take it, shifting the rest)
+        return indexer, bdim  # among the trailing, unindexed axes
+    advanced = _advanced_positions(indexer)
+    if advanced and _adjacent(advanced) and advanced[0] < at <= advanced[-1]:
+        at = advanced[0]
+        bdim = starts[at]
+    return indexer[:at] + (_FULL_SLICE,) + indexer[at:], bdim
+
+
+class _BatchPlan(NamedTuple):
+    """One gather/scatter on batched values in place of a batch of them."""
+
+    indexer: tuple  # the rewritten indexer
+    x_bdim: int | None  # where the operand's batch axis goes (None: the operand stays unbatched)
+    index_shapes: tuple  # per index operand: its shape with the batch axis first (None: unbatched)
+    ids_shape: tuple | None  # shape of the arange that indexes the operand's batch axis, if any
+    out_bdim: int  # the batch axis of x[index]
+
+
+def _batch_plan(prim: Primitive, args: list, dims: list, indexer: tuple, n_front: int):
+    """The plan for ``prim`` on ``args`` batched along ``dims``; the first ``n_front``
+    operands are the operand (and updates), the rest index operands. A scatter's operand
+    is always batched (one copy per example); a gather's may stay unbatched."""
+    key = (prim, tuple(map(get_aval, args)), tuple(dims), indexer, n_front)
+    if any(map(_is_bool, indexer)):  # True == 1 as a cache key, yet not as an index
+        return _make_batch_plan(*key)
+    return _cached_batch_plan(*key)
+
+
+def _make_batch_plan(prim: Primitive, avals: tuple, dims: tuple, indexer: tuple, n_front: int):
+    # per-example checks first, so that errors name an example's shapes
+    examples = [a if d is None else a.update(shape=a.shape[:d] + a.shape[d + 1 :])
+                for a, d in zip(avals, dims)]  # fmt: skip
+    prim.abstract_eval(*examples, indexer=indexer)
+    size = next(a.shape[d] for a, d in zip(avals, dims) if d is not None)
+    x_bdim, index_bdims = dims[0], dims[n_front:]
+    ndim = examples[0].ndim
+    index_ranks = [a.ndim for a in examples[n_front:]]
+    rank = _advanced_rank(indexer, index_ranks)
+    if all(d is None for d in index_bdims):
+        indexer, bdim = _leave_axis_unindexed(indexer, ndim, 0 if x_bdim is None else x_bdim)
+        out_bdim = _output_axes(indexer, ndim + 1, rank).index(bdim)
+        return _BatchPlan(indexer, bdim, (None,) * len(index_bdims), None, out_bdim)
+    index_shapes = tuple(
+        None if d is None else (size,) + (1,) * (rank - a.ndim) + a.shape
+        for a, d in zip(examples[n_front:], index_bdims)
+    )
+    bdim = ids_shape = None
+    if x_bdim is not None or n_front == 2:
+        first = _advanced_positions(indexer)[0]
+        bdim = _start_axes(indexer, ndim)[0][first]
+        ids_shape = (size,) + (1,) * rank
+        indexer = indexer[:first] + (ArrayIndex(len(index_bdims)),) + indexer[first:]
+    out_bdim = _output_axes(indexer, ndim + (bdim is not None), rank + 1).index(_ADVANCED)
+    return _BatchPlan(indexer, bdim, index_shapes, ids_shape, out_bdim)
+
+
+_cached_batch_plan = functools.lru_cache(maxsize=1024)(_make_batch_plan)
+
+
+def _planned_operands(plan: _BatchPlan, x, x_bdim, indices, index_bdims, size) -> tuple[Any, list]:
+    """The operand and index operands laid out as ``plan`` says."""
+    if plan.x_bdim is not None:
+        x = move_batch_axis(x, x_bdim, size, plan.x_bdim)
+    new_indices = []
+    for i, d, shape in zip(indices, index_bdims, plan.index_shapes):
+        if d is not None:
+            i = moveaxis(i, d, 0)
+            if get_aval(i).shape != shape:
+                i = _structural.reshape_p.bind1(i, new_sizes=shape)
+        new_indices.append(i)
+    if plan.ids_shape is not None:
+        ids = _structural.iota_p.bind1(dtype=np.dtype(np.int64), shape=plan.ids_shape, dimension=0)
+        new_indices.append(ids)
+    return x, new_indices
+
+
+def _gather_batch(args, dims, *, indexer):
+    x, *indices = args
+    x_bdim, *index_bdims = dims
+    size = axis_size_of(args, dims)
+    plan = _batch_plan(gather_p, args, dims, indexer, 1)
+    x, indices = _planned_operands(plan, x, x_bdim, indices, index_bdims, size)
+    return [gather_p.bind1(x, *indices, indexer=plan.indexer)], [plan.out_bdim]
+
+
+gather_p.batch = _gather_batch
+
+
+def _scatter_batcher(prim: Primitive):
+    def rule(args, dims, *, indexer):
+        x, u, *indices = args
+        x_bdim, u_bdim, *index_bdims = dims
+        size = axis_size_of(args, dims)
+        plan = _batch_plan(prim, args, dims, indexer, 2)
+        x, indices = _planned_operands(plan, x, x_bdim, indices, index_bdims, size)
+        u = move_batch_axis(u, u_bdim, size, plan.out_bdim)  # updates are laid out as x[index]
+        return [prim.bind1(x, u, *indices, indexer=plan.indexer)], [plan.x_bdim]
+
+    return rule
+
+
+for _prim in (scatter_p, scatter_add_p, scatter_mul_p, scatter_min_p, scatter_max_p):
+    _prim.batch = _scatter_batcher(_prim)
+del _prim
