@@ -45,7 +45,7 @@ def test_tape_and_general_route_agree(name, seed):
 
 
 def test_linearizations_are_cached_per_signature():
-    f = lambda x: fnp.sum(fnp.sin(x) * x)  # noqa: E731
+    f = lambda x: fnp.sum(fnp.sin(x) * x)
     g = funcgrad.grad(f)
     g(fnp.ones(3))
     before = len(tape._cache)
@@ -59,7 +59,7 @@ def test_symbolic_zeros_on_the_tape():
     """Differentiating loss(W, x) w.r.t. W: the recorded matmul's transpose computes
     only W's cotangent (one dot_general), nothing for the data x."""
     W, x = fnp.ones((3, 2)), fnp.ones((5, 3))
-    trace, nodes, out = tape.linearize_on_tape(lambda W: fnp.sum(x @ W), [W], "test")
+    trace, _, _ = tape.linearize_on_tape(lambda W: fnp.sum(x @ W), [W], "test")
     (entry,) = [e for e in trace.entries if "dot_general" in e.transpose.known.source]
     lin = entry.transpose
     t_jaxpr, _ = lin.transpose_program
@@ -70,7 +70,7 @@ def test_symbolic_zeros_on_the_tape():
 
 def test_vjp_function_under_vmap_and_jvp_uses_traced_cotangents():
     x = fnp.asarray([0.3, -1.2, 2.0])
-    y, f_vjp = funcgrad.vjp(lambda v: fnp.tanh(v) * v, x)
+    _, f_vjp = funcgrad.vjp(lambda v: fnp.tanh(v) * v, x)
     cts = fnp.asarray(np.eye(3))
     rows = funcgrad.vmap(lambda c: f_vjp(c)[0])(cts)
     expected = np.diag((1 - np.tanh(np.asarray(x)) ** 2) * np.asarray(x) + np.tanh(np.asarray(x)))
@@ -81,7 +81,7 @@ def test_vjp_function_under_vmap_and_jvp_uses_traced_cotangents():
 
 
 def test_nested_and_mixed_transformations_leave_the_tape():
-    f = lambda x: fnp.sin(x) * x  # noqa: E731
+    f = lambda x: fnp.sin(x) * x
     x = fnp.asarray(0.7)
     second = funcgrad.grad(funcgrad.grad(f))(x)
     np.testing.assert_allclose(float(second), 2 * np.cos(0.7) - 0.7 * np.sin(0.7), rtol=1e-12)

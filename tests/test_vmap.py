@@ -90,7 +90,7 @@ def test_closure_over_a_batched_value():
     xs = fnp.asarray([1.0, 2.0, 3.0])
 
     def outer(x):
-        inner = lambda y: x * y  # noqa: E731  (closes over the batched x)
+        inner = lambda y: x * y  # closes over the batched x
         return funcgrad.vmap(inner)(fnp.asarray([10.0, 20.0]))
 
     np.testing.assert_allclose(np.asarray(funcgrad.vmap(outer)(xs)), [[10, 20], [20, 40], [30, 60]])
@@ -116,7 +116,7 @@ def test_per_example_gradients_match_a_loop():
 def test_jvp_of_vmap_and_vmap_of_jvp_agree():
     xs = fnp.asarray([[0.1, 0.2], [0.3, 0.4]])
     ts = fnp.ones_like(xs)
-    f = lambda x: fnp.sin(x) * fnp.cos(x)  # noqa: E731
+    f = lambda x: fnp.sin(x) * fnp.cos(x)
     _, t1 = funcgrad.jvp(funcgrad.vmap(f), (xs,), (ts,))
     _, t2 = funcgrad.vmap(lambda x, t: funcgrad.jvp(f, (x,), (t,)))(xs, ts)
     np.testing.assert_allclose(np.asarray(t1), np.cos(2 * np.asarray(xs)), rtol=1e-12)
@@ -160,7 +160,7 @@ def test_custom_jvp_rule_is_used_under_vmap_and_grad_in_both_orders():
 
 def test_custom_vjp_rule_is_used_under_vmap_and_grad_in_both_orders():
     xs = fnp.asarray([1.0, 2.0, 3.0])
-    f = lambda x: 5.0 * _clip_gradient(x)  # noqa: E731
+    f = lambda x: 5.0 * _clip_gradient(x)
     np.testing.assert_allclose(np.asarray(funcgrad.vmap(funcgrad.grad(f))(xs)), [1.0, 1.0, 1.0])
     total = funcgrad.grad(lambda x: fnp.sum(funcgrad.vmap(f)(x)))(xs)
     np.testing.assert_allclose(np.asarray(total), [1.0, 1.0, 1.0])

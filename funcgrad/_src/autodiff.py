@@ -514,9 +514,9 @@ def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
             return fun(*call_args, **kwargs)
 
         if forward:
-            jac, out_flat, out_tree, aux = _jacfwd_blocks(fname, flat_fun, primals, has_aux)
+            jac, _, out_tree, aux = _jacfwd_blocks(fname, flat_fun, primals, has_aux)
         else:
-            jac, out_flat, out_tree, aux = _jacrev_blocks(fname, flat_fun, primals, has_aux)
+            jac, _, out_tree, aux = _jacrev_blocks(fname, flat_fun, primals, has_aux)
         result = []
         for per_input in jac:
             groups, offset = [], 0

@@ -117,7 +117,7 @@ class BatchTrace(Trace):
             live = [i for i in range(n) if i not in zeros]
 
             def joint(*xs):
-                ts = list(zeros.get(i) for i in range(n))
+                ts = [zeros.get(i) for i in range(n)]
                 for i, t in zip(live, xs[n:]):
                     ts[i] = t
                 p_out, t_out = jvp(list(xs[:n]), ts)

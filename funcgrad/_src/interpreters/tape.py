@@ -101,7 +101,7 @@ class Linearization:
     """One signature's compiled linearization: forward kernels and transpose kernels."""
 
     __slots__ = ("known", "num_outputs", "tangent_outs", "transpose", "transpose_program",
-                 "ct_inputs", "ct_out_avals", "num_residuals")  # fmt: skip
+                 "ct_inputs", "ct_operands", "ct_out_avals", "num_residuals")  # fmt: skip
 
     def __init__(self, jvp_rule: Callable, in_avals: list[ShapedArray], has_tangent: list[bool]):
         known_trace = StagingTrace(EVAL_TRACE, transformation="grad (linearizing)")
@@ -136,8 +136,11 @@ class Linearization:
         except BaseException:
             transpose_trace.active = False
             raise
-        # positions (among the operands with tangents) that receive a cotangent
+        # positions (among the operands with tangents) that receive a cotangent, and the
+        # same positions among all the operands
         self.ct_inputs = tuple(i for i, ct in enumerate(cts_in) if type(ct) is not ad.Zero)
+        with_tangent = [i for i, t in enumerate(has_tangent) if t]
+        self.ct_operands = tuple(with_tangent[i] for i in self.ct_inputs)
         t_jaxpr, t_consts = transpose_trace.finish(
             [a.var for a in (*res_args, *ct_args)], [cts_in[i] for i in self.ct_inputs]
         )
@@ -149,54 +152,61 @@ _cache: dict = {}
 _CACHE_LIMIT = 4096
 
 
+_UNKEYABLE = object()
+
+
 def _param_key(v: Any) -> Any:
     """A hashable key that tells apart every parameter value a rule could treat
-    differently (``True`` vs ``1``), or ``None`` if the value cannot be keyed."""
+    differently (``True`` vs ``1``, ``1`` vs ``1.0``), or ``_UNKEYABLE``."""
     t = type(v)
-    if t is int or t is str or v is None or t is bool or t is float:
+    if t is int or t is str:
+        return v
+    if t is tuple:
+        for e in v:
+            if type(e) is not int:
+                break
+        else:
+            return v  # the common case: axes, shapes, permutations
+    if t is bool or t is float or v is None:
         return (t, v)
     if isinstance(v, np.dtype):
         return v
-    if isinstance(v, tuple):
+    if isinstance(v, tuple):  # also named tuples (IndexSlice...): the type is part of the key
         parts = []
         for e in v:
             k = _param_key(e)
-            if k is None:
-                return None
+            if k is _UNKEYABLE:
+                return _UNKEYABLE
             parts.append(k)
         return (t, tuple(parts))
-    return None
+    return _UNKEYABLE
 
 
 def _params_key(params: dict) -> Any:
-    """A hashable key for a primitive's parameters, or ``None`` if one cannot be made."""
+    """A hashable key for a primitive's parameters, or ``_UNKEYABLE``."""
     if not params:
         return ()
     key = []
     for name, v in params.items():
         k = _param_key(v)
-        if k is None:
-            return None
-        key.append((name, k))
+        if k is _UNKEYABLE:
+            return _UNKEYABLE
+        key.append(name)
+        key.append(k)
     return tuple(key)
 
 
 def _operand_key(x: Any) -> Any:
-    """What a linearization depends on about an operand: its type, not its value."""
+    """What a linearization depends on about a non-array operand: its type, not its value."""
     t = type(x)
-    if t is Array:
-        buf = x._buffer
-        return (buf.shape, buf.dtype.char)
     if t in _SCALARS:
         return t  # a weakly typed literal
     return (np.shape(x), np.result_type(x).char, t)
 
 
-def _linearization(prim: Primitive, primals: list, has_tangent: tuple, params: dict) -> Linearization:
-    pkey = _params_key(params)
-    if pkey is None:  # not cacheable: linearize this application afresh
-        return Linearization(_bound_rule(prim, params), _avals(primals), has_tangent)
-    key = (prim, has_tangent, pkey, *[_operand_key(x) for x in primals])
+def _linearization(prim: Primitive, primals: Sequence[Any], has_tangent: tuple, params: dict,
+                   key: tuple) -> Linearization:  # fmt: skip
+    """The cached linearization for ``key`` (built from the other arguments on a miss)."""
     lin = _cache.get(key)
     if lin is None:
         lin = Linearization(_bound_rule(prim, params), _avals(primals), has_tangent)
@@ -206,8 +216,12 @@ def _linearization(prim: Primitive, primals: list, has_tangent: tuple, params: d
     return lin
 
 
-def _avals(primals: list) -> list[ShapedArray]:
+def _avals(primals: Sequence[Any]) -> list[ShapedArray]:
     return [get_aval(x) for x in primals]
+
+
+def _mask_bits(mask: int, n: int) -> tuple[bool, ...]:
+    return tuple(bool(mask >> i & 1) for i in range(n))
 
 
 def _bound_rule(prim: Primitive, params: dict) -> Callable:
@@ -277,62 +291,95 @@ class TapeTrace(Trace):
         return TapeTracer(self, primal, self.new_node())
 
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
+        # The hot path of every differentiated eager operation: one pass over the operands
+        # collects their buffers, tangent nodes and the linearization's cache key.
         if not self.active:
             raise RuntimeError(f"a {self.transformation} trace was used after it ended")
-        primals = []
+        backend = None
+        buffers = []
         nodes = []
-        has_tangent = False
+        key = [prim, 0, None]  # primitive, tangent mask, parameters, then operand types
+        mask = 0
+        bit = 1
         for x in args:
-            if type(x) is TapeTracer and x._trace is self:
-                primals.append(x.primal)
+            t = type(x)
+            if t is TapeTracer:
+                if x._trace is not self:
+                    raise escaped_tracer_error(x, prim)
                 nodes.append(x.node)
-                has_tangent = True
+                mask |= bit
+                x = x.primal
+                t = Array
             else:
                 if isinstance(x, Tracer):
                     raise escaped_tracer_error(x, prim)
-                primals.append(x)
                 nodes.append(None)
-        if not has_tangent:
-            return EVAL_TRACE.process_primitive(prim, tuple(primals), params)
-        backend = None
-        buffers = []
-        for x in primals:
-            if type(x) is Array:
+            bit <<= 1
+            if t is Array:
                 b = x._backend
                 if b is not backend:
                     if backend is not None:  # mixed backends: the eager route's error
-                        return EVAL_TRACE.process_primitive(prim, tuple(primals), params)
+                        return EVAL_TRACE.process_primitive(prim, self._primals(args), params)
                     backend = b
-                buffers.append(x._buffer)
+                buf = x._buffer
+                buffers.append(buf)
+                key.append(buf.shape)
+                key.append(buf.dtype.char)
             else:
                 buffers.append(x)
-        lin = _linearization(prim, primals, tuple([n is not None for n in nodes]), params)
+                key.append(_operand_key(x))
+        if not mask:
+            return EVAL_TRACE.process_primitive(prim, args, params)
+        key[1] = mask
+        pkey = _params_key(params)
+        primals = None
+        if pkey is _UNKEYABLE:  # not cacheable: linearize this application afresh
+            primals = self._primals(args)
+            lin = Linearization(_bound_rule(prim, params), _avals(primals), _mask_bits(mask, len(args)))
+        else:
+            key[2] = pkey
+            key = tuple(key)
+            lin = _cache.get(key)
+            if lin is None:
+                primals = self._primals(args)
+                lin = _linearization(prim, primals, _mask_bits(mask, len(args)), params, key)
         try:
             results = lin.known.run(backend, *buffers)
         except Exception:
             # a kernel failure: the eager route gives the primitive's own message
-            EVAL_TRACE.process_primitive(prim, tuple(primals), params)
+            EVAL_TRACE.process_primitive(prim, self._primals(args), params)
             raise
         return self._record(lin, results, nodes, backend)
+
+    def _primals(self, args: tuple) -> tuple:
+        return tuple(x.primal if type(x) is TapeTracer and x._trace is self else x for x in args)
 
     def _record(self, lin: Linearization, results: list, nodes: list, backend) -> list:
         n_out = lin.num_outputs
         buffer_type = backend.buffer_type
+        if n_out == 1 and lin.tangent_outs:  # the common case, without loops
+            r = results[0]
+            if type(r) is not buffer_type:
+                r = backend.freeze(r)  # scalars from 0-d kernels become 0-d arrays
+            node = self.num_nodes
+            self.num_nodes = node + 1
+            self.entries.append(TapeEntry(lin, results[1:], tuple([nodes[i] for i in lin.ct_operands]),
+                                          (node,), backend))  # fmt: skip
+            return [TapeTracer(self, _new_array(r, backend), node)]
         outs = []
         for r in results[:n_out]:
             if type(r) is not buffer_type:
-                r = backend.freeze(r)  # scalars from 0-d kernels become 0-d arrays
+                r = backend.freeze(r)
             outs.append(_new_array(r, backend))
         if not lin.tangent_outs:
             return outs
-        operand_nodes = [n for n in nodes if n is not None]
-        in_nodes = tuple(operand_nodes[i] for i in lin.ct_inputs)
         out_nodes = []
         for i in lin.tangent_outs:
             node = self.num_nodes
             self.num_nodes += 1
             out_nodes.append(node)
             outs[i] = TapeTracer(self, outs[i], node)
+        in_nodes = tuple([nodes[i] for i in lin.ct_operands])
         self.entries.append(TapeEntry(lin, results[n_out:], in_nodes, tuple(out_nodes), backend))
         return outs
 
@@ -448,25 +495,31 @@ def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
             prev = ct_env[node]
             ct_env[node] = ct._buffer if prev is None else backend.xp.add(prev, ct._buffer)
     for entry in reversed(trace.entries):
-        out_cts = [ct_env[n] for n in entry.out_nodes]
-        if all(c is None for c in out_cts):
-            continue
+        out_nodes = entry.out_nodes
+        if len(out_nodes) == 1:  # the common case
+            ct = ct_env[out_nodes[0]]
+            if ct is None:
+                continue
+            out_cts = [ct]
+        else:
+            out_cts = [ct_env[n] for n in out_nodes]
+            if all(c is None for c in out_cts):
+                continue
         lin = entry.transpose
-        if type(lin) is not Linearization:  # a custom_vjp backward function, on arrays
+        if type(lin) is Linearization:
+            backend = entry.backend
+            if len(out_cts) > 1:
+                out_cts = [backend.xp.zeros(a.shape, a.dtype) if c is None else c
+                           for c, a in zip(out_cts, lin.ct_out_avals)]  # fmt: skip
+            in_cts = lin.transpose.run(backend, *entry.residuals, *out_cts)
+        else:  # a custom_vjp backward function, on arrays
             backend = backend or current_backend()
             arrays = [None if c is None else _new_array(c, backend) for c in out_cts]
             in_cts = [None if c is None else _to_buffer(c) for c in lin(arrays)]
-        else:
-            backend = entry.backend
-            xp = backend.xp
-            out_cts = [xp.zeros(a.shape, a.dtype) if c is None else c
-                       for c, a in zip(out_cts, lin.ct_out_avals)]  # fmt: skip
-            in_cts = lin.transpose.run(backend, *entry.residuals, *out_cts)
         for node, ct in zip(entry.in_nodes, in_cts):
-            if ct is None:
-                continue
-            prev = ct_env[node]
-            ct_env[node] = ct if prev is None else backend.xp.add(prev, ct)
+            if ct is not None:
+                prev = ct_env[node]
+                ct_env[node] = ct if prev is None else backend.xp.add(prev, ct)
     results = []
     for node in in_nodes:
         ct = None if node is None else ct_env[node]
