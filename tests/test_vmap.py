@@ -207,3 +207,37 @@ def test_a_leaked_batch_tracer_fails_clearly():
     funcgrad.vmap(lambda x: leaked.append(x) or x)(fnp.ones(3))
     with pytest.raises(funcgrad.UnexpectedTracerError, match="vmap"):
         leaked[0] + 1
+
+
+# --- composite functions: a zoo of funcgrad.numpy programs against a loop ----------------
+
+ZOO = {
+    "softmax": lambda x: fnp.exp(x - fnp.max(x)) / fnp.sum(fnp.exp(x - fnp.max(x))),
+    "logsumexp_rows": lambda x: fnp.log(fnp.sum(fnp.exp(x), axis=-1)),
+    "normalize": lambda x: (x - fnp.mean(x)) / fnp.sqrt(fnp.var(x) + 1.0),
+    "gram": lambda x: fnp.einsum("ij,kj->ik", x, x),
+    "sort_take": lambda x: fnp.sort(x, axis=-1)[..., ::-1][..., :2],
+    "cumulative": lambda x: fnp.cumsum(x[::-1], axis=0) * fnp.cumprod(fnp.tanh(x), axis=-1),
+    "where_clip": lambda x: fnp.where(x > 0.2, fnp.clip(x, -0.5, 0.5), x**2),
+    "pad_concat": lambda x: fnp.concatenate([fnp.pad(x, 1), fnp.zeros((x.shape[0] + 2, 1))], axis=1),
+    "scatter": lambda x: fnp.zeros((4, x.shape[1])).at[fnp.asarray([0, 2, 2])].add(x[:3]),
+    "solve": lambda x: fnp.linalg.solve(x[:2, :2] @ x[:2, :2].T + 3 * fnp.eye(2), x[:2]),
+    "argmax_take": lambda x: fnp.take_along_axis(x, fnp.argmax(x, axis=1)[:, None], axis=1),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+@given(data=st.data())
+def test_composite_functions_under_vmap_against_a_loop(name, data):
+    f = ZOO[name]
+    size = data.draw(st.integers(1, 3), label="batch size")
+    axis = data.draw(st.integers(-3, 2), label="in_axes")
+    examples = [data.draw(arrays(np.float64, (3, 4), min_value=-1, max_value=1)) for _ in range(size)]
+    batch = np.stack(examples, axis=axis)
+    got = funcgrad.vmap(f, in_axes=axis)(fnp.asarray(batch))
+    expected = np.stack([np.asarray(f(fnp.asarray(e))) for e in examples])
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-10, atol=1e-12)
+    # and the gradient of the batched function is the loop of per-example gradients
+    g = funcgrad.grad(lambda b: fnp.sum(funcgrad.vmap(f, in_axes=axis)(b) ** 2))(fnp.asarray(batch))
+    per_example = [np.asarray(funcgrad.grad(lambda e: fnp.sum(f(e) ** 2))(fnp.asarray(e))) for e in examples]
+    np.testing.assert_allclose(np.asarray(g), np.stack(per_example, axis=axis), rtol=1e-9, atol=1e-12)
