@@ -77,6 +77,17 @@ class Backend(ABC):
             expanded[out_dim] = x.shape[in_dim]
         return xp.broadcast_to(xp.reshape(x, expanded), shape)
 
+    #: The namespace functions behind ``reduce``'s operations.
+    _REDUCTIONS = {"sum": "sum", "prod": "prod", "max": "max", "min": "min", "and": "all", "or": "any"}
+
+    def reduce(self, op: str, x: Any, axes: tuple) -> Any:
+        """``x`` reduced over ``axes`` by ``op`` (sum, prod, max, min, and, or), in ``x``'s
+        dtype for sum and prod."""
+        fn = getattr(self.xp, self._REDUCTIONS[op])
+        if op in ("sum", "prod"):
+            return fn(x, axis=axes, dtype=x.dtype)
+        return fn(x, axis=axes)
+
     def scatter(self, mode: str, operand: Any, index: tuple, updates: Any) -> Any:
         """A copy of ``operand`` with ``updates`` combined at NumPy index ``index``.
 

@@ -35,6 +35,17 @@ class NumPyBackend(Backend):
         view.flags.writeable = False  # elements alias each other: never a write target
         return view
 
+    # The ufuncs' own reduce methods: np.sum and friends add microseconds of Python
+    # dispatch in front of the same call.
+    _UFUNC_REDUCTIONS = {"sum": np.add.reduce, "prod": np.multiply.reduce,
+                         "max": np.maximum.reduce, "min": np.minimum.reduce,
+                         "and": np.logical_and.reduce, "or": np.logical_or.reduce}  # fmt: skip
+
+    def reduce(self, op: str, x: Any, axes: tuple) -> Any:
+        if op in ("sum", "prod"):
+            return self._UFUNC_REDUCTIONS[op](x, axis=axes, dtype=x.dtype)
+        return self._UFUNC_REDUCTIONS[op](x, axis=axes)
+
     def to_numpy(self, buf: Any) -> np.ndarray:
         view = buf.view()
         view.setflags(write=False)  # callers must not write into a funcgrad array's buffer

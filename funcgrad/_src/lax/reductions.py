@@ -36,7 +36,8 @@ def _reduced_shape(x: ShapedArray, axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for i, d in enumerate(x.shape) if i not in axes)
 
 
-def _make_reducer(name: str, impl_fn) -> Primitive:
+def _make_reducer(name: str, op: str) -> Primitive:
+    """A reduction primitive computed by the backend's ``reduce(op, x, axes)``."""
     prim = Primitive(name)
 
     def abstract_eval(x, *, axes):
@@ -48,17 +49,17 @@ def _make_reducer(name: str, impl_fn) -> Primitive:
             )
         return [ShapedArray(_reduced_shape(x, axes), x.dtype)]
 
-    prim.impl = lambda backend, x, *, axes: [impl_fn(backend.xp, x, axes)]
+    prim.impl = lambda backend, x, *, axes: [backend.reduce(op, x, axes)]
     prim.abstract_eval = abstract_eval
     return prim
 
 
-reduce_sum_p = _make_reducer("reduce_sum", lambda xp, x, axes: xp.sum(x, axis=axes, dtype=x.dtype))
-reduce_prod_p = _make_reducer("reduce_prod", lambda xp, x, axes: xp.prod(x, axis=axes, dtype=x.dtype))
-reduce_max_p = _make_reducer("reduce_max", lambda xp, x, axes: xp.max(x, axis=axes))
-reduce_min_p = _make_reducer("reduce_min", lambda xp, x, axes: xp.min(x, axis=axes))
-reduce_and_p = _make_reducer("reduce_and", lambda xp, x, axes: xp.all(x, axis=axes))
-reduce_or_p = _make_reducer("reduce_or", lambda xp, x, axes: xp.any(x, axis=axes))
+reduce_sum_p = _make_reducer("reduce_sum", "sum")
+reduce_prod_p = _make_reducer("reduce_prod", "prod")
+reduce_max_p = _make_reducer("reduce_max", "max")
+reduce_min_p = _make_reducer("reduce_min", "min")
+reduce_and_p = _make_reducer("reduce_and", "and")
+reduce_or_p = _make_reducer("reduce_or", "or")
 
 
 def _kept_dims(ndim: int, axes: tuple[int, ...]) -> tuple[int, ...]:
