@@ -14,7 +14,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from funcgrad._src import dtypes
 from funcgrad._src.core import (
     EVAL_TRACE,
     Array,
@@ -151,21 +150,25 @@ class _Linearized:
 class _TapeLinearized:
     """Eager reverse mode's record (see ``interpreters/tape.py``): primal outputs and the tape."""
 
-    def __init__(self, trace, in_nodes, primal_outs, out_nodes, out_tree, in_avals, aux):
+    def __init__(self, trace, primals, in_nodes, primal_outs, out_nodes, out_tree, aux):
         self.trace = trace
+        self.primals = primals
         self.in_nodes = in_nodes
         self.primal_outs = primal_outs
         self.out_nodes = out_nodes
         self.out_tree = out_tree
-        self.in_avals = in_avals
         self.aux = aux
+
+    @property
+    def in_avals(self) -> list[ShapedArray]:
+        return [get_aval(p).update(weak_type=False) for p in self.primals]
 
     def out_avals(self) -> list[ShapedArray]:
         return [get_aval(p).update(weak_type=False) for p in self.primal_outs]
 
     def transpose(self, cts_flat: list) -> list:
         cts_in = tape.backward(self.trace, self.out_nodes, cts_flat, self.in_nodes)
-        return [ad.zeros_like_aval(a) if ct is None else ct for ct, a in zip(cts_in, self.in_avals)]
+        return [ad.zeros_like_aval(get_aval(p)) if ct is None else ct for ct, p in zip(cts_in, self.primals)]
 
 
 def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
@@ -174,13 +177,12 @@ def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
     gives the input cotangents."""
     if current_trace() is not EVAL_TRACE:
         return _linearize_flat(fname, fun, primals, has_aux)
-    in_avals = [get_aval(p).update(weak_type=False) for p in primals]
     trace, in_nodes, out = tape.linearize_on_tape(fun, primals, fname)
     out, aux = _split_aux(fname, out, has_aux)
     out_flat, out_tree = tree_flatten(out)
     unpacked = [tape.unpack_output(trace, x) for x in out_flat]
-    return _TapeLinearized(trace, in_nodes, [p for p, _ in unpacked], [n for _, n in unpacked],
-                           out_tree, in_avals, _aux_primals(trace, aux))  # fmt: skip
+    return _TapeLinearized(trace, primals, in_nodes, [p for p, _ in unpacked], [n for _, n in unpacked],
+                           out_tree, _aux_primals(trace, aux))  # fmt: skip
 
 
 def _linearize_flat(fname: str, fun: Callable, primals: list, has_aux: bool) -> _Linearized:
@@ -351,7 +353,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        nums = _check_argnums("grad", argnums, len(args))
+        if type(argnums) is int and 0 <= argnums < len(args):
+            nums = (argnums,)  # the common case, checked without building anything
+        else:
+            nums = _check_argnums("grad", argnums, len(args))
         diff_flat, diff_trees = [], []
         for n in nums:
             leaves, tree = _flat_args("grad", args[n], f"argument {n}")
@@ -373,17 +378,17 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
             raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
         (value,) = lin.primal_outs
-        aval = get_aval(value)
-        if aval.shape != ():
+        shape, dtype = (value.shape, value.dtype) if type(value) is Array else _shape_dtype(value)
+        if shape != ():
             raise TypeError(
-                f"{fname}: grad requires a scalar (0-d) output, got shape {aval.shape}. "
+                f"{fname}: grad requires a scalar (0-d) output, got shape {shape}. "
                 f"Reduce it (e.g. fnp.sum or fnp.mean), or use vjp / jacrev for vector outputs."
             )
-        if not dtypes.is_inexact(aval.dtype):
-            raise TypeError(f"{fname}: grad requires a float output, got dtype {aval.dtype}")
-        ct = _one(aval.dtype)
-        grads = lin.transpose([ct])
-        grads = [_float0_if_int(g, a) for g, a in zip(grads, lin.in_avals)]
+        if dtype.kind not in "fc":
+            raise TypeError(f"{fname}: grad requires a float output, got dtype {dtype}")
+        grads = lin.transpose([_one(dtype)])
+        if allow_int:
+            grads = [_float0_if_int(g, get_aval(p)) for g, p in zip(grads, primals)]
         out, offset = [], 0
         for tree, size in zip(diff_trees, sizes):
             out.append(tree_unflatten(tree, grads[offset:offset + size]))
@@ -396,6 +401,11 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
 _SCALAR_TREE = tree_structure(0)
 _ONES: dict = {}  # (dtype, backend) -> the 0-d one: arrays are immutable, so it is shared
+
+
+def _shape_dtype(x: Any) -> tuple[tuple[int, ...], np.dtype]:
+    aval = get_aval(x)
+    return aval.shape, aval.dtype
 
 
 def _one(dtype: np.dtype) -> Any:
