@@ -38,6 +38,7 @@ from funcgrad._src.core import (
     default_backend,
 )
 from funcgrad import lax, numpy, test_util, tree_util  # noqa: E402
+from funcgrad import debug  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "config",
+    "debug",
     "default_backend",
     "disable_jit",
     "device_get",

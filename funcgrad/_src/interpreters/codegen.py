@@ -1,0 +1,518 @@
+"""Python source generation for jit: one straight-line function per optimised program.
+
+The generated function takes the program's input buffers (backend arrays) and
+returns its output buffers. Each equation becomes one line that calls a backend
+kernel on raw buffers (``_np_multiply(x3, x1)``, ``_matmul(x5, x2.T)``); primitives
+without a dedicated emitter call their ``impl`` (bound with its parameters) instead.
+There is no per-equation interpretation and no wrapping of intermediate values.
+
+Buffer reuse: an elementwise kernel writes its result into an operand's buffer
+(``out=``) when that operand dies at this equation, has the result's shape and
+dtype, and its buffer was allocated inside the program by an earlier kernel (never
+a user's input unless it was donated, never a constant, never memory that a live
+view or an output still shares).
+
+Examples:
+    >>> import funcgrad, funcgrad.numpy as fnp
+    >>> def f(x):
+    ...     return fnp.sin(x) * 2.0 + 1.0
+    >>> print(funcgrad.jit(f).lower(fnp.ones(3)).as_text())
+    def f(x0):
+        x1 = _sin(x0)
+        x2 = _multiply(x1, 2.0, out=x1)
+        x3 = _add(x2, 1.0, out=x2)
+        return (x3,)
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from funcgrad._src.core import Array, Primitive
+from funcgrad._src.ir import ClosedJaxpr, Equation, Literal, Var
+from funcgrad._src.lax import elementwise, indexing, linalg, reductions, structural
+
+_UFUNC_OF: dict[Primitive, str] = {
+    **{p: elementwise.UNARY_UFUNCS[n] for n, p in elementwise.unary_primitives.items()},
+    **{p: elementwise.BINARY_UFUNCS[n] for n, p in elementwise.binary_primitives.items()},
+}
+# Not ufuncs in every array library (real/imag are functions), so never given out=.
+_NO_OUT = {"real", "imag"}
+# Ufuncs whose loops take and return one dtype: a bool/int -> float cast of an operand
+# can be done by the ufunc itself (dtype=...), saving a pass over memory.
+_HOMOGENEOUS = {
+    "add", "subtract", "multiply", "true_divide", "maximum", "minimum", "negative",
+    "absolute", "power", "fmax", "fmin", "exp", "log", "sqrt", "tanh", "sin", "cos",
+}  # fmt: skip
+
+
+class Executable:
+    """A compiled program: ``fn(*input_buffers) -> tuple of output buffers``, and its source."""
+
+    __slots__ = ("fn", "jaxpr", "name", "source")
+
+    def __init__(self, fn: Callable, source: str, name: str, jaxpr: ClosedJaxpr):
+        self.fn = fn
+        self.source = source
+        self.name = name
+        self.jaxpr = jaxpr
+
+    def __call__(self, *buffers: Any) -> tuple:
+        return self.fn(*buffers)
+
+
+class _Writer:
+    """Source lines and the globals they refer to."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.lines: list[str] = []
+        self.globals: dict[str, Any] = {"_backend": backend, "_asarray": backend.xp.asarray}
+        self._by_id: dict[int, str] = {}
+        self._count = 0
+
+    def glob(self, value: Any, hint: str) -> str:
+        """A global name bound to ``value`` (one name per distinct object)."""
+        name = self._by_id.get(id(value))
+        if name is None:
+            name = f"_{hint}{self._count}"
+            self._count += 1
+            self.globals[name] = value
+            self._by_id[id(value)] = name
+            self.globals.setdefault("__keep__", []).append(value)  # keeps id() unique
+        return name
+
+    def xp_fn(self, name: str) -> str:
+        """A global bound to ``backend.xp.<name>`` under a readable name."""
+        key = f"_{name}"
+        if key not in self.globals:
+            self.globals[key] = getattr(self.backend.xp, name)
+        return key
+
+
+def _literal_expr(w: _Writer, lit: Literal) -> str:
+    v = lit.val
+    t = type(v)
+    if t is bool or t is int:
+        return repr(v)
+    if t is float and math.isfinite(v):
+        return repr(v)
+    return w.glob(v, "lit")
+
+
+# --- emitters ------------------------------------------------------------------------
+# emitter(w, eqn, args, out) -> expression string, or None to use the generic path.
+# ``args`` are the operand expressions; ``out`` the name of a reusable buffer, or None.
+
+Emitter = Callable[[_Writer, Equation, list, Any], "str | None"]
+_emitters: dict[Primitive, Emitter] = {}
+# Emitters whose result is always a newly allocated buffer (for ndim > 0).
+_fresh: set[Primitive] = set()
+
+
+def _ufunc_emitter(ufunc_name: str) -> Emitter:
+    def emit(w, eqn, args, out, cast=None):
+        fn = w.xp_fn(ufunc_name)
+        extra = ""
+        if cast is not None:
+            extra += f", dtype={w.glob(cast, 'dt')}"
+        if out is not None:
+            extra += f", out={out}"
+        return f"{fn}({', '.join(args)}{extra})"
+
+    return emit
+
+
+for _prim, _ufunc in _UFUNC_OF.items():
+    _emitters[_prim] = _ufunc_emitter(_ufunc)
+    _fresh.add(_prim)
+
+# NumPy's maximum/minimum loops are several times faster on two contiguous arrays than on
+# an array and a scalar (the relu case, max(x, 0)): the scalar is given as a constant
+# array of the operand's shape instead (up to this many elements).
+_EXTREMUM_CONSTANT_MAX_SIZE = 1 << 20
+
+
+def _extremum_emitter(ufunc_name: str) -> Emitter:
+    plain = _ufunc_emitter(ufunc_name)
+
+    def emit(w, eqn, args, out, cast=None):
+        x, y = eqn.inputs
+        aval = eqn.outputs[0].aval
+        if (cast is None and w.backend.xp is np and type(y) is Literal
+                and type(x) is Var and x.aval.shape == aval.shape and x.aval.dtype == aval.dtype
+                and 1024 <= aval.size <= _EXTREMUM_CONSTANT_MAX_SIZE):  # fmt: skip
+            filled = np.full(aval.shape, y.val, dtype=aval.dtype)
+            filled.setflags(write=False)
+            args = [args[0], w.glob(filled, "full")]
+        return plain(w, eqn, args, out, cast)
+
+    return emit
+
+
+_emitters[elementwise.max_p] = _extremum_emitter("maximum")
+_emitters[elementwise.min_p] = _extremum_emitter("minimum")
+
+
+def _heaviside_emit(w, eqn, args, out, cast=None):
+    # heaviside(x, 0.5) is (sign(x) + 1) / 2 exactly (NaN and -0.0 included), and NumPy's
+    # heaviside loop is several times slower than sign, add and multiply together.
+    x, h = eqn.inputs
+    half = type(h) is Literal and np.ndim(h.val) == 0 and h.val == 0.5
+    if not half or cast is not None or type(x) is not Var or not x.aval.ndim or x.aval.dtype.kind != "f":
+        return _ufunc_emitter("heaviside")(w, eqn, args, out, cast)
+    if "_heaviside_half" not in w.globals:
+        xp = w.backend.xp
+
+        def heaviside_half(x):
+            s = xp.sign(x)  # not in place: NumPy's in-place sign is ~8x slower
+            xp.add(s, 1, out=s)
+            return xp.multiply(s, 0.5, out=s)
+
+        w.globals["_heaviside_half"] = heaviside_half
+    return f"_heaviside_half({args[0]})"
+
+
+def _convert_emit(w, eqn, args, out):
+    if type(eqn.inputs[0]) is not Var:
+        return None
+    return f"{args[0]}.astype({w.glob(eqn.params['new_dtype'], 'dt')})"
+
+
+def _reshape_emit(w, eqn, args, out):
+    return f"{w.xp_fn('reshape')}({args[0]}, {eqn.params['new_sizes']!r})"
+
+
+def _transpose_emit(w, eqn, args, out):
+    perm = eqn.params["permutation"]
+    if perm == (1, 0):
+        return f"{args[0]}.T"
+    return f"{w.xp_fn('transpose')}({args[0]}, {perm!r})"
+
+
+def _broadcast_in_dim_emit(w, eqn, args, out):
+    shape, dims = eqn.params["shape"], eqn.params["broadcast_dimensions"]
+    x = eqn.inputs[0]
+    if type(x) is Literal:
+        # Python scalars take their default dtype here, as in the impl (np.asarray).
+        value = w.backend.xp.asarray(x.val)
+        return f"{w.xp_fn('broadcast_to')}({w.glob(value, 'lit')}, {shape!r})"
+    expanded = [1] * len(shape)
+    for in_dim, out_dim in enumerate(dims):
+        expanded[out_dim] = x.aval.shape[in_dim]
+    operand = args[0]
+    # trailing-aligned dimensions broadcast without an explicit reshape (NumPy's rule)
+    lead = len(shape) - x.aval.ndim
+    if tuple(expanded[lead:]) != x.aval.shape or any(d != 1 for d in expanded[:lead]):
+        operand = f"{w.xp_fn('reshape')}({operand}, {tuple(expanded)!r})"
+    return f"{w.xp_fn('broadcast_to')}({operand}, {shape!r})"
+
+
+def _reducer_emit(xp_name: str, ufunc_name: str, typed: bool) -> Emitter:
+    def emit(w, eqn, args, out):
+        if type(eqn.inputs[0]) is not Var:
+            return None
+        axes = eqn.params["axes"]
+        dtype = f", dtype={w.glob(eqn.inputs[0].aval.dtype, 'dt')}" if typed else ""
+        if not axes:
+            return None
+        # ufunc.reduce is what sum/max call, minus their Python-level argument handling
+        ufunc = getattr(w.backend.xp, ufunc_name, None)
+        if getattr(ufunc, "reduce", None) is not None:
+            key = f"_{ufunc_name}_reduce"
+            w.globals.setdefault(key, ufunc.reduce)
+            return f"{key}({args[0]}, {axes!r}{dtype})"
+        return f"{w.xp_fn(xp_name)}({args[0]}, axis={axes!r}{dtype})"
+
+    return emit
+
+
+_MATMUL_2D = {
+    ((1,), (0,)): "{a}, {b}",
+    ((0,), (0,)): "{a}.T, {b}",
+    ((1,), (1,)): "{a}, {b}.T",
+    ((0,), (1,)): "{a}.T, {b}.T",
+}
+
+
+# Matrix-vector products: (lhs ndim, rhs ndim, contracting dims) -> matmul operands.
+_MATVEC = {
+    (2, 1, ((1,), (0,))): "{a}, {b}",
+    (2, 1, ((0,), (0,))): "{a}.T, {b}",
+    (1, 2, ((0,), (0,))): "{a}, {b}",
+    (1, 2, ((0,), (1,))): "{a}, {b}.T",
+    (1, 1, ((0,), (0,))): "{a}, {b}",
+}
+
+
+def _dot_general_emit(w, eqn, args, out):
+    lhs, rhs = eqn.inputs
+    if type(lhs) is not Var or type(rhs) is not Var:
+        return None
+    contracting, (lb, rb) = eqn.params["dimension_numbers"]
+    ln, rn = lhs.aval.ndim, rhs.aval.ndim
+    if not lb:
+        pattern = _MATMUL_2D.get(contracting) if ln == 2 and rn == 2 else _MATVEC.get((ln, rn, contracting))
+        if pattern is not None:
+            return f"{w.xp_fn('matmul')}({pattern.format(a=args[0], b=args[1])})"
+    if not contracting[0]:
+        return _outer_product(w, lhs, rhs, lb, rb, args)
+    return None
+
+
+def _outer_product(w, lhs, rhs, lb, rb, args):
+    """A dot_general without contraction: every product is a single multiplication, so
+    a broadcasting multiply computes it (with no BLAS call per batch element)."""
+    lf = [d for d in range(lhs.aval.ndim) if d not in lb]
+    rf = [d for d in range(rhs.aval.ndim) if d not in rb]
+    batch = [lhs.aval.shape[d] for d in lb]
+
+    def arrange(x, name, dims_b, dims_f, before, after):
+        perm = (*dims_b, *dims_f)
+        expr = name
+        if perm != tuple(range(x.aval.ndim)):
+            expr = f"{w.xp_fn('transpose')}({expr}, {perm!r})"
+        shape = (*batch, *([1] * before), *(x.aval.shape[d] for d in dims_f), *([1] * after))
+        if shape != tuple(x.aval.shape[d] for d in perm):
+            expr = f"{w.xp_fn('reshape')}({expr}, {shape!r})"
+        return expr
+
+    a = arrange(lhs, args[0], lb, lf, 0, len(rf))
+    b = arrange(rhs, args[1], rb, rf, len(lf), 0)
+    return f"{w.xp_fn('multiply')}({a}, {b})"
+
+
+def _select_emit(w, eqn, args, out):
+    _, a, b = eqn.inputs
+    # Weak Python scalar branches need the impl's dtype handling.
+    if any(type(x) is Literal and type(x.val) in (bool, int, float, complex) for x in (a, b)):
+        return None
+    return f"{w.xp_fn('where')}({', '.join(args)})"
+
+
+def _gather_emit(w, eqn, args, out):
+    indexer = eqn.params["indexer"]
+    if len(eqn.inputs) != 1 or type(eqn.inputs[0]) is not Var:
+        return None
+    index = indexing.build_index(indexer, ())
+    return f"{args[0]}[{w.glob(index, 'idx')}]"
+
+
+if "heaviside" in elementwise.binary_primitives:
+    _emitters[elementwise.binary_primitives["heaviside"]] = _heaviside_emit
+_emitters[structural.convert_element_type_p] = _convert_emit
+_emitters[structural.reshape_p] = _reshape_emit
+_emitters[structural.transpose_p] = _transpose_emit
+_emitters[structural.broadcast_in_dim_p] = _broadcast_in_dim_emit
+_emitters[reductions.reduce_sum_p] = _reducer_emit("sum", "add", True)
+_emitters[reductions.reduce_max_p] = _reducer_emit("max", "maximum", False)
+_emitters[reductions.reduce_min_p] = _reducer_emit("min", "minimum", False)
+_emitters[linalg.dot_general_p] = _dot_general_emit
+_emitters[elementwise.select_p] = _select_emit
+_emitters[indexing.gather_p] = _gather_emit
+_fresh.update({structural.convert_element_type_p, linalg.dot_general_p, elementwise.select_p,
+               reductions.reduce_sum_p, reductions.reduce_max_p, reductions.reduce_min_p})  # fmt: skip
+
+
+# --- buffer planning ----------------------------------------------------------------------
+
+
+class _Storage:
+    """A block of memory: owned (allocated inside the program) or foreign."""
+
+    __slots__ = ("owned", "users")
+
+    def __init__(self, owned: bool):
+        self.owned = owned
+        self.users: set[Var] = set()
+
+
+def _fusable_casts(eqns: Sequence[Equation], uses: dict, outputs: set) -> dict:
+    """Casts (bool/int -> float) that a homogeneous ufunc can do itself: maps the cast's
+    output variable to its operand."""
+    producers = {}
+    for eqn in eqns:
+        if eqn.primitive is structural.convert_element_type_p and type(eqn.inputs[0]) is Var:
+            src = eqn.inputs[0].aval.dtype
+            dst = eqn.outputs[0].aval.dtype
+            if src.kind in "biu" and dst.kind == "f" and eqn.outputs[0] not in outputs:
+                producers[eqn.outputs[0]] = eqn.inputs[0]
+    fused = {}
+    for eqn in eqns:
+        name = _UFUNC_OF.get(eqn.primitive)
+        if name not in _HOMOGENEOUS:
+            continue
+        dt = eqn.outputs[0].aval.dtype
+        if not all(a.aval.dtype == dt or (type(a) is Literal and a.aval.weak_type) for a in eqn.inputs):
+            continue
+        for a in eqn.inputs:
+            if type(a) is Var and a in producers and uses.get(a) == 1:
+                fused[a] = producers[a]
+    return fused
+
+
+def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
+             donated: Sequence[bool] = ()) -> Executable:  # fmt: skip
+    """Generate, compile and return the code of an (optimised) program for ``backend``."""
+    jaxpr = closed.jaxpr
+    w = _Writer(backend)
+    names: dict[Var, str] = {}
+    counter = iter(range(1 << 30))
+
+    def new_name(v: Var) -> str:
+        n = names[v] = f"x{next(counter)}"
+        return n
+
+    outputs = {a for a in jaxpr.outvars if type(a) is Var}
+    uses: dict[Var, int] = {}
+    for eqn in jaxpr.eqns:
+        for a in eqn.inputs:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    fused = _fusable_casts(jaxpr.eqns, uses, outputs)
+    # Equations as emitted: fused casts disappear, their consumers read the cast's operand.
+    plan: list[tuple[Equation, list, Any]] = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive is structural.convert_element_type_p and eqn.outputs[0] in fused:
+            continue
+        cast = None
+        inputs = []
+        for a in eqn.inputs:
+            if type(a) is Var and a in fused:
+                cast = a.aval.dtype
+                inputs.append(fused[a])
+            else:
+                inputs.append(a)
+        plan.append((eqn, inputs, cast))
+    last_use: dict[Var, int] = {}
+    for i, (_, inputs, _) in enumerate(plan):
+        for a in inputs:
+            if type(a) is Var:
+                last_use[a] = i
+    never = len(plan)
+    for v in outputs:
+        last_use[v] = never
+
+    storage_of: dict[Var, set] = {}  # the storages a variable's buffer may share
+    base_of: dict[Var, _Storage] = {}  # variables that own a whole allocated buffer
+    foreign = _Storage(owned=False)
+
+    def bind(v: Var, storages: set) -> None:
+        storage_of[v] = storages
+        for s in storages:
+            s.users.add(v)
+
+    params = []
+    for i, v in enumerate(jaxpr.invars):
+        params.append(new_name(v))
+        if i < len(donated) and donated[i]:
+            s = _Storage(owned=True)
+            bind(v, {s})
+            base_of[v] = s
+        else:
+            bind(v, {foreign})
+    for v, c in zip(jaxpr.constvars, closed.consts):
+        buf = c._buffer if type(c) is Array else c
+        names[v] = w.glob(buf, "c")
+        bind(v, {foreign})
+
+    def expr(a) -> str:
+        return _literal_expr(w, a) if type(a) is Literal else names[a]
+
+    maybe_scalar: set[Var] = set()
+    local_vars: set[Var] = set()
+    body = w.lines
+    for i, (eqn, inputs, cast) in enumerate(plan):
+        prim = eqn.primitive
+        outs = eqn.outputs
+        emitter = _emitters.get(prim)
+        args = [expr(a) for a in inputs]
+        reuse = None
+        if prim in _UFUNC_OF and _UFUNC_OF[prim] not in _NO_OUT and outs[0].aval.ndim:
+            reuse = _reusable_operand(inputs, outs[0], i, last_use, base_of, storage_of, never)
+        line = None
+        if emitter is not None:
+            if cast is not None:
+                line = emitter(w, eqn, args, names[reuse] if reuse is not None else None, cast=cast)
+            else:
+                line = emitter(w, eqn, args, names[reuse] if reuse is not None else None)
+        generic = line is None
+        if generic:
+            reuse = None
+            impl = prim.impl
+            if impl is None:
+                raise NotImplementedError(f"primitive '{prim.name}' has no implementation")
+            fn = functools.partial(impl, **eqn.params) if eqn.params else impl
+            call_args = [f"_asarray({x})" if type(a) is Var and a in maybe_scalar else x
+                         for a, x in zip(inputs, args)]  # fmt: skip
+            line = f"{w.glob(fn, prim.name.replace('-', '_') + '_')}(_backend{''.join(', ' + x for x in call_args)})"
+        out_names = [new_name(v) for v in outs]
+        if generic:
+            if outs:
+                body.append(f"    {', '.join(out_names)}{',' if len(outs) == 1 else ''} = {line}")
+            else:
+                body.append(f"    {line}")
+        else:
+            body.append(f"    {out_names[0]} = {line}")
+        # storage bookkeeping
+        if reuse is not None:
+            s = base_of[reuse]
+            bind(outs[0], {s})
+            base_of[outs[0]] = s
+        elif not generic and prim in _fresh and outs[0].aval.ndim:
+            s = _Storage(owned=True)
+            bind(outs[0], {s})
+            base_of[outs[0]] = s
+        else:
+            # anything else may return views of (or the very) operand buffers
+            shared = set().union(*(storage_of[a] for a in inputs if type(a) is Var)) if inputs else set()
+            for v in outs:
+                bind(v, set(shared) | {_Storage(owned=False)})
+        # kernels return NumPy scalars, not 0-d arrays, for some 0-d results
+        maybe_scalar.update(v for v in outs if not v.aval.ndim)
+        local_vars.update(outs)
+        # free buffers that die here, so that memory is recycled early
+        dead = [names[a] for a in dict.fromkeys(inputs) if type(a) is Var and a in local_vars
+                and last_use.get(a) == i and a is not reuse]  # fmt: skip
+        if dead:
+            body.append(f"    del {', '.join(dead)}")
+    rets = []
+    for a in jaxpr.outvars:
+        if type(a) is Literal:
+            value = backend.freeze(backend.xp.asarray(a.val, dtype=a.aval.dtype))
+            rets.append(w.glob(value, "lit"))
+        elif a in maybe_scalar:
+            rets.append(f"_asarray({names[a]})")
+        else:
+            rets.append(names[a])
+    ret = ", ".join(rets) + ("," if len(rets) == 1 else "")
+    fname = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "program"
+    if fname[0].isdigit() or keyword.iskeyword(fname):
+        fname = fname + "_"
+    source = "\n".join([f"def {fname}({', '.join(params)}):", *body, f"    return ({ret})"])
+    namespace = dict(w.globals)
+    code = compile(source, f"<funcgrad.jit {name}>", "exec")
+    exec(code, namespace)  # noqa: S102  (our own generated source: the point of jit)
+    return Executable(namespace[fname], source, name, closed)
+
+
+def _reusable_operand(inputs, out: Var, i: int, last_use, base_of, storage_of, never) -> Var | None:
+    aval = out.aval
+    for a in inputs:
+        if type(a) is not Var:
+            continue
+        s = base_of.get(a)
+        if s is None or not s.owned or last_use.get(a) != i:
+            continue
+        if a.aval.shape != aval.shape or a.aval.dtype != aval.dtype:
+            continue
+        # every variable sharing this memory must be dead after this equation
+        if all(last_use.get(u, -1) <= i for u in s.users):
+            return a
+    return None

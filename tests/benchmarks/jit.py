@@ -1,0 +1,160 @@
+"""jit: per-call overhead, a compiled training step, compile time and per-example gradients.
+
+Targets (issue 4), all measured in this one process:
+
+* ``jit(grad(f))`` for ``f = sum(tanh(x) * x)`` on 10 float32 values: at most 20 us per call;
+* a jitted SGD step (forward, backward, update) of a 784-512-512-10 ReLU MLP with softmax
+  cross-entropy at batch 128, float32: at most 1.15x the time of the 8 matmuls the step
+  needs (3 forward, 3 weight gradients, 2 input gradients), done in NumPy;
+* the first call of that step (trace, optimise, generate code): at most 100 ms;
+* ``jit(vmap(grad(loss)))`` of logistic regression, 256 examples x 100 features: at most
+  3x the closed-form per-example gradients in NumPy.
+
+Run with ``python -m tests.benchmarks.jit``. Times are the best of several repeats.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import timeit
+
+import numpy as np
+
+import funcgrad
+import funcgrad.numpy as fnp
+from funcgrad.tree_util import tree_map
+
+
+def best_time(fn, number: int, repeat: int = 7) -> float:
+    fn()  # warm-up
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def best_times_interleaved(fns, number: int, repeat: int = 15) -> list[float]:
+    """Best time per call of each function, measured in alternation, so that a busy
+    moment of the machine affects all of them alike."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], timeit.timeit(fn, number=number) / number)
+    return best
+
+
+def small_jit_grad() -> None:
+    x = fnp.asarray(np.linspace(-1, 1, 10, dtype=np.float32))
+    g = funcgrad.jit(funcgrad.grad(lambda v: fnp.sum(fnp.tanh(v) * v)))
+    xn = np.asarray(x)
+
+    def numpy_by_hand():  # d/dx sum(tanh(x) x) = (1 - tanh^2) x + tanh
+        t = np.tanh(xn)
+        return (1 - t * t) * xn + t
+
+    np.testing.assert_allclose(np.asarray(g(x)), numpy_by_hand(), rtol=1e-6)
+    t_fg, t_np = best_times_interleaved([lambda: g(x), numpy_by_hand], 5000)
+    print(f"jit(grad(sum(tanh(x) * x))), 10 float32: {t_fg * 1e6:6.1f} us per call "
+          f"(NumPy by hand {t_np * 1e6:.1f} us; target <= 20 us)")  # fmt: skip
+
+
+def _mlp_setup():
+    rng = np.random.default_rng(0)
+    sizes = [784, 512, 512, 10]
+    ws = [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
+    x = rng.standard_normal((128, 784)).astype(np.float32)
+    labels = rng.integers(0, 10, 128)
+    onehot = np.eye(10, dtype=np.float32)[labels]
+    return ws, bs, x, onehot
+
+
+def loss_fn(params, x, y):
+    h = x
+    for layer in params[:-1]:
+        h = fnp.maximum(h @ layer["w"] + layer["b"], 0.0)
+    logits = h @ params[-1]["w"] + params[-1]["b"]
+    shifted = logits - fnp.max(logits, axis=1, keepdims=True)
+    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+    return -fnp.mean(fnp.sum(y * logp, axis=1))
+
+
+LEARNING_RATE = 0.01
+
+
+@functools.partial(funcgrad.jit, donate_argnums=0)
+def sgd_step(params, x, y):
+    loss, grads = funcgrad.value_and_grad(loss_fn)(params, x, y)
+    return tree_map(lambda p, g: p - LEARNING_RATE * g, params, grads), loss
+
+
+def mlp_step() -> None:
+    ws, bs, x, onehot = _mlp_setup()
+    h1 = x @ ws[0]
+    h2 = h1 @ ws[1]
+    logits = h2 @ ws[2]
+
+    def eight_matmuls():
+        a1 = x @ ws[0]
+        a2 = a1 @ ws[1]
+        _ = a2 @ ws[2]
+        _ = h2.T @ logits, h1.T @ h2, x.T @ h1  # weight gradients
+        _ = logits @ ws[2].T, h2 @ ws[1].T  # input gradients
+
+    def fresh_params():
+        return [{"w": fnp.asarray(w), "b": fnp.asarray(b)} for w, b in zip(ws, bs)]
+
+    fx, fy = fnp.asarray(x), fnp.asarray(onehot)
+    compile_only = funcgrad.jit(sgd_step.__wrapped__, donate_argnums=0)
+    start = time.perf_counter()
+    compile_only.lower(fresh_params(), fx, fy).as_text()  # trace, optimise, generate
+    compile_time = time.perf_counter() - start
+    start = time.perf_counter()
+    params, loss0 = sgd_step(fresh_params(), fx, fy)
+    first_call = time.perf_counter() - start
+    # check one step against eager value_and_grad
+    ref_loss, ref_grads = funcgrad.value_and_grad(loss_fn)(fresh_params(), fx, fy)
+    np.testing.assert_allclose(float(loss0), float(ref_loss), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(params[0]["w"]), ws[0] - LEARNING_RATE * np.asarray(ref_grads[0]["w"]),
+                               rtol=1e-4, atol=1e-6)  # fmt: skip
+
+    state = {"params": params}
+
+    def step():
+        state["params"], _ = sgd_step(state["params"], fx, fy)
+
+    t_step, t_mm = best_times_interleaved([step, eight_matmuls], 5)
+    print(f"jitted SGD step, MLP 784-512-512-10, batch 128, float32: {t_step * 1e3:.2f} ms; "
+          f"8 NumPy matmuls {t_mm * 1e3:.2f} ms; ratio {t_step / t_mm:.2f} (target <= 1.15)")  # fmt: skip
+    print(f"first call of the step: {first_call * 1e3:.1f} ms, of which trace + optimise + "
+          f"generate {compile_time * 1e3:.1f} ms (target <= 100 ms)")  # fmt: skip
+
+
+def per_example_grads() -> None:
+    rng = np.random.default_rng(1)
+    n, d = 256, 100
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    w = (rng.standard_normal(d) * 0.1).astype(np.float32)
+
+    def loss(w, xi, yi):  # logistic loss of one example
+        z = fnp.dot(xi, w)
+        return fnp.logaddexp(0.0, z) - yi * z
+
+    per_example = funcgrad.jit(funcgrad.vmap(funcgrad.grad(loss), in_axes=(None, 0, 0)))
+
+    def numpy_closed_form():  # d/dw = (sigmoid(x.w) - y) x, per example
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        return (p - y)[:, None] * x
+
+    fw, fx, fy = fnp.asarray(w), fnp.asarray(x), fnp.asarray(y)
+    np.testing.assert_allclose(np.asarray(per_example(fw, fx, fy)), numpy_closed_form(), rtol=1e-4, atol=1e-6)
+    t_fg, t_np = best_times_interleaved([lambda: per_example(fw, fx, fy), numpy_closed_form], 200)
+    print(f"jit(vmap(grad(logistic loss))), 256 x 100 float32: {t_fg * 1e6:.1f} us; NumPy closed "
+          f"form {t_np * 1e6:.1f} us; ratio {t_fg / t_np:.2f} (target <= 3)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    small_jit_grad()
+    mlp_step()
+    per_example_grads()
