@@ -235,24 +235,31 @@ def _bound_rule(prim: Primitive, params: dict) -> Callable:
 
 
 class TapeTracer(Tracer):
-    __slots__ = ("primal", "node")
+    """A concrete primal (held as its backend buffer) and the number of its tangent."""
 
-    def __init__(self, trace: TapeTrace, primal: Array, node: int):
+    __slots__ = ("backend", "buffer", "node")
+
+    def __init__(self, trace: TapeTrace, buffer: Any, backend: Any, node: int):
         self._trace = trace
-        self.primal = primal
+        self.buffer = buffer
+        self.backend = backend
         self.node = node
 
     @property
+    def primal(self) -> Array:
+        return _new_array(self.buffer, self.backend)
+
+    @property
     def aval(self) -> ShapedArray:
-        return self.primal.aval
+        return ShapedArray(self.buffer.shape, self.buffer.dtype)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.primal.shape
+        return self.buffer.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.primal.dtype
+        return self.buffer.dtype
 
     def concrete_value(self) -> Array:
         return self.primal
@@ -288,7 +295,7 @@ class TapeTrace(Trace):
         return self.num_nodes - 1
 
     def new_input(self, primal: Array) -> TapeTracer:
-        return TapeTracer(self, primal, self.new_node())
+        return TapeTracer(self, primal._buffer, primal._backend, self.new_node())
 
     def process_primitive(self, prim: Primitive, args: tuple, params: dict) -> list:
         # The hot path of every differentiated eager operation: one pass over the operands
@@ -308,20 +315,21 @@ class TapeTrace(Trace):
                     raise escaped_tracer_error(x, prim)
                 nodes.append(x.node)
                 mask |= bit
-                x = x.primal
-                t = Array
+                b, buf = x.backend, x.buffer
+            elif t is Array:
+                nodes.append(None)
+                b, buf = x._backend, x._buffer
             else:
                 if isinstance(x, Tracer):
                     raise escaped_tracer_error(x, prim)
                 nodes.append(None)
+                b = buf = None
             bit <<= 1
-            if t is Array:
-                b = x._backend
+            if buf is not None:
                 if b is not backend:
                     if backend is not None:  # mixed backends: the eager route's error
                         return EVAL_TRACE.process_primitive(prim, self._primals(args), params)
                     backend = b
-                buf = x._buffer
                 buffers.append(buf)
                 key.append(buf.shape)
                 key.append(buf.dtype.char)
@@ -365,7 +373,7 @@ class TapeTrace(Trace):
             self.num_nodes = node + 1
             self.entries.append(TapeEntry(lin, results[1:], tuple([nodes[i] for i in lin.ct_operands]),
                                           (node,), backend))  # fmt: skip
-            return [TapeTracer(self, _new_array(r, backend), node)]
+            return [TapeTracer(self, r, backend, node)]
         outs = []
         for r in results[:n_out]:
             if type(r) is not buffer_type:
@@ -378,7 +386,7 @@ class TapeTrace(Trace):
             node = self.num_nodes
             self.num_nodes += 1
             out_nodes.append(node)
-            outs[i] = TapeTracer(self, outs[i], node)
+            outs[i] = TapeTracer(self, outs[i]._buffer, backend, node)
         in_nodes = tuple([nodes[i] for i in lin.ct_operands])
         self.entries.append(TapeEntry(lin, results[n_out:], in_nodes, tuple(out_nodes), backend))
         return outs
@@ -424,7 +432,8 @@ class TapeTrace(Trace):
             if ad.differentiable_dtype(aval.dtype):
                 node = self.new_node()
                 out_nodes.append(node)
-                outs.append(TapeTracer(self, o, node))
+                o = o if type(o) is Array else _as_array(o)
+                outs.append(TapeTracer(self, o._buffer, o._backend, node))
             else:
                 out_nodes.append(None)
                 outs.append(o)
@@ -530,6 +539,12 @@ def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
             ct = backend.freeze(ct)
         results.append(_new_array(ct, backend))
     return results
+
+
+def _as_array(x: Any) -> Array:
+    from funcgrad._src.numpy.util import asarray
+
+    return asarray(x)
 
 
 def _to_buffer(x: Any) -> Any:
