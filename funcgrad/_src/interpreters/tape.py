@@ -46,7 +46,7 @@ from funcgrad._src.core import (
 )
 from funcgrad._src.core import _context as trace_context
 from funcgrad._src.interpreters import ad
-from funcgrad._src.ir import Literal, StagingTrace
+from funcgrad._src.ir import ClosedJaxpr, Literal, StagingTrace
 
 _SCALARS = (bool, int, float, complex)
 
@@ -90,7 +90,8 @@ class BufferProgram:
             if eqn.params:
                 namespace[f"p{k}"] = eqn.params
                 ins += f", **p{k}"
-            lines.append(f"    {', '.join(outs)}, = impl{k}({ins})  # {eqn.primitive.name}")
+            target = f"{', '.join(outs)}, = " if outs else ""  # effects (debug prints) have no outputs
+            lines.append(f"    {target}impl{k}({ins})  # {eqn.primitive.name}")
         lines.append(f"    return [{', '.join(name_of(a) for a in jaxpr.outvars)}]")
         self.source = "\n".join(lines)
         exec(compile(self.source, "<funcgrad tape program>", "exec"), namespace)
@@ -171,6 +172,8 @@ def _param_key(v: Any) -> Any:
         return (t, v)
     if isinstance(v, np.dtype):
         return v
+    if t is ClosedJaxpr:
+        return v  # immutable, compared by identity (the cache keeps it alive): jit's program
     if isinstance(v, tuple):  # also named tuples (IndexSlice...): the type is part of the key
         parts = []
         for e in v:
