@@ -229,6 +229,39 @@ def test_scalar_broadcasts_feed_elementwise_operations_directly():
     same_results(closed, out, np.arange(4, dtype=F32), np.float32(3))
 
 
+def test_a_scale_of_a_product_moves_to_the_smaller_operand():
+    from funcgrad._src.lax import linalg
+
+    a, g, w = Var(av(8, 3)), Var(av(8, 5)), Var(av(3, 5))
+    dn = (((0,), (0,)), ((), ()))
+    dot = eqn(linalg.dot_general_p, [a, g], [av(3, 5)], dimension_numbers=dn)  # a.T @ g
+    scaled = eqn(ew.mul_p, [lit(0.5), dot.outputs[0]], [av(3, 5)])
+    upd = eqn(ew.sub_p, [w, scaled.outputs[0]], [av(3, 5)])
+    closed = ClosedJaxpr(Jaxpr([], [a, g, w], [dot, scaled, upd], upd.outputs), [])
+    out = optimize.scale_matmul_operands(closed)
+    assert out is closed  # both operands (24, 40 elements) are larger than the product (15)
+    big = Var(av(40, 30))
+    dot2 = eqn(linalg.dot_general_p, [Var(av(4, 40)), Var(av(4, 30))], [av(40, 30)], dimension_numbers=dn)
+    lhs, rhs = dot2.inputs
+    scaled2 = eqn(ew.mul_p, [dot2.outputs[0], lit(0.01, F32)], [av(40, 30)])
+    upd2 = eqn(ew.sub_p, [big, scaled2.outputs[0]], [av(40, 30)])
+    closed2 = ClosedJaxpr(Jaxpr([], [lhs, rhs, big], [dot2, scaled2, upd2], upd2.outputs), [])
+    out2 = optimize.scale_matmul_operands(closed2)
+    names = [e.primitive.name for e in out2.eqns]
+    assert names == ["mul", "dot_general", "sub"]
+    # rhs (120 elements) is the smallest: it is scaled, not the 1200-element product
+    assert out2.eqns[0].inputs[0] is rhs and out2.eqns[1].inputs == [lhs, out2.eqns[0].outputs[0]]
+    rng = np.random.default_rng(0)
+    args = [rng.standard_normal(s).astype(F32) for s in ((4, 40), (4, 30), (40, 30))]
+    typecheck(out2)
+    for x, y in zip(run(closed2, *args), run(out2, *args)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    # a product with another use keeps its value: no rewrite
+    closed3 = ClosedJaxpr(Jaxpr([], [lhs, rhs, big], [dot2, scaled2, upd2],
+                                [upd2.outputs[0], dot2.outputs[0]]), [])  # fmt: skip
+    assert optimize.scale_matmul_operands(closed3) is closed3
+
+
 def test_inlining_makes_fresh_variables_per_call():
     inner = funcgrad.make_jaxpr(lambda x: fnp.sin(x) + 1.0)(fnp.ones(2))
     x = Var(av(2, dtype=np.float64))

@@ -42,8 +42,9 @@ _UFUNC_OF: dict[Primitive, str] = {
     **{p: elementwise.UNARY_UFUNCS[n] for n, p in elementwise.unary_primitives.items()},
     **{p: elementwise.BINARY_UFUNCS[n] for n, p in elementwise.binary_primitives.items()},
 }
-# Not ufuncs in every array library (real/imag are functions), so never given out=.
-_NO_OUT = {"real", "imag"}
+# Never given out=: real/imag are not ufuncs in every array library, and NumPy's sign
+# runs about 10x slower writing over its own input than into a fresh buffer.
+_NO_OUT = {"real", "imag", "sign"}
 # Ufuncs whose loops take and return one dtype: a bool/int -> float cast of an operand
 # can be done by the ufunc itself (dtype=...), saving a pass over memory.
 _HOMOGENEOUS = {
