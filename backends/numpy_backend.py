@@ -23,8 +23,8 @@ class NumPyBackend(Backend):
         return buf
 
     def broadcast_in_dim(self, x: Any, shape: tuple, broadcast_dimensions: tuple) -> np.ndarray:
-        if not x.flags.c_contiguous:
-            return super().broadcast_in_dim(x, shape, broadcast_dimensions)
+        if type(x) is not np.ndarray or not x.flags.c_contiguous:
+            return super().broadcast_in_dim(np.asarray(x), shape, broadcast_dimensions)
         # The strided view built directly: np.broadcast_to costs several microseconds of
         # Python, and broadcasting a bias or a cotangent is on every training step's path.
         strides = [0] * len(shape)

@@ -46,7 +46,9 @@ from funcgrad._src.core import (
 )
 from funcgrad._src.core import _context as trace_context
 from funcgrad._src.interpreters import ad
-from funcgrad._src.ir import ClosedJaxpr, Literal, StagingTrace
+from funcgrad._src.interpreters.codegen import generate
+from funcgrad._src.interpreters.optimize import optimize_for_execution
+from funcgrad._src.ir import ClosedJaxpr, StagingTrace
 
 _SCALARS = (bool, int, float, complex)
 
@@ -54,48 +56,28 @@ _SCALARS = (bool, int, float, complex)
 # --- compiled programs on raw buffers ------------------------------------------------
 
 
-class BufferProgram:
-    """A program compiled to a Python function of raw buffers: one kernel call per
-    equation, with no tracing or array wrapping. ``run(backend, *inputs)`` returns the
-    output buffers (constants are bound into the function)."""
+class CompiledProgram:
+    """A linearization's program, compiled by jit's code generator (straight-line kernel
+    calls on raw buffers, intermediate buffers reused) for the backend it runs on."""
 
-    __slots__ = ("run", "source")
+    __slots__ = ("backend", "closed", "executable", "run_on")
 
     def __init__(self, jaxpr, consts: Sequence[Any]):
-        names: dict = {}
-        namespace: dict = {}
+        self.closed = optimize_for_execution(ClosedJaxpr(jaxpr, list(consts)))
+        self.backend = None
+        self.executable = None
+        self.run_on = None  # the compiled function, for ``backend``
 
-        def name_of(atom) -> str:
-            if type(atom) is Literal:
-                key = f"lit{len(namespace)}"
-                namespace[key] = atom.val
-                return key
-            return names[atom]
+    def for_backend(self, backend) -> Callable:
+        """The function of raw buffers (returning a tuple of buffers) for ``backend``."""
+        if backend is not self.backend:
+            self.executable = generate(self.closed, backend, name="tape_program")
+            self.backend, self.run_on = backend, self.executable.fn
+        return self.run_on
 
-        for i, (v, c) in enumerate(zip(jaxpr.constvars, consts)):
-            names[v] = f"c{i}"
-            namespace[f"c{i}"] = c._buffer if type(c) is Array else c
-        args = []
-        for i, v in enumerate(jaxpr.invars):
-            names[v] = f"a{i}"
-            args.append(f"a{i}")
-        lines = [f"def run(backend, {', '.join(args)}):"]
-        for k, eqn in enumerate(jaxpr.eqns):
-            namespace[f"impl{k}"] = eqn.primitive.impl
-            outs = []
-            for v in eqn.outputs:
-                names[v] = f"v{len(names)}"
-                outs.append(names[v])
-            ins = ", ".join(["backend", *(name_of(a) for a in eqn.inputs)])
-            if eqn.params:
-                namespace[f"p{k}"] = eqn.params
-                ins += f", **p{k}"
-            target = f"{', '.join(outs)}, = " if outs else ""  # effects (debug prints) have no outputs
-            lines.append(f"    {target}impl{k}({ins})  # {eqn.primitive.name}")
-        lines.append(f"    return [{', '.join(name_of(a) for a in jaxpr.outvars)}]")
-        self.source = "\n".join(lines)
-        exec(compile(self.source, "<funcgrad tape program>", "exec"), namespace)
-        self.run = namespace["run"]
+    @property
+    def source(self) -> str:
+        return self.executable.source if self.executable is not None else ""
 
 
 class Linearization:
@@ -124,7 +106,7 @@ class Linearization:
             [t.var for t in tangent_args], [tangent_outs[i] for i in self.tangent_outs]
         )
         known, known_consts = known_trace.finish([p.var for p in primals], [*primal_outs, *residuals])
-        self.known = BufferProgram(known, known_consts)
+        self.known = CompiledProgram(known, known_consts)
         self.num_residuals = len(residuals)
         # the transpose, traced: residuals and output cotangents in, operand cotangents out
         self.ct_out_avals = [v.aval for v in linear.outvars]
@@ -145,7 +127,7 @@ class Linearization:
         t_jaxpr, t_consts = transpose_trace.finish(
             [a.var for a in (*res_args, *ct_args)], [cts_in[i] for i in self.ct_inputs]
         )
-        self.transpose = BufferProgram(t_jaxpr, t_consts)
+        self.transpose = CompiledProgram(t_jaxpr, t_consts)
         self.transpose_program = (t_jaxpr, t_consts)  # for cotangents that are not concrete
 
 
@@ -355,7 +337,9 @@ class TapeTrace(Trace):
                 primals = self._primals(args)
                 lin = _linearization(prim, primals, _mask_bits(mask, len(args)), params, key)
         try:
-            results = lin.known.run(backend, *buffers)
+            known = lin.known
+            run = known.run_on if backend is known.backend else known.for_backend(backend)
+            results = run(*buffers)
         except Exception:
             # a kernel failure: the eager route gives the primitive's own message
             EVAL_TRACE.process_primitive(prim, self._primals(args), params)
@@ -416,7 +400,7 @@ class TapeTrace(Trace):
         lin = Linearization(rule, _avals(primals), tuple(has_tangent))
         backend = next((p._backend for p in primals if type(p) is Array), None) or current_backend()
         buffers = [p._buffer if type(p) is Array else p for p in primals]
-        results = lin.known.run(backend, *buffers)
+        results = lin.known.for_backend(backend)(*buffers)
         return self._record(lin, results, [x.node if h else None for x, h in zip(args, has_tangent)], backend)
 
     def process_custom_vjp_call(self, fun, fwd, bwd, args, out_tree):
@@ -523,7 +507,9 @@ def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
             if len(out_cts) > 1:
                 out_cts = [backend.xp.zeros(a.shape, a.dtype) if c is None else c
                            for c, a in zip(out_cts, lin.ct_out_avals)]  # fmt: skip
-            in_cts = lin.transpose.run(backend, *entry.residuals, *out_cts)
+            transpose = lin.transpose
+            run = transpose.run_on if backend is transpose.backend else transpose.for_backend(backend)
+            in_cts = run(*entry.residuals, *out_cts)
         else:  # a custom_vjp backward function, on arrays
             backend = backend or current_backend()
             arrays = [None if c is None else _new_array(c, backend) for c in out_cts]
