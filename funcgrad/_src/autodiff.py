@@ -353,27 +353,36 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        if type(argnums) is int and 0 <= argnums < len(args):
-            nums = (argnums,)  # the common case, checked without building anything
+        if type(argnums) is int and 0 <= argnums < len(args) and type(args[argnums]) is Array:
+            # the common case, one array argument: no pytree to flatten
+            diff_trees, sizes = (None,), (1,)
+            primals = [args[argnums]]
+            if primals[0].dtype.kind != "f" or holomorphic:
+                _check_differentiable("grad", argnums, primals, allow_int, holomorphic)
+
+            def flat_fun(x):
+                call_args = list(args)
+                call_args[argnums] = x
+                return fun(*call_args, **kwargs)
         else:
             nums = _check_argnums("grad", argnums, len(args))
-        diff_flat, diff_trees = [], []
-        for n in nums:
-            leaves, tree = _flat_args("grad", args[n], f"argument {n}")
-            _check_differentiable("grad", n, leaves, allow_int, holomorphic)
-            diff_flat.append(leaves)
-            diff_trees.append(tree)
-        sizes = [len(leaves) for leaves in diff_flat]
+            diff_flat, diff_trees = [], []
+            for n in nums:
+                leaves, tree = _flat_args("grad", args[n], f"argument {n}")
+                _check_differentiable("grad", n, leaves, allow_int, holomorphic)
+                diff_flat.append(leaves)
+                diff_trees.append(tree)
+            sizes = [len(leaves) for leaves in diff_flat]
+            primals = [x for leaves in diff_flat for x in leaves]
 
-        def flat_fun(*xs):
-            call_args = list(args)
-            offset = 0
-            for n, tree, size in zip(nums, diff_trees, sizes):
-                call_args[n] = tree_unflatten(tree, xs[offset:offset + size])
-                offset += size
-            return fun(*call_args, **kwargs)
+            def flat_fun(*xs):
+                call_args = list(args)
+                offset = 0
+                for n, tree, size in zip(nums, diff_trees, sizes):
+                    call_args[n] = tree_unflatten(tree, xs[offset:offset + size])
+                    offset += size
+                return fun(*call_args, **kwargs)
 
-        primals = [x for leaves in diff_flat for x in leaves]
         lin = _vjp_flat(fname, flat_fun, primals, has_aux)
         if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
             raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
@@ -389,11 +398,14 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         grads = lin.transpose([_one(dtype)])
         if allow_int:
             grads = [_float0_if_int(g, get_aval(p)) for g, p in zip(grads, primals)]
-        out, offset = [], 0
-        for tree, size in zip(diff_trees, sizes):
-            out.append(tree_unflatten(tree, grads[offset:offset + size]))
-            offset += size
-        g = out[0] if isinstance(argnums, int) else tuple(out)
+        if diff_trees[0] is None:
+            g = grads[0]
+        else:
+            out, offset = [], 0
+            for tree, size in zip(diff_trees, sizes):
+                out.append(tree_unflatten(tree, grads[offset:offset + size]))
+                offset += size
+            g = out[0] if isinstance(argnums, int) else tuple(out)
         return ((value, lin.aux), g) if has_aux else (value, g)
 
     return value_and_grad_fun
