@@ -168,7 +168,9 @@ class _TapeLinearized:
 
     def transpose(self, cts_flat: list) -> list:
         cts_in = tape.backward(self.trace, self.out_nodes, cts_flat, self.in_nodes)
-        return [ad.zeros_like_aval(get_aval(p)) if ct is None else ct for ct, p in zip(cts_in, self.primals)]
+        if any([ct is None for ct in cts_in]):  # inputs nothing flowed to get zeros
+            return [ad.zeros_like_aval(get_aval(p)) if ct is None else ct for ct, p in zip(cts_in, self.primals)]
+        return cts_in
 
 
 def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
@@ -178,6 +180,9 @@ def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
     if current_trace() is not EVAL_TRACE:
         return _linearize_flat(fname, fun, primals, has_aux)
     trace, in_nodes, out = tape.linearize_on_tape(fun, primals, fname)
+    if type(out) is tape.TapeTracer and out._trace is trace and not has_aux:
+        # the common case, one differentiated output: no pytree to flatten
+        return _TapeLinearized(trace, primals, in_nodes, [out.primal], [out.node], _SCALAR_TREE, None)
     out, aux = _split_aux(fname, out, has_aux)
     out_flat, out_tree = tree_flatten(out)
     unpacked = [tape.unpack_output(trace, x) for x in out_flat]
@@ -395,7 +400,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             )
         if dtype.kind not in "fc":
             raise TypeError(f"{fname}: grad requires a float output, got dtype {dtype}")
-        grads = lin.transpose([_one(dtype)])
+        grads = lin.transpose([_one(dtype, value._backend if type(value) is Array else None)])
         if allow_int:
             grads = [_float0_if_int(g, get_aval(p)) for g, p in zip(grads, primals)]
         if diff_trees[0] is None:
@@ -420,14 +425,17 @@ def _shape_dtype(x: Any) -> tuple[tuple[int, ...], np.dtype]:
     return aval.shape, aval.dtype
 
 
-def _one(dtype: np.dtype) -> Any:
-    """The output cotangent of grad: a 0-d one of ``dtype`` on the default backend."""
-    key = (dtype, current_backend())
+def _one(dtype: np.dtype, backend: Any = None) -> Any:
+    """The output cotangent of grad: a 0-d one of ``dtype`` on the output's ``backend``
+    (the default backend if the output is not an array)."""
+    key = (dtype, backend or current_backend())
     one = _ONES.get(key)
     if one is None:
         from funcgrad._src.numpy.creation import ones
 
-        one = _ONES[key] = ones((), dtype=dtype)
+        from funcgrad._src.api import device_put
+
+        one = _ONES[key] = device_put(ones((), dtype=dtype), key[1].name)
     return one
 
 

@@ -324,7 +324,7 @@ class TapeTrace(Trace):
         if not mask:
             return EVAL_TRACE.process_primitive(prim, args, params)
         key[1] = mask
-        pkey = _params_key(params)
+        pkey = _params_key(params) if params else ()
         primals = None
         if pkey is _UNKEYABLE:  # not cacheable: linearize this application afresh
             primals = self._primals(args)
@@ -476,7 +476,7 @@ def backward(trace: TapeTrace, out_nodes: Sequence[int | None], cts: Sequence[An
     buffers; otherwise (e.g. a ``vjp`` function called under vmap or jit) their
     programs are bound in the current trace.
     """
-    eager = trace_context.trace is EVAL_TRACE and all(type(c) is Array for c in cts)
+    eager = trace_context.trace is EVAL_TRACE and all([type(c) is Array for c in cts])
     if eager:
         return _backward_buffers(trace, out_nodes, cts, in_nodes)
     return _backward_traced(trace, out_nodes, cts, in_nodes)
