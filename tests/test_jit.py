@@ -531,3 +531,23 @@ def test_check_grads_through_jit_to_second_order(name):
     f = funcgrad.jit(ZOO[name])
     check_grads(f, (fnp.asarray([0.3, -0.8, 1.2, 0.5]),), order=2)
     check_grads(funcgrad.jit(funcgrad.grad(ZOO[name])), (fnp.asarray([0.3, -0.8, 1.2, 0.5]),), order=1)
+
+
+def test_python_scalar_arguments_promote_weakly_as_in_eager_mode():
+    traces = []
+
+    def f(x, s):
+        traces.append(1)
+        return x * s + s
+
+    jf = funcgrad.jit(f)
+    for x in (fnp.ones(3, dtype=fnp.float32), fnp.ones(3, dtype=fnp.int8), fnp.ones(3, dtype=fnp.float16)):
+        for s in (2, 2.5) if x.dtype.kind == "f" else (2,):
+            eager, jitted = f(x, s), jf(x, s)
+            assert jitted.dtype == eager.dtype == x.dtype
+            np.testing.assert_array_equal(np.asarray(jitted), np.asarray(eager))
+    n = len(traces)
+    jf(fnp.ones(3, dtype=fnp.float32), 7.5)  # a new value of a weak scalar does not retrace
+    assert len(traces) == n
+    # an int array times a float scalar becomes float64, in both modes
+    assert jf(fnp.ones(2, dtype=fnp.int32), 2.5).dtype == f(fnp.ones(2, dtype=fnp.int32), 2.5).dtype == np.float64

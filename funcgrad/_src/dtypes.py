@@ -64,11 +64,28 @@ def is_weak_scalar(x: Any) -> bool:
     return type(x) in _PYTHON_SCALAR_TYPES
 
 
+#: The Python scalar type a weakly typed traced value stands for, by dtype kind.
+_WEAK_TYPE_OF_KIND = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
+
+
+def weak_type_of(x: Any) -> type | None:
+    """For a traced value that stands for a Python scalar (a weakly typed jit argument),
+    that scalar's Python type: it promotes like the scalar, not like its default dtype."""
+    aval = getattr(x, "aval", None) if not isinstance(x, np.ndarray) else None
+    if aval is not None and getattr(aval, "weak_type", False):
+        return _WEAK_TYPE_OF_KIND.get(aval.dtype.kind)
+    return None
+
+
 def dtype_of(x: Any) -> Any:
-    """The dtype of an array-like, or the Python type of a weak scalar."""
+    """The dtype of an array-like, or the Python type of a weak scalar (or of a traced
+    value standing for one)."""
     t = type(x)
     if t in _PYTHON_SCALAR_TYPES:
         return t
+    weak = weak_type_of(x) if hasattr(x, "_trace") else None
+    if weak is not None:
+        return weak
     dt = getattr(x, "dtype", None)
     if dt is not None:
         return dt

@@ -807,8 +807,10 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
 
     The cache key is the pytree structure, shapes, dtypes and weak types of the
     arguments, the static arguments (by hash and equality) and the backend. Python
-    scalar arguments are traced as 0-d arrays of their default dtype (float64 for
-    floats). Values ``fun`` closes over are baked into the program when it is traced.
+    scalar arguments are traced as weakly typed 0-d values: they promote like the
+    scalars they are, as in eager mode (``float32_array * 2.0`` stays float32), and a
+    new value does not retrace. Values ``fun`` closes over are baked into the program
+    when it is traced.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp

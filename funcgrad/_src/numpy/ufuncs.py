@@ -24,8 +24,18 @@ _WEAK = (bool, int, float, complex)
 _RESOLVER_KEYS = {bool: np.dtype(np.bool_), int: int, float: float, complex: complex}
 
 
+def _resolver_key(a: Any) -> Any:
+    if type(a) in _WEAK:
+        return _RESOLVER_KEYS[type(a)]
+    if isinstance(a, Tracer):
+        weak = dtypes.weak_type_of(a)  # a traced Python scalar (jit argument) is weak too
+        if weak is not None:
+            return _RESOLVER_KEYS[weak]
+    return a.dtype
+
+
 def _loop_dtypes(fname: str, ufunc_name: str, args: list) -> tuple:
-    key = tuple(_RESOLVER_KEYS[type(a)] if type(a) in _WEAK else a.dtype for a in args)
+    key = tuple(_resolver_key(a) for a in args)
     try:
         return ew.ufunc_loop_dtypes(ufunc_name, key)[0]
     except TypeError as e:
