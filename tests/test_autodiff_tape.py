@@ -61,9 +61,8 @@ def test_symbolic_zeros_on_the_tape():
     only W's cotangent (one dot_general), nothing for the data x."""
     W, x = fnp.ones((3, 2)), fnp.ones((5, 3))
     trace, _, _ = tape.linearize_on_tape(lambda W: fnp.sum(x @ W), [W], "test")
-    (entry,) = [e for e in trace.entries
-                if any(q.primitive.name == "dot_general" for q in e.transpose.known.closed.jaxpr.eqns)]  # fmt: skip
-    lin = entry.transpose
+    (lin,) = [e[0] for e in trace.entries  # entries are (linearization, residuals, ...)
+              if any(q.primitive.name == "dot_general" for q in e[0].known.closed.jaxpr.eqns)]  # fmt: skip
     t_jaxpr, _ = lin.transpose_program
     assert [e.primitive.name for e in t_jaxpr.eqns].count("dot_general") == 1
     assert len(lin.ct_inputs) == 1 and len(t_jaxpr.outvars) == 1

@@ -250,17 +250,12 @@ class TapeTracer(Tracer):
         return self.primal
 
 
-class TapeEntry:
-    """A recorded operation: its compiled transpose, residuals and tangent nodes."""
-
-    __slots__ = ("transpose", "residuals", "in_nodes", "out_nodes", "backend")
-
-    def __init__(self, transpose, residuals, in_nodes, out_nodes, backend):
-        self.transpose = transpose  # Linearization, or a callback for custom_vjp
-        self.residuals = residuals
-        self.in_nodes = in_nodes  # nodes of the operands that receive cotangents
-        self.out_nodes = out_nodes  # nodes of the outputs with tangents
-        self.backend = backend
+# A recorded operation is the tuple
+#   (linearization, residuals, in_nodes, out_nodes, backend):
+# the Linearization (or, for a custom_vjp call, a backward callback on arrays), the
+# residual buffers its transpose reads, the tangent nodes of the operands that receive
+# cotangents, those of the outputs, and the backend it ran on. (A tuple, not an object:
+# one is made for every differentiated operation.)
 
 
 class TapeTrace(Trace):
@@ -272,7 +267,7 @@ class TapeTrace(Trace):
         self.parent = EVAL_TRACE
         self.active = True
         self.transformation = transformation
-        self.entries: list[TapeEntry] = []
+        self.entries: list[tuple] = []  # recorded operations, in order (layout above)
         self.num_nodes = 0  # tangents are numbered; cotangents are kept in a list by number
 
     def new_node(self) -> int:
@@ -358,8 +353,8 @@ class TapeTrace(Trace):
                 r = backend.freeze(r)  # scalars from 0-d kernels become 0-d arrays
             node = self.num_nodes
             self.num_nodes = node + 1
-            self.entries.append(TapeEntry(lin, results[1:], tuple([nodes[i] for i in lin.ct_operands]),
-                                          (node,), backend))  # fmt: skip
+            self.entries.append((lin, results[1:], tuple([nodes[i] for i in lin.ct_operands]),
+                                 (node,), backend))  # fmt: skip
             return [TapeTracer(self, r, backend, node)]
         outs = []
         for r in results[:n_out]:
@@ -375,7 +370,7 @@ class TapeTrace(Trace):
             out_nodes.append(node)
             outs[i] = TapeTracer(self, outs[i]._buffer, backend, node)
         in_nodes = tuple([nodes[i] for i in lin.ct_operands])
-        self.entries.append(TapeEntry(lin, results[n_out:], in_nodes, tuple(out_nodes), backend))
+        self.entries.append((lin, results[n_out:], in_nodes, tuple(out_nodes), backend))
         return outs
 
     def process_custom_jvp_call(self, fun, jvp, args, symbolic_zeros):
@@ -435,7 +430,7 @@ class TapeTrace(Trace):
             return [flat[i] for i in diff]
 
         in_nodes = tuple(args[i].node for i in diff)
-        self.entries.append(TapeEntry(transpose, None, in_nodes, tuple(out_nodes), None))
+        self.entries.append((transpose, None, in_nodes, tuple(out_nodes), None))
         return outs
 
 
@@ -490,31 +485,29 @@ def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
             backend = ct._backend
             prev = ct_env[node]
             ct_env[node] = ct._buffer if prev is None else backend.xp.add(prev, ct._buffer)
-    for entry in reversed(trace.entries):
-        out_nodes = entry.out_nodes
-        if len(out_nodes) == 1:  # the common case
-            ct = ct_env[out_nodes[0]]
+    for lin, residuals, e_in, e_out, e_backend in reversed(trace.entries):
+        if len(e_out) == 1:  # the common case
+            ct = ct_env[e_out[0]]
             if ct is None:
                 continue
-            out_cts = [ct]
+            out_cts = (ct,)
         else:
-            out_cts = [ct_env[n] for n in out_nodes]
+            out_cts = [ct_env[n] for n in e_out]
             if all(c is None for c in out_cts):
                 continue
-        lin = entry.transpose
         if type(lin) is Linearization:
-            backend = entry.backend
+            backend = e_backend
             if len(out_cts) > 1:
                 out_cts = [backend.xp.zeros(a.shape, a.dtype) if c is None else c
                            for c, a in zip(out_cts, lin.ct_out_avals)]  # fmt: skip
             transpose = lin.transpose
             run = transpose.run_on if backend is transpose.backend else transpose.for_backend(backend)
-            in_cts = run(*entry.residuals, *out_cts)
+            in_cts = run(*residuals, *out_cts)
         else:  # a custom_vjp backward function, on arrays
             backend = backend or current_backend()
             arrays = [None if c is None else _new_array(c, backend) for c in out_cts]
             in_cts = [None if c is None else _to_buffer(c) for c in lin(arrays)]
-        for node, ct in zip(entry.in_nodes, in_cts):
+        for node, ct in zip(e_in, in_cts):
             if ct is not None:
                 prev = ct_env[node]
                 ct_env[node] = ct if prev is None else backend.xp.add(prev, ct)
@@ -549,21 +542,19 @@ def _backward_traced(trace, out_nodes, cts, in_nodes) -> list:
     for node, ct in zip(out_nodes, cts):
         if node is not None:
             ct_env[node] = ct if ct_env[node] is None else ad.add_tangents(ct_env[node], ct)
-    for entry in reversed(trace.entries):
-        out_cts = [ct_env[n] for n in entry.out_nodes]
+    for lin, residuals, e_in, e_out, e_backend in reversed(trace.entries):
+        out_cts = [ct_env[n] for n in e_out]
         if all(c is None for c in out_cts):
             continue
-        lin = entry.transpose
         if type(lin) is not Linearization:
             in_cts = lin(out_cts)
         else:
             out_cts = [ad.zeros_like_aval(a) if c is None else c for c, a in zip(out_cts, lin.ct_out_avals)]
-            backend = entry.backend
-            residuals = [_new_array(r if type(r) is backend.buffer_type else backend.freeze(r), backend)
-                         for r in entry.residuals]  # fmt: skip
+            residuals = [_new_array(r if type(r) is e_backend.buffer_type else e_backend.freeze(r), e_backend)
+                         for r in residuals]  # fmt: skip
             jaxpr, consts = lin.transpose_program
             in_cts = eval_jaxpr(jaxpr, consts, [*residuals, *out_cts])
-        for node, ct in zip(entry.in_nodes, in_cts):
+        for node, ct in zip(e_in, in_cts):
             if ct is None:
                 continue
             prev = ct_env[node]
