@@ -83,7 +83,7 @@ class CompiledProgram:
 class Linearization:
     """One signature's compiled linearization: forward kernels and transpose kernels."""
 
-    __slots__ = ("known", "num_outputs", "tangent_outs", "transpose", "transpose_program",
+    __slots__ = ("known", "num_outputs", "single_output", "tangent_outs", "transpose", "transpose_program",
                  "ct_inputs", "ct_operands", "ct_out_avals", "num_residuals")  # fmt: skip
 
     def __init__(self, jvp_rule: Callable, in_avals: list[ShapedArray], has_tangent: list[bool]):
@@ -100,6 +100,7 @@ class Linearization:
             tangent_trace.active = known_trace.active = False
             raise
         self.num_outputs = len(primal_outs)
+        self.single_output = len(primal_outs) == 1 and type(tangent_outs[0]) is not ad.Zero
         # outputs whose tangent is not a symbolic zero
         self.tangent_outs = tuple(i for i, t in enumerate(tangent_outs) if type(t) is not ad.Zero)
         linear, residuals = tangent_trace.finish(
@@ -246,6 +247,10 @@ class TapeTracer(Tracer):
     def dtype(self) -> np.dtype:
         return self.buffer.dtype
 
+    @property
+    def ndim(self) -> int:
+        return self.buffer.ndim
+
     def concrete_value(self) -> Array:
         return self.primal
 
@@ -339,6 +344,16 @@ class TapeTrace(Trace):
             # a kernel failure: the eager route gives the primitive's own message
             EVAL_TRACE.process_primitive(prim, self._primals(args), params)
             raise
+        if lin.single_output:  # the common case, inline: one output, with a tangent
+            r = results[0]
+            if type(r) is not backend.buffer_type:
+                r = backend.freeze(r)  # scalars from 0-d kernels become 0-d arrays
+            node = self.num_nodes
+            self.num_nodes = node + 1
+            ct_operands = lin.ct_operands
+            in_nodes = (nodes[ct_operands[0]],) if len(ct_operands) == 1 else tuple([nodes[i] for i in ct_operands])
+            self.entries.append((lin, results[1:], in_nodes, (node,), backend))
+            return [TapeTracer(self, r, backend, node)]
         return self._record(lin, results, nodes, backend)
 
     def _primals(self, args: tuple) -> tuple:
@@ -347,15 +362,6 @@ class TapeTrace(Trace):
     def _record(self, lin: Linearization, results: list, nodes: list, backend) -> list:
         n_out = lin.num_outputs
         buffer_type = backend.buffer_type
-        if n_out == 1 and lin.tangent_outs:  # the common case, without loops
-            r = results[0]
-            if type(r) is not buffer_type:
-                r = backend.freeze(r)  # scalars from 0-d kernels become 0-d arrays
-            node = self.num_nodes
-            self.num_nodes = node + 1
-            self.entries.append((lin, results[1:], tuple([nodes[i] for i in lin.ct_operands]),
-                                 (node,), backend))  # fmt: skip
-            return [TapeTracer(self, r, backend, node)]
         outs = []
         for r in results[:n_out]:
             if type(r) is not buffer_type:
