@@ -22,6 +22,7 @@ from funcgrad._src.core import (
     current_trace,
     get_aval,
 )
+from funcgrad._src.core import _context as trace_context
 from funcgrad._src.interpreters import ad, tape
 from funcgrad._src.ir import StagingTrace
 from funcgrad._src.tree_util import tree_flatten, tree_structure, tree_unflatten
@@ -177,7 +178,7 @@ def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
     """Linearize ``fun`` for reverse mode: on the eager tape when called eagerly, else by
     JVP and partial evaluation in the current trace. The result's ``transpose(cts)``
     gives the input cotangents."""
-    if current_trace() is not EVAL_TRACE:
+    if trace_context.trace is not EVAL_TRACE:
         return _linearize_flat(fname, fun, primals, has_aux)
     trace, in_nodes, out = tape.linearize_on_tape(fun, primals, fname)
     if type(out) is tape.TapeTracer and out._trace is trace and not has_aux:
@@ -431,9 +432,8 @@ def _one(dtype: np.dtype, backend: Any = None) -> Any:
     key = (dtype, backend or current_backend())
     one = _ONES.get(key)
     if one is None:
-        from funcgrad._src.numpy.creation import ones
-
         from funcgrad._src.api import device_put
+        from funcgrad._src.numpy.creation import ones
 
         one = _ONES[key] = device_put(ones((), dtype=dtype), key[1].name)
     return one

@@ -10,17 +10,12 @@ Run with ``python -m tests.benchmarks.grad``. Times are the best of several repe
 
 from __future__ import annotations
 
-import timeit
 
 import numpy as np
 
 import funcgrad
 import funcgrad.numpy as fnp
-
-
-def best_time(fn, number: int, repeat: int = 7) -> float:
-    fn()  # warm-up
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+from tests.benchmarks.timing import best_times_interleaved
 
 
 def small_grad() -> None:
@@ -32,7 +27,7 @@ def small_grad() -> None:
         t = np.tanh(xn)
         return (1 - t * t) * xn + t
 
-    t_fg, t_np = best_time(lambda: g(x), 2000), best_time(numpy_by_hand, 2000)
+    t_fg, t_np = best_times_interleaved([lambda: g(x), numpy_by_hand], 1000, repeat=21)
     print(f"grad(sum(tanh(x) * x)), 10 float32: funcgrad {t_fg * 1e6:7.1f} us   "
           f"(NumPy by hand {t_np * 1e6:.1f} us; target <= 40 us)")  # fmt: skip
 
@@ -80,8 +75,7 @@ def mlp_grad() -> None:
     (value, grads), (ref_value, ref_grads) = grad_fn(params, fx, fonehot), numpy_by_hand()
     np.testing.assert_allclose(float(value), ref_value, rtol=1e-4)
     np.testing.assert_allclose(np.asarray(grads[0]["w"]), ref_grads[0], rtol=1e-3, atol=1e-6)
-    t_fg = best_time(lambda: grad_fn(params, fx, fonehot), 20)
-    t_np = best_time(numpy_by_hand, 20)
+    t_fg, t_np = best_times_interleaved([lambda: grad_fn(params, fx, fonehot), numpy_by_hand], 10)
     print(f"MLP 784-512-512-10, batch 128, float32: funcgrad {t_fg * 1e3:.2f} ms, NumPy by hand "
           f"{t_np * 1e3:.2f} ms, ratio {t_fg / t_np:.2f} (target <= 1.5)")  # fmt: skip
 

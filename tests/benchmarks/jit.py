@@ -17,30 +17,13 @@ from __future__ import annotations
 
 import functools
 import time
-import timeit
 
 import numpy as np
 
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad.tree_util import tree_map
-
-
-def best_time(fn, number: int, repeat: int = 7) -> float:
-    fn()  # warm-up
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
-
-
-def best_times_interleaved(fns, number: int, repeat: int = 15) -> list[float]:
-    """Best time per call of each function, measured in alternation, so that a busy
-    moment of the machine affects all of them alike."""
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            best[i] = min(best[i], timeit.timeit(fn, number=number) / number)
-    return best
+from tests.benchmarks.timing import best_times_interleaved
 
 
 def small_jit_grad() -> None:

@@ -447,7 +447,9 @@ def linearize_on_tape(fun: Callable, primals: Sequence[Array], transformation: s
     """Run ``fun`` on tape tracers for ``primals``; returns the (ended) trace, the input
     tracers' nodes and ``fun``'s raw output."""
     trace = TapeTrace(transformation)
-    inputs = [trace.new_input(p) if ad.differentiable_dtype(p.dtype) else p for p in primals]
+    # inputs of float or complex dtype get tangents (ints and bools never do)
+    inputs = [TapeTracer(trace, p._buffer, p._backend, trace.new_node()) if p.dtype.kind in "fc" else p
+              for p in primals]  # fmt: skip
     context = trace_context
     previous = context.trace
     context.trace = trace
@@ -477,8 +479,7 @@ def backward(trace: TapeTrace, out_nodes: Sequence[int | None], cts: Sequence[An
     buffers; otherwise (e.g. a ``vjp`` function called under vmap or jit) their
     programs are bound in the current trace.
     """
-    eager = trace_context.trace is EVAL_TRACE and all([type(c) is Array for c in cts])
-    if eager:
+    if trace_context.trace is EVAL_TRACE and all([type(c) is Array for c in cts]):
         return _backward_buffers(trace, out_nodes, cts, in_nodes)
     return _backward_traced(trace, out_nodes, cts, in_nodes)
 
