@@ -27,7 +27,7 @@ from funcgrad._src.autodiff import (
 )
 from funcgrad._src.custom_derivatives import custom_jvp, custom_vjp, stop_gradient
 from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
-from funcgrad._src.interpreters.jit import disable_jit, jit, make_jaxpr
+from funcgrad._src.jit import disable_jit, jit, make_jaxpr
 from funcgrad._src.config import config
 from funcgrad._src.vmap import vmap
 from funcgrad._src.core import (

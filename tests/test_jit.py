@@ -17,11 +17,12 @@ from oracle import arrays
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad._src.config import Config
-from funcgrad._src.interpreters.jit import CacheMissWarning, jit_p
+from funcgrad._src.interpreters.jit import jit_p
+from funcgrad._src.jit import CacheMissWarning
 from funcgrad._src.ir import ClosedJaxpr, typecheck
 from funcgrad.tree_util import tree_leaves, tree_map
 
-pytestmark = pytest.mark.filterwarnings("ignore::funcgrad._src.interpreters.jit.CacheMissWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::funcgrad._src.jit.CacheMissWarning")
 
 
 def counting(fun):
