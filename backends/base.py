@@ -78,7 +78,14 @@ class Backend(ABC):
         return xp.broadcast_to(xp.reshape(x, expanded), shape)
 
     #: The namespace functions behind ``reduce``'s operations.
-    _REDUCTIONS = {"sum": "sum", "prod": "prod", "max": "max", "min": "min", "and": "all", "or": "any"}
+    _REDUCTIONS = {
+        "sum": "sum",
+        "prod": "prod",
+        "max": "max",
+        "min": "min",
+        "and": "all",
+        "or": "any",
+    }
 
     def reduce(self, op: str, x: Any, axes: tuple) -> Any:
         """``x`` reduced over ``axes`` by ``op`` (sum, prod, max, min, and, or), in ``x``'s

@@ -61,7 +61,9 @@ def _axpy(a: float, x: Any, y: Any) -> Any:
     return tree_map(lambda xi, yi: yi + a * xi, x, y)
 
 
-def _assert_close(fname: str, what: str, actual: Any, expected: Any, atol: float, rtol: float) -> None:
+def _assert_close(
+    fname: str, what: str, actual: Any, expected: Any, atol: float, rtol: float
+) -> None:
     for i, (a, e) in enumerate(zip(_host(actual), _host(expected))):
         if not np.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True):
             err = np.max(np.abs(a - e)) if a.size else 0.0
@@ -71,7 +73,9 @@ def _assert_close(fname: str, what: str, actual: Any, expected: Any, atol: float
             )
 
 
-def check_jvp(f: Callable, args: Sequence[Any], *, atol=None, rtol=None, eps=None, rng=None) -> None:
+def check_jvp(
+    f: Callable, args: Sequence[Any], *, atol=None, rtol=None, eps=None, rng=None
+) -> None:
     """Assert that ``jvp(f)`` agrees with a central difference along a random direction."""
     rng = rng or np.random.default_rng([0, 0x5EED])
     dts = [x.dtype for x in _host(args)]
@@ -83,7 +87,14 @@ def check_jvp(f: Callable, args: Sequence[Any], *, atol=None, rtol=None, eps=Non
     plus = f(*_axpy(eps / 2, tangent, tuple(args)))
     minus = f(*_axpy(-eps / 2, tangent, tuple(args)))
     numerical = tree_map(lambda p, m: (np.asarray(p) - np.asarray(m)) / eps, plus, minus)
-    _assert_close(getattr(f, "__name__", "f"), "JVP and finite differences", out_tangent, numerical, atol, rtol)
+    _assert_close(
+        getattr(f, "__name__", "f"),
+        "JVP and finite differences",
+        out_tangent,
+        numerical,
+        atol,
+        rtol,
+    )
 
 
 def check_vjp(f: Callable, args: Sequence[Any], *, atol=None, rtol=None, rng=None) -> None:
@@ -158,4 +169,3 @@ def check_grads(f: Callable, args: Sequence[Any], order: int, modes: Sequence[st
                 _check(rev_derivative, fun_args, current_order + 1)
 
     _check(f, args, 1)
-

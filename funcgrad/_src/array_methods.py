@@ -29,7 +29,11 @@ def _numpy_namespace():
 
 def _binary_operator(fn, reflected: bool = False):
     def op(self, other):
-        if type(other) is not Array and type(other) not in _WEAK and not isinstance(other, _OPERAND_TYPES):
+        if (
+            type(other) is not Array
+            and type(other) not in _WEAK
+            and not isinstance(other, _OPERAND_TYPES)
+        ):
             return NotImplemented
         return fn(other, self) if reflected else fn(self, other)
 

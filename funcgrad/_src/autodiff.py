@@ -89,7 +89,9 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
                 f"jvp: tangent {i} has shape {t.shape} and dtype {t.dtype}, but its primal has "
                 f"shape {p.shape} and dtype {p.dtype}; they must match"
             )
-    tangents_in = [t if ad.differentiable_dtype(p.dtype) else ad.Zero(p.aval) for p, t in zip(p_flat, t_flat)]
+    tangents_in = [
+        t if ad.differentiable_dtype(p.dtype) else ad.Zero(p.aval) for p, t in zip(p_flat, t_flat)
+    ]
 
     def flat_fun(*xs):
         return fun(*tree_unflatten(p_tree, xs))
@@ -170,7 +172,10 @@ class _TapeLinearized:
     def transpose(self, cts_flat: list) -> list:
         cts_in = tape.backward(self.trace, self.out_nodes, cts_flat, self.in_nodes)
         if any([ct is None for ct in cts_in]):  # inputs nothing flowed to get zeros
-            return [ad.zeros_like_aval(get_aval(p)) if ct is None else ct for ct, p in zip(cts_in, self.primals)]
+            return [
+                ad.zeros_like_aval(get_aval(p)) if ct is None else ct
+                for ct, p in zip(cts_in, self.primals)
+            ]
         return cts_in
 
 
@@ -183,7 +188,9 @@ def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
     trace, in_nodes, out = tape.linearize_on_tape(fun, primals, fname)
     if type(out) is tape.TapeTracer and out._trace is trace and not has_aux:
         # the common case, one differentiated output: no pytree to flatten
-        return _TapeLinearized(trace, primals, in_nodes, [out.primal], [out.node], _SCALAR_TREE, None)
+        return _TapeLinearized(
+            trace, primals, in_nodes, [out.primal], [out.node], _SCALAR_TREE, None
+        )
     out, aux = _split_aux(fname, out, has_aux)
     out_flat, out_tree = tree_flatten(out)
     unpacked = [tape.unpack_output(trace, x) for x in out_flat]
@@ -193,11 +200,14 @@ def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
 
 def _linearize_flat(fname: str, fun: Callable, primals: list, has_aux: bool) -> _Linearized:
     parent = current_trace()
-    tangent_trace = StagingTrace(parent, partial=True, transformation=f"{fname} (linearized tangents)")
+    tangent_trace = StagingTrace(
+        parent, partial=True, transformation=f"{fname} (linearized tangents)"
+    )
     in_avals = [get_aval(p).update(weak_type=False) for p in primals]
     tangent_args = [tangent_trace.new_arg(a) for a in in_avals]
     tangents_in = [
-        t if ad.differentiable_dtype(a.dtype) else ad.Zero(a) for t, a in zip(tangent_args, in_avals)
+        t if ad.differentiable_dtype(a.dtype) else ad.Zero(a)
+        for t, a in zip(tangent_args, in_avals)
     ]
     try:
         trace, out = ad.jvp_flat(fun, primals, tangents_in, tangent_trace, transformation=fname)
@@ -243,7 +253,10 @@ def linearize(fun: Callable, *primals: Any):
         if t_tree != p_tree:
             raise ValueError(f"linearize: tangents {t_tree} do not match the primals {p_tree}")
         outs = iter(eval_jaxpr(lin.jaxpr, lin.consts, t_flat))
-        flat = [ad.zeros_like_aval(a) if z else next(outs) for a, z in zip(lin.out_avals(), lin.zero_outs)]
+        flat = [
+            ad.zeros_like_aval(a) if z else next(outs)
+            for a, z in zip(lin.out_avals(), lin.zero_outs)
+        ]
         return tree_unflatten(lin.out_tree, flat)
 
     return tree_unflatten(lin.out_tree, lin.primal_outs), f_jvp
@@ -266,11 +279,17 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     def f_vjp(ct):
         ct_flat, ct_tree = _flat_args("vjp", ct, "cotangents")
         if ct_tree != lin.out_tree:
-            raise ValueError(f"vjp: cotangent structure {ct_tree} differs from the output's {lin.out_tree}")
+            raise ValueError(
+                f"vjp: cotangent structure {ct_tree} differs from the output's {lin.out_tree}"
+            )
         for i, (c, a) in enumerate(zip(ct_flat, out_avals)):
             if c.shape != a.shape:
-                raise ValueError(f"vjp: cotangent {i} has shape {c.shape}, the output has shape {a.shape}")
-        ct_flat = [c if c.dtype == a.dtype else c.astype(a.dtype) for c, a in zip(ct_flat, out_avals)]
+                raise ValueError(
+                    f"vjp: cotangent {i} has shape {c.shape}, the output has shape {a.shape}"
+                )
+        ct_flat = [
+            c if c.dtype == a.dtype else c.astype(a.dtype) for c, a in zip(ct_flat, out_avals)
+        ]
         return tree_unflatten(p_tree, lin.transpose(ct_flat))
 
     out = tree_unflatten(lin.out_tree, lin.primal_outs)
@@ -305,7 +324,9 @@ def linear_transpose(fun: Callable, *primals: Any):
     def f_transpose(ct):
         ct_flat, ct_tree = _flat_args("linear_transpose", ct, "cotangents")
         if ct_tree != out_tree:
-            raise ValueError(f"linear_transpose: cotangent structure {ct_tree} differs from {out_tree}")
+            raise ValueError(
+                f"linear_transpose: cotangent structure {ct_tree} differs from {out_tree}"
+            )
         cts = ad.backward_pass(jaxpr, consts, ct_flat)
         return tuple(tree_unflatten(p_tree, [ad.instantiate(c) for c in cts]))
 
@@ -319,11 +340,15 @@ def _check_argnums(fname: str, argnums: int | Sequence[int], nargs: int) -> tupl
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for n in nums:
         if not isinstance(n, int) or not -nargs <= n < nargs:
-            raise ValueError(f"{fname}: argnums {argnums} is out of range for {nargs} positional arguments")
+            raise ValueError(
+                f"{fname}: argnums {argnums} is out of range for {nargs} positional arguments"
+            )
     return tuple(n % nargs for n in nums)
 
 
-def _check_differentiable(fname: str, argnum: int, leaves: list, allow_int: bool, holomorphic: bool):
+def _check_differentiable(
+    fname: str, argnum: int, leaves: list, allow_int: bool, holomorphic: bool
+):
     for x in leaves:
         dt = x.dtype
         if dt.kind in "biu" and not allow_int:
@@ -338,7 +363,9 @@ def _check_differentiable(fname: str, argnum: int, leaves: list, allow_int: bool
                 f"holomorphic function, or differentiate its real and imaginary parts."
             )
         if holomorphic and dt.kind != "c":
-            raise TypeError(f"{fname}: holomorphic=True needs complex inputs, argument {argnum} is {dt}")
+            raise TypeError(
+                f"{fname}: holomorphic=True needs complex inputs, argument {argnum} is {dt}"
+            )
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
@@ -385,7 +412,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 call_args = list(args)
                 offset = 0
                 for n, tree, size in zip(nums, diff_trees, sizes):
-                    call_args[n] = tree_unflatten(tree, xs[offset:offset + size])
+                    call_args[n] = tree_unflatten(tree, xs[offset : offset + size])
                     offset += size
                 return fun(*call_args, **kwargs)
 
@@ -409,7 +436,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         else:
             out, offset = [], 0
             for tree, size in zip(diff_trees, sizes):
-                out.append(tree_unflatten(tree, grads[offset:offset + size]))
+                out.append(tree_unflatten(tree, grads[offset : offset + size]))
                 offset += size
             g = out[0] if isinstance(argnums, int) else tuple(out)
         return ((value, lin.aux), g) if has_aux else (value, g)
@@ -539,7 +566,7 @@ def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
         def flat_fun(*xs):
             call_args, offset = list(args), 0
             for n, tree, size in zip(nums, diff_trees, sizes):
-                call_args[n] = tree_unflatten(tree, xs[offset:offset + size])
+                call_args[n] = tree_unflatten(tree, xs[offset : offset + size])
                 offset += size
             return fun(*call_args, **kwargs)
 
@@ -551,7 +578,7 @@ def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
         for per_input in jac:
             groups, offset = [], 0
             for tree, size in zip(diff_trees, sizes):
-                groups.append(tree_unflatten(tree, per_input[offset:offset + size]))
+                groups.append(tree_unflatten(tree, per_input[offset : offset + size]))
                 offset += size
             result.append(groups[0] if isinstance(argnums, int) else tuple(groups))
         out = tree_unflatten(out_tree, result)
@@ -584,8 +611,10 @@ def _jacfwd_blocks(fname, flat_fun, primals, has_aux):
         t = batching.move_batch_axis(t, d, n, 0)  # (n, *y.shape)
         per_input, offset = [], 0
         for x, size in zip(primals, in_sizes):
-            block = t[offset:offset + size]
-            per_input.append(batching.moveaxis(block, 0, block.ndim - 1).reshape((*y.shape, *x.shape)))
+            block = t[offset : offset + size]
+            per_input.append(
+                batching.moveaxis(block, 0, block.ndim - 1).reshape((*y.shape, *x.shape))
+            )
             offset += size
         jac.append(per_input)
     return jac, out_flat, out_tree, aux
@@ -604,7 +633,9 @@ def _jacrev_blocks(fname, flat_fun, primals, has_aux):
     jac, offset = [], 0
     for y, size in zip(lin.primal_outs, out_sizes):
         shape = get_aval(y).shape
-        jac.append([r[offset:offset + size].reshape((*shape, *x.shape)) for r, x in zip(rows, primals)])
+        jac.append(
+            [r[offset : offset + size].reshape((*shape, *x.shape)) for r, x in zip(rows, primals)]
+        )
         offset += size
     return jac, lin.primal_outs, lin.out_tree, lin.aux
 
@@ -619,4 +650,3 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
         [[6.0, 0.0], [0.0, 12.0]]
     """
     return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
-

@@ -109,8 +109,16 @@ def get_aval(x: Any) -> ShapedArray:
 class Primitive:
     """A named operation with rules attached (see the module docstring)."""
 
-    __slots__ = ("name", "impl", "abstract_eval", "jvp", "transpose", "batch", "linear",
-                 "__weakref__")
+    __slots__ = (
+        "name",
+        "impl",
+        "abstract_eval",
+        "jvp",
+        "transpose",
+        "batch",
+        "linear",
+        "__weakref__",
+    )
 
     def __init__(self, name: str, *, linear: bool = False):
         self.name = name

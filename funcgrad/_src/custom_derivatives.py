@@ -149,7 +149,9 @@ ad.JVPTrace.process_custom_vjp_call = _jvp_trace_custom_vjp_call
 def _split_nondiff(fname: str, args: tuple, nondiff_argnums: tuple[int, ...]):
     for n in nondiff_argnums:
         if not -len(args) <= n < len(args):
-            raise ValueError(f"{fname}: nondiff_argnums {nondiff_argnums} out of range for {len(args)} arguments")
+            raise ValueError(
+                f"{fname}: nondiff_argnums {nondiff_argnums} out of range for {len(args)} arguments"
+            )
     nums = {n % len(args) for n in nondiff_argnums}
     static = [args[i] for i in sorted(nums)]
     dynamic = [a for i, a in enumerate(args) if i not in nums]
@@ -252,7 +254,9 @@ class custom_jvp:
         def flat_jvp(primals, tangents):
             p_args = tree_unflatten(call.in_tree, list(primals))
             t_args = tree_unflatten(call.in_tree, list(tangents))
-            out, t_out = self.jvp((*call.static, *p_args) if call.static else tuple(p_args), tuple(t_args))
+            out, t_out = self.jvp(
+                (*call.static, *p_args) if call.static else tuple(p_args), tuple(t_args)
+            )
             leaves, tree = tree_flatten(out)
             t_leaves, t_tree = tree_flatten(t_out)
             if t_tree != tree:
@@ -263,7 +267,9 @@ class custom_jvp:
             call.out_trees.append(tree)
             return leaves, t_leaves
 
-        outs = current_trace().process_custom_jvp_call(call.flat_fun, flat_jvp, call.flat, self.symbolic_zeros)
+        outs = current_trace().process_custom_jvp_call(
+            call.flat_fun, flat_jvp, call.flat, self.symbolic_zeros
+        )
         return call.unflatten_output(outs)
 
 
@@ -300,13 +306,17 @@ class custom_vjp:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         call = _FlatCall(self, "custom_vjp", args, kwargs)
         if self.fwd is None:
-            raise AttributeError(f"{self.__name__}: no VJP rule defined; call .defvjp(fwd, bwd) first")
+            raise AttributeError(
+                f"{self.__name__}: no VJP rule defined; call .defvjp(fwd, bwd) first"
+            )
         static, dynamic = call.static, call.dynamic
 
         def flat_fwd(*xs):
             result = self.fwd(*call.call_args(xs))
             if not isinstance(result, (tuple, list)) or len(result) != 2:
-                raise TypeError(f"{self.__name__}: custom_vjp fwd must return a pair (output, residuals)")
+                raise TypeError(
+                    f"{self.__name__}: custom_vjp fwd must return a pair (output, residuals)"
+                )
             out, res = result
             call.out_trees.append(tree_flatten(out)[1])
             return out, res

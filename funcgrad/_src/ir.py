@@ -98,7 +98,9 @@ class Jaxpr:
 
     __slots__ = ("constvars", "eqns", "invars", "outvars")
 
-    def __init__(self, constvars: list[Var], invars: list[Var], eqns: list[Equation], outvars: list):
+    def __init__(
+        self, constvars: list[Var], invars: list[Var], eqns: list[Equation], outvars: list
+    ):
         self.constvars = constvars
         self.invars = invars
         self.eqns = eqns
@@ -155,7 +157,9 @@ class ClosedJaxpr:
         return pretty_print(self.jaxpr)
 
     def __repr__(self) -> str:
-        return f"<ClosedJaxpr with {len(self.jaxpr.invars)} inputs, {len(self.jaxpr.eqns)} equations>"
+        return (
+            f"<ClosedJaxpr with {len(self.jaxpr.invars)} inputs, {len(self.jaxpr.eqns)} equations>"
+        )
 
 
 #: Primitives with side effects (debug printing): never removed, merged or folded away.
@@ -220,7 +224,9 @@ def _pretty_lines(jaxpr: Jaxpr, indent: int) -> str:
     for eqn in jaxpr.eqns:
         outs = " ".join(name(v, True) for v in eqn.outputs) or "_"
         params = ", ".join(
-            f"{k}={_format_param(v, indent + 4)}" for k, v in eqn.params.items() if not k.startswith("_")
+            f"{k}={_format_param(v, indent + 4)}"
+            for k, v in eqn.params.items()
+            if not k.startswith("_")
         )
         params = f"[{params}]" if params else ""
         args = " ".join(name(a) for a in eqn.inputs)
@@ -273,7 +279,9 @@ def typecheck(jaxpr: Jaxpr | ClosedJaxpr) -> None:
         for a in eqn.inputs:
             if isinstance(a, Literal):
                 if not _same_type(a.aval, get_aval(a.val)):
-                    raise JaxprTypeError(f"{where}: literal {a.val!r} is typed {a.aval.str_short()}")
+                    raise JaxprTypeError(
+                        f"{where}: literal {a.val!r} is typed {a.aval.str_short()}"
+                    )
             elif a not in defined:
                 raise JaxprTypeError(f"{where} uses an undefined variable")
         for sub in sub_jaxprs(eqn):
@@ -331,7 +339,9 @@ class PartialSplit:
 
     __slots__ = ("known", "num_res", "out_unknowns", "unknown")
 
-    def __init__(self, known: ClosedJaxpr, unknown: ClosedJaxpr, out_unknowns: list[bool], num_res: int):
+    def __init__(
+        self, known: ClosedJaxpr, unknown: ClosedJaxpr, out_unknowns: list[bool], num_res: int
+    ):
         self.known = known
         self.unknown = unknown
         self.out_unknowns = out_unknowns
@@ -385,7 +395,9 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns: Sequence[bool]) -> Partial
         unknown_eqns,
         [a for a, u in zip(jaxpr.outvars, out_unknowns) if u],
     )
-    return PartialSplit(ClosedJaxpr(known, closed.consts), ClosedJaxpr(unknown, []), out_unknowns, len(res))
+    return PartialSplit(
+        ClosedJaxpr(known, closed.consts), ClosedJaxpr(unknown, []), out_unknowns, len(res)
+    )
 
 
 #: ``rule(eqn, in_unknowns) -> (known equation, unknown equation, out_unknowns)`` for
@@ -558,7 +570,9 @@ class StagingTrace(Trace):
         self.builder.eqns.append(Equation(prim, inputs, params, outs))
         return [StagingTracer(self, v) for v in outs]
 
-    def record(self, prim: Primitive, inputs: list, params: dict, out_avals: Sequence[ShapedArray]) -> list:
+    def record(
+        self, prim: Primitive, inputs: list, params: dict, out_avals: Sequence[ShapedArray]
+    ) -> list:
         """Append an equation with the given input atoms; returns the output tracers."""
         outs = [Var(a) for a in out_avals]
         self.builder.eqns.append(Equation(prim, inputs, params, outs))
@@ -643,7 +657,9 @@ def trace_closed(fun: Callable, in_avals: Sequence[ShapedArray], parent: Trace |
     separately, to be passed as leading arguments (see :func:`close_over_tracers`)."""
     from funcgrad._src.core import current_trace
 
-    trace = StagingTrace(parent if parent is not None else current_trace(), transformation=transformation)
+    trace = StagingTrace(
+        parent if parent is not None else current_trace(), transformation=transformation
+    )
     args = [trace.new_arg(a) for a in in_avals]
     try:
         with set_current_trace(trace):
@@ -750,15 +766,22 @@ def _custom_call_batch(prim):
 
             trace = current_trace()
             if prim is custom_jvp_call_p:
-                return trace.process_custom_jvp_call(fun, params["jvp"], list(xs), params["symbolic_zeros"])
-            return trace.process_custom_vjp_call(fun, params["fwd"], params["bwd"], list(xs), params["out_tree"])
+                return trace.process_custom_jvp_call(
+                    fun, params["jvp"], list(xs), params["symbolic_zeros"]
+                )
+            return trace.process_custom_vjp_call(
+                fun, params["fwd"], params["bwd"], list(xs), params["out_tree"]
+            )
 
         return batching.batch_flat(replay, list(args), list(dims), size)
 
     return rule
 
 
-for _prim, _jvp in ((custom_jvp_call_p, _custom_jvp_call_jvp), (custom_vjp_call_p, _custom_vjp_call_jvp)):
+for _prim, _jvp in (
+    (custom_jvp_call_p, _custom_jvp_call_jvp),
+    (custom_vjp_call_p, _custom_vjp_call_jvp),
+):
     _prim.impl = _custom_call_impl
     _prim.abstract_eval = _custom_call_abstract_eval
     _prim.jvp = _jvp

@@ -139,7 +139,12 @@ def _donatable(arrays: Sequence, buffers: list, donated: tuple, probe: bool = Fa
         if probe:
             return count
         shared = count > _UNSHARED_REFS or ids.count(id(buf)) > 1
-        if shared or not isinstance(buf, np.ndarray) or buf.base is not None or not buf.flags.writeable:
+        if (
+            shared
+            or not isinstance(buf, np.ndarray)
+            or buf.base is not None
+            or not buf.flags.writeable
+        ):
             out[i] = buf.copy()
     return out
 
@@ -288,7 +293,9 @@ class Jitted:
         params = self._param_names or []
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
         # keyed by parameter name, so that f(x, 3) and f(x, n=3) share one trace
-        static = [(params[i] if i < len(params) else i, args[i]) for i in static_nums if i < len(args)]
+        static = [
+            (params[i] if i < len(params) else i, args[i]) for i in static_nums if i < len(args)
+        ]
         static += [(k, v) for k, v in kwargs.items() if k in static_names]
         static = tuple(sorted(static, key=lambda kv: str(kv[0])))
         for where, value in static:
@@ -351,13 +358,19 @@ class Jitted:
         lifted = []
         if entry is None:
             in_avals = [a.update(weak_type=w) for a, w in zip(avals, weak)]
-            entry, lifted = self._trace(args, static, kwargs, in_avals, treedef, has_kwargs, backend, donated)
+            entry, lifted = self._trace(
+                args, static, kwargs, in_avals, treedef, has_kwargs, backend, donated
+            )
             if not lifted:
                 self._cache[key] = entry
         return entry, lifted, converted, backend, donated
 
     def _execute(self, entry, lifted, converted, backend, donated) -> Any:
-        if trace_context.trace is EVAL_TRACE and not lifted and all(type(x) is Array for x in converted):
+        if (
+            trace_context.trace is EVAL_TRACE
+            and not lifted
+            and all(type(x) is Array for x in converted)
+        ):
             return self._run(entry, converted, [x._buffer for x in converted], backend)
         outs = jit_p.bind(*lifted, *converted, jaxpr=entry.closed, name=self._name)
         return tree_unflatten(entry.out_tree, outs)
@@ -475,7 +488,11 @@ class Jitted:
 
     def _check_outputs(self, out: Any, leaves: list) -> None:
         for path, leaf in tree_flatten_with_path(out)[0]:
-            if isinstance(leaf, (Array, Tracer)) or type(leaf) in _WEAK_TYPES or isinstance(leaf, np.generic):
+            if (
+                isinstance(leaf, (Array, Tracer))
+                or type(leaf) in _WEAK_TYPES
+                or isinstance(leaf, np.generic)
+            ):
                 continue
             where = f" at output{keystr(path)}" if path else ""
             raise TypeError(
@@ -492,7 +509,9 @@ class Jitted:
             return e
         deps = ir.dependencies(trace.builder.eqns, var)
         names = self._leaf_names(treedef, has_kwargs)
-        sources = [f"argument {n} ({t.aval.str_short()})" for n, t in zip(names, tracers) if t.var in deps]
+        sources = [
+            f"argument {n} ({t.aval.str_short()})" for n, t in zip(names, tracers) if t.var in deps
+        ]
         if not sources:
             origin = "a value computed from constants only"
         else:
@@ -533,7 +552,9 @@ class Jitted:
         for k in sorted(set(d0) | set(d1), key=str):
             if d0.get(k, "<absent>") != d1.get(k, "<absent>"):
                 name = f"'{k}'" if isinstance(k, str) else self._describe_position(k)
-                reasons.append(f"static argument {name} {d0.get(k, '<absent>')!r} -> {d1.get(k, '<absent>')!r}")
+                reasons.append(
+                    f"static argument {name} {d0.get(k, '<absent>')!r} -> {d1.get(k, '<absent>')!r}"
+                )
         if b0 is not b1:
             reasons.append(f"backend {b0.name} -> {b1.name}")
         why = "; ".join(reasons) or "a new signature"
@@ -606,7 +627,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     return Jitted(fun, static_argnums, static_argnames, donate_argnums)
 
 
-def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = ()) -> Callable[..., ClosedJaxpr]:
+def make_jaxpr(
+    fun: Callable, static_argnums: int | Sequence[int] = ()
+) -> Callable[..., ClosedJaxpr]:
     """A function returning the typed program ``fun`` computes for the given arguments.
 
     Array arguments (pytrees of them) become the program's inputs; arguments listed in

@@ -46,12 +46,16 @@ def _leaf_names(args: tuple, fun: Callable) -> list[str]:
     names = []
     for path, _ in tree_flatten_with_path(args)[0]:
         i = path[0].idx
-        base = params[i] if i < len(params) and params[i] not in ("args", "kwargs") else f"args[{i}]"
+        base = (
+            params[i] if i < len(params) and params[i] not in ("args", "kwargs") else f"args[{i}]"
+        )
         names.append(base + keystr(path[1:]))
     return names
 
 
-def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Callable:
+def vmap(
+    fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None
+) -> Callable:
     """Vectorise ``fun`` over a new batch axis, without a Python loop over examples.
 
     Args:
@@ -138,7 +142,9 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | No
             x = x if is_array(x) else asarray(x, fname="vmap")  # a Python scalar output
             ndim = x.ndim + (1 if d is None else 0)
             if not -ndim <= spec < ndim:
-                raise ValueError(f"vmap: out_axes {spec} is out of range for output{path} with {ndim} dimensions")
+                raise ValueError(
+                    f"vmap: out_axes {spec} is out of range for output{path} with {ndim} dimensions"
+                )
             results.append(batching.move_batch_axis(x, d, size, spec % ndim))
         return tree_unflatten(out_tree, results)
 
@@ -164,7 +170,9 @@ def _batch_size(fun, args, vals, dims, axis_size) -> int:
     if sizes:
         (size,) = sizes
         if axis_size is not None and axis_size != size:
-            raise ValueError(f"vmap: axis_size={axis_size} but the mapped arguments have size {size}")
+            raise ValueError(
+                f"vmap: axis_size={axis_size} but the mapped arguments have size {size}"
+            )
         return size
     if axis_size is None:
         raise ValueError(

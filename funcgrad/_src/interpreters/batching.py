@@ -130,7 +130,9 @@ class BatchTrace(Trace):
             return outs[:half], outs[half:]
 
         outs = self._in_parent(
-            lambda: self.parent.process_custom_jvp_call(batched_fun, batched_jvp, vals, symbolic_zeros)
+            lambda: self.parent.process_custom_jvp_call(
+                batched_fun, batched_jvp, vals, symbolic_zeros
+            )
         )
         return [BatchTracer(self, o, 0) for o in outs]
 
@@ -166,15 +168,21 @@ class BatchTrace(Trace):
             n_res = len(res_leaves)
 
             def flat_bwd(*ys):
-                flat = bwd(tree_unflatten(res_t, list(ys[:n_res])), tree_unflatten(ct_t, list(ys[n_res:])))
+                flat = bwd(
+                    tree_unflatten(res_t, list(ys[:n_res])), tree_unflatten(ct_t, list(ys[n_res:]))
+                )
                 # a zero stands in for None, so that every cotangent has a batch dimension
-                return [zeros(v.shape[1:], v.dtype) if ct is None else ct for ct, v in zip(flat, vals)]
+                return [
+                    zeros(v.shape[1:], v.dtype) if ct is None else ct for ct, v in zip(flat, vals)
+                ]
 
             return batch_flat(flat_bwd, [*res_leaves, *ct_leaves], [0] * (n_res + len(ct_leaves)),
                               size, move_to=0)[0]  # fmt: skip
 
         outs = self._in_parent(
-            lambda: self.parent.process_custom_vjp_call(batched_fun, batched_fwd, batched_bwd, vals, out_tree)
+            lambda: self.parent.process_custom_vjp_call(
+                batched_fun, batched_fwd, batched_bwd, vals, out_tree
+            )
         )
         return [BatchTracer(self, o, 0) for o in outs]
 

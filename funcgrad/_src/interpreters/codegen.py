@@ -166,7 +166,13 @@ def _heaviside_emit(w, eqn, args, out, cast=None):
     # heaviside loop is several times slower than sign, add and multiply together.
     x, h = eqn.inputs
     half = type(h) is Literal and np.ndim(h.val) == 0 and h.val == 0.5
-    if not half or cast is not None or type(x) is not Var or not x.aval.ndim or x.aval.dtype.kind != "f":
+    if (
+        not half
+        or cast is not None
+        or type(x) is not Var
+        or not x.aval.ndim
+        or x.aval.dtype.kind != "f"
+    ):
         return _ufunc_emitter("heaviside")(w, eqn, args, out, cast)
     if "_heaviside_half" not in w.globals:
         xp = w.backend.xp
@@ -206,7 +212,9 @@ def _broadcast_in_dim_emit(w, eqn, args, out):
         return f"{w.xp_fn('broadcast_to')}({w.glob(value, 'lit')}, {shape!r})"
     # the backend's kernel: on NumPy a strided view made directly, several times cheaper
     # than broadcast_to's Python
-    return f"{w.glob(w.backend.broadcast_in_dim, 'broadcast_in_dim')}({args[0]}, {shape!r}, {dims!r})"
+    return (
+        f"{w.glob(w.backend.broadcast_in_dim, 'broadcast_in_dim')}({args[0]}, {shape!r}, {dims!r})"
+    )
 
 
 def _reducer_emit(xp_name: str, ufunc_name: str, typed: bool) -> Emitter:
@@ -253,7 +261,11 @@ def _dot_general_emit(w, eqn, args, out):
     contracting, (lb, rb) = eqn.params["dimension_numbers"]
     ln, rn = lhs.aval.ndim, rhs.aval.ndim
     if not lb:
-        pattern = _MATMUL_2D.get(contracting) if ln == 2 and rn == 2 else _MATVEC.get((ln, rn, contracting))
+        pattern = (
+            _MATMUL_2D.get(contracting)
+            if ln == 2 and rn == 2
+            else _MATVEC.get((ln, rn, contracting))
+        )
         if pattern is not None:
             return f"{w.xp_fn('matmul')}({pattern.format(a=args[0], b=args[1])})"
     if not contracting[0]:
@@ -344,7 +356,9 @@ def _fusable_casts(eqns: Sequence[Equation], uses: dict, outputs: set) -> dict:
         if name not in _HOMOGENEOUS:
             continue
         dt = eqn.outputs[0].aval.dtype
-        if not all(a.aval.dtype == dt or (type(a) is Literal and a.aval.weak_type) for a in eqn.inputs):
+        if not all(
+            a.aval.dtype == dt or (type(a) is Literal and a.aval.weak_type) for a in eqn.inputs
+        ):
             continue
         for a in eqn.inputs:
             if type(a) is Var and a in producers and uses.get(a) == 1:
@@ -466,7 +480,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             base_of[outs[0]] = s
         else:
             # anything else may return views of (or the very) operand buffers
-            shared = set().union(*(storage_of[a] for a in inputs if type(a) is Var)) if inputs else set()
+            shared = (
+                set().union(*(storage_of[a] for a in inputs if type(a) is Var)) if inputs else set()
+            )
             for v in outs:
                 bind(v, set(shared) | {_Storage(owned=False)})
         # kernels return NumPy scalars, not 0-d arrays, for some 0-d results

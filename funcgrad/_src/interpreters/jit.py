@@ -32,7 +32,9 @@ from funcgrad._src.ir import ClosedJaxpr, Jaxpr, StagingTrace, Var
 jit_p = Primitive("jit")
 
 
-def executable(closed: ClosedJaxpr, backend: Any, name: str, donated: tuple = ()) -> codegen.Executable:
+def executable(
+    closed: ClosedJaxpr, backend: Any, name: str, donated: tuple = ()
+) -> codegen.Executable:
     """The generated code of ``closed`` for ``backend`` (made once, then cached on it)."""
     key = ("exe", backend.name, donated)
     exe = closed.derived.get(key)
@@ -91,14 +93,18 @@ def _jvp_program(closed: ClosedJaxpr, nonzero: tuple) -> tuple[ClosedJaxpr, list
         record["nonzero"] = [type(t) is not ad.Zero for t in tangent_outs]
         return [*primal_outs, *(t for t in tangent_outs if type(t) is not ad.Zero)]
 
-    jvp_closed, lifted = ir.trace_closed(jvp_fun, [*closed.in_avals, *tangent_avals], EVAL_TRACE, "jit (jvp)")
+    jvp_closed, lifted = ir.trace_closed(
+        jvp_fun, [*closed.in_avals, *tangent_avals], EVAL_TRACE, "jit (jvp)"
+    )
     assert not lifted
     return optimize.simplify(jvp_closed), record["nonzero"]
 
 
 def _jit_jvp(primals, tangents, *, jaxpr, name, donated=()):
     nonzero = tuple(type(t) is not ad.Zero for t in tangents)
-    jvp_closed, out_nonzero = _derived(jaxpr, ("jvp", nonzero), lambda: _jvp_program(jaxpr, nonzero))
+    jvp_closed, out_nonzero = _derived(
+        jaxpr, ("jvp", nonzero), lambda: _jvp_program(jaxpr, nonzero)
+    )
     outs = jit_p.bind(*primals, *(t for t in tangents if type(t) is not ad.Zero),
                       jaxpr=jvp_closed, name=f"jvp_{name}")  # fmt: skip
     n = len(jaxpr.out_avals)
@@ -133,7 +139,9 @@ def _jit_partial_eval(trace: StagingTrace, args: tuple, params: dict) -> list:
 
 
 def _simplified_split(split: ir.PartialSplit) -> ir.PartialSplit:
-    return ir.PartialSplit(optimize.dce(split.known), split.unknown, split.out_unknowns, split.num_res)
+    return ir.PartialSplit(
+        optimize.dce(split.known), split.unknown, split.out_unknowns, split.num_res
+    )
 
 
 ir.partial_eval_rules[jit_p] = _jit_partial_eval
@@ -148,7 +156,7 @@ def _jit_partial_eval_eqn(eqn: ir.Equation, in_unknowns: list) -> tuple:
                      lambda: _simplified_split(ir.partial_eval_jaxpr(closed, unknowns)))  # fmt: skip
     name = eqn.params["name"]
     known_outs = [v for v, u in zip(eqn.outputs, split.out_unknowns) if not u]
-    residuals = [Var(a) for a in split.known.out_avals[len(known_outs):]]
+    residuals = [Var(a) for a in split.known.out_avals[len(known_outs) :]]
     known_eqn = ir.Equation(jit_p, [a for a, u in zip(eqn.inputs, unknowns) if not u],
                             {"jaxpr": split.known, "name": f"{name}_known"}, known_outs + residuals)  # fmt: skip
     unknown_eqn = ir.Equation(
@@ -177,7 +185,7 @@ def _transpose_program(closed: ClosedJaxpr, undefined: tuple, ct_nonzero: tuple)
     def transpose_fun(*xs):
         known, cts = xs[:nk], iter(xs[nk:])
         known_outs = ir.eval_closed(split.known, known)
-        residuals = known_outs[len(known_outs) - split.num_res:]
+        residuals = known_outs[len(known_outs) - split.num_res :]
         cts_full = [next(cts) if nz else ad.Zero(a.update(weak_type=False))
                     for a, nz in zip(closed.out_avals, ct_nonzero)]  # fmt: skip
         cts_unknown = [ct for ct, u in zip(cts_full, split.out_unknowns) if u]
@@ -185,7 +193,9 @@ def _transpose_program(closed: ClosedJaxpr, undefined: tuple, ct_nonzero: tuple)
         record["nonzero"] = [type(c) is not ad.Zero and c is not None for c in cts_in]
         return [c for c, nz in zip(cts_in, record["nonzero"]) if nz]
 
-    t_closed, lifted = ir.trace_closed(transpose_fun, [*known_avals, *ct_avals], EVAL_TRACE, "jit (transpose)")
+    t_closed, lifted = ir.trace_closed(
+        transpose_fun, [*known_avals, *ct_avals], EVAL_TRACE, "jit (transpose)"
+    )
     assert not lifted
     return optimize.simplify(t_closed), record["nonzero"]
 
@@ -223,7 +233,9 @@ def _batch_program(closed: ClosedJaxpr, in_avals: list, dims: tuple, size: int):
     record: dict = {}
 
     def batched_fun(*xs):
-        outs, out_dims = batching.batch_flat(lambda *ys: ir.eval_closed(closed, ys), list(xs), list(dims), size)
+        outs, out_dims = batching.batch_flat(
+            lambda *ys: ir.eval_closed(closed, ys), list(xs), list(dims), size
+        )
         record["batched"] = [d is not None for d in out_dims]
         return [o if d is None else batching.moveaxis(o, d, 0) for o, d in zip(outs, out_dims)]
 
@@ -238,7 +250,9 @@ def _jit_batch(args, dims, *, jaxpr, name, donated=()):
     size = batching.axis_size_of(args, dims)
     in_avals = [get_aval(a).update(weak_type=False) for a in args]
     key = ("batch", tuple(dims), tuple((a.shape, a.dtype) for a in in_avals))
-    b_closed, batched = _derived(jaxpr, key, lambda: _batch_program(jaxpr, in_avals, tuple(dims), size))
+    b_closed, batched = _derived(
+        jaxpr, key, lambda: _batch_program(jaxpr, in_avals, tuple(dims), size)
+    )
     outs = jit_p.bind(*args, jaxpr=b_closed, name=f"vmap_{name}")
     return outs, [0 if b else None for b in batched]
 

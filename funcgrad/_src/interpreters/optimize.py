@@ -34,7 +34,9 @@ INLINABLE: dict[Primitive, str] = {custom_jvp_call_p: "call_jaxpr", custom_vjp_c
 
 
 def _is_effectful(eqn: Equation) -> bool:
-    return eqn.primitive in effectful_primitives or any(has_effects(s.jaxpr) for s in sub_jaxprs(eqn))
+    return eqn.primitive in effectful_primitives or any(
+        has_effects(s.jaxpr) for s in sub_jaxprs(eqn)
+    )
 
 
 # --- inlining ---------------------------------------------------------------------------
@@ -58,7 +60,9 @@ def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
     for eqn in jaxpr.eqns:
         param = INLINABLE.get(eqn.primitive)
         if param is None:
-            eqns.append(Equation(eqn.primitive, [read(a) for a in eqn.inputs], eqn.params, eqn.outputs))
+            eqns.append(
+                Equation(eqn.primitive, [read(a) for a in eqn.inputs], eqn.params, eqn.outputs)
+            )
             continue
         sub = inline_calls(eqn.params[param])
         sub_env: dict[Var, Any] = dict(zip(sub.jaxpr.invars, [read(a) for a in eqn.inputs]))
@@ -108,7 +112,13 @@ def _trivial_operand(eqn: Equation, execution: bool) -> Any:
         candidate = x if params["axes"] == () else None
     elif prim is elementwise.mul_p and len(ins) == 2:
         a, b = ins
-        candidate = a if type(a) is Var and _is_literal_one(b) else b if type(b) is Var and _is_literal_one(a) else None
+        candidate = (
+            a
+            if type(a) is Var and _is_literal_one(b)
+            else b
+            if type(b) is Var and _is_literal_one(a)
+            else None
+        )
     elif prim is elementwise.sub_p and len(ins) == 2:
         # x - (+0) is x exactly, -0.0 and NaN included (x + 0 is not: -0.0 + 0.0 = +0.0)
         a, b = ins
@@ -177,7 +187,9 @@ def forward_scalar_broadcasts(closed: ClosedJaxpr) -> ClosedJaxpr:
     eqns = []
     changed = False
     for eqn in jaxpr.eqns:
-        if eqn.primitive in _ELEMENTWISE and any(type(a) is Var and a in scalar_of for a in eqn.inputs):
+        if eqn.primitive in _ELEMENTWISE and any(
+            type(a) is Var and a in scalar_of for a in eqn.inputs
+        ):
             shape = eqn.outputs[0].aval.shape
             ins = list(eqn.inputs)
             keep = [i for i, a in enumerate(ins) if not (type(a) is Var and a in scalar_of)]
@@ -196,7 +208,9 @@ def forward_scalar_broadcasts(closed: ClosedJaxpr) -> ClosedJaxpr:
         eqns.append(eqn)
     if not changed:
         return closed
-    return dce(ClosedJaxpr(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars), closed.consts))
+    return dce(
+        ClosedJaxpr(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars), closed.consts)
+    )
 
 
 # --- scaling the smaller side of a product ---------------------------------------------
@@ -306,7 +320,11 @@ def fold_constants(closed: ClosedJaxpr, max_size: int = FOLD_MAX_SIZE) -> Closed
             and all(type(a) is Literal or a in values for a in ins)
             and all(v.aval.size <= max_size for v in eqn.outputs)
         )
-        results = _evaluate(eqn, [a.val if type(a) is Literal else values[a] for a in ins]) if foldable else None
+        results = (
+            _evaluate(eqn, [a.val if type(a) is Literal else values[a] for a in ins])
+            if foldable
+            else None
+        )
         if results is None:
             eqns.append(eqn)
             continue

@@ -97,7 +97,9 @@ def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
     trace = ShapeTrace()
     leaves, treedef = tree_flatten((args, kwargs))
     in_leaves = [
-        ShapeTracer(trace, ShapedArray(x.shape, x.dtype)) if hasattr(x, "dtype") and hasattr(x, "shape") else x
+        ShapeTracer(trace, ShapedArray(x.shape, x.dtype))
+        if hasattr(x, "dtype") and hasattr(x, "shape")
+        else x
         for x in leaves
     ]
     in_args, in_kwargs = tree_unflatten(treedef, in_leaves)

@@ -90,9 +90,16 @@ class Linearization:
         known_trace = StagingTrace(EVAL_TRACE, transformation="grad (linearizing)")
         primals = [known_trace.new_arg(a) for a in in_avals]
         tangent_trace = StagingTrace(known_trace, partial=True, transformation="grad (linearizing)")
-        tangent_args = [tangent_trace.new_arg(a.update(weak_type=False)) for a, t in zip(in_avals, has_tangent) if t]
+        tangent_args = [
+            tangent_trace.new_arg(a.update(weak_type=False))
+            for a, t in zip(in_avals, has_tangent)
+            if t
+        ]
         it = iter(tangent_args)
-        tangents = [next(it) if t else ad.Zero(a.update(weak_type=False)) for a, t in zip(in_avals, has_tangent)]
+        tangents = [
+            next(it) if t else ad.Zero(a.update(weak_type=False))
+            for a, t in zip(in_avals, has_tangent)
+        ]
         try:
             with set_current_trace(tangent_trace):
                 primal_outs, tangent_outs = jvp_rule(primals, tangents)
@@ -106,7 +113,9 @@ class Linearization:
         linear, residuals = tangent_trace.finish(
             [t.var for t in tangent_args], [tangent_outs[i] for i in self.tangent_outs]
         )
-        known, known_consts = known_trace.finish([p.var for p in primals], [*primal_outs, *residuals])
+        known, known_consts = known_trace.finish(
+            [p.var for p in primals], [*primal_outs, *residuals]
+        )
         self.known = CompiledProgram(known, known_consts)
         self.num_residuals = len(residuals)
         # the transpose, traced: residuals and output cotangents in, operand cotangents out
@@ -328,7 +337,9 @@ class TapeTrace(Trace):
         primals = None
         if pkey is _UNKEYABLE:  # not cacheable: linearize this application afresh
             primals = self._primals(args)
-            lin = Linearization(_bound_rule(prim, params), _avals(primals), _mask_bits(mask, len(args)))
+            lin = Linearization(
+                _bound_rule(prim, params), _avals(primals), _mask_bits(mask, len(args))
+            )
         else:
             key[2] = pkey
             key = tuple(key)
@@ -351,7 +362,11 @@ class TapeTrace(Trace):
             node = self.num_nodes
             self.num_nodes = node + 1
             ct_operands = lin.ct_operands
-            in_nodes = (nodes[ct_operands[0]],) if len(ct_operands) == 1 else tuple([nodes[i] for i in ct_operands])
+            in_nodes = (
+                (nodes[ct_operands[0]],)
+                if len(ct_operands) == 1
+                else tuple([nodes[i] for i in ct_operands])
+            )
             self.entries.append((lin, results[1:], in_nodes, (node,), backend))
             return [TapeTracer(self, r, backend, node)]
         return self._record(lin, results, nodes, backend)
@@ -402,7 +417,9 @@ class TapeTrace(Trace):
         backend = next((p._backend for p in primals if type(p) is Array), None) or current_backend()
         buffers = [p._buffer if type(p) is Array else p for p in primals]
         results = lin.known.for_backend(backend)(*buffers)
-        return self._record(lin, results, [x.node if h else None for x, h in zip(args, has_tangent)], backend)
+        return self._record(
+            lin, results, [x.node if h else None for x, h in zip(args, has_tangent)], backend
+        )
 
     def process_custom_vjp_call(self, fun, fwd, bwd, args, out_tree):
         from funcgrad._src.tree_util import tree_flatten
@@ -508,7 +525,9 @@ def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
                 out_cts = [backend.xp.zeros(a.shape, a.dtype) if c is None else c
                            for c, a in zip(out_cts, lin.ct_out_avals)]  # fmt: skip
             transpose = lin.transpose
-            run = transpose.run_on if backend is transpose.backend else transpose.for_backend(backend)
+            run = (
+                transpose.run_on if backend is transpose.backend else transpose.for_backend(backend)
+            )
             in_cts = run(*residuals, *out_cts)
         else:  # a custom_vjp backward function, on arrays
             backend = backend or current_backend()
@@ -556,7 +575,9 @@ def _backward_traced(trace, out_nodes, cts, in_nodes) -> list:
         if type(lin) is not Linearization:
             in_cts = lin(out_cts)
         else:
-            out_cts = [ad.zeros_like_aval(a) if c is None else c for c, a in zip(out_cts, lin.ct_out_avals)]
+            out_cts = [
+                ad.zeros_like_aval(a) if c is None else c for c, a in zip(out_cts, lin.ct_out_avals)
+            ]
             residuals = [_new_array(r if type(r) is e_backend.buffer_type else e_backend.freeze(r), e_backend)
                          for r in residuals]  # fmt: skip
             jaxpr, consts = lin.transpose_program

@@ -206,7 +206,11 @@ neg_p.linear = True  # noqa: F821
 
 for _p in (conj_p, real_p, imag_p):  # noqa: F821
     # For real operands these are identity-like; complex autodiff follows JAX (no conjugation).
-    _p.jvp = (lambda p: lambda primals, tangents: ([p.bind1(primals[0])], [p.bind1(tangents[0])]))(_p)
+    _p.jvp = (lambda p: lambda primals, tangents: ([p.bind1(primals[0])], [p.bind1(tangents[0])]))(
+        _p
+    )
+
+
 def _to_complex(ct, aval):
     # A real cotangent entering a complex operand: a cast, whose own transpose takes the real
     # part, so that higher-order reverse mode never leaks an imaginary part into a real value.
@@ -215,7 +219,9 @@ def _to_complex(ct, aval):
     return convert_element_type_p.bind1(ct, new_dtype=aval.dtype)
 
 
-real_p.transpose = lambda cts, x: [cts[0] if x.aval.dtype.kind != "c" else _to_complex(cts[0], x.aval)]  # noqa: F821
+real_p.transpose = lambda cts, x: [
+    cts[0] if x.aval.dtype.kind != "c" else _to_complex(cts[0], x.aval)
+]  # noqa: F821
 imag_p.transpose = lambda cts, x: [  # noqa: F821
     _mul(_to_complex(_neg(cts[0]), x.aval), 1j) if x.aval.dtype.kind == "c" else Zero(x.aval)
 ]
@@ -320,7 +326,9 @@ def _mul_transpose(cts, x, y):
 def _div_transpose(cts, x, y):
     (ct,) = cts
     if is_undefined(y):
-        raise ValueError("div: transpose with respect to the denominator (the program is not linear)")
+        raise ValueError(
+            "div: transpose with respect to the denominator (the program is not linear)"
+        )
     return [Zero(x.aval) if type(ct) is Zero else unbroadcast(x.aval, _div(ct, y)), None]
 
 
@@ -355,10 +363,16 @@ defjvp(pow_p, _pow_base_jvp, _pow_exponent_jvp)  # noqa: F821
 # max/min (and NaN-ignoring fmax/fmin): the gradient goes to the selected operand; on
 # ties it is split equally between both (as in JAX).
 # The weights are heaviside(x - y, 1/2) (NaN where an operand is NaN).
-defjvp(max_p, lambda t, x, y, *, out: _step(t, sub_p.bind1(x, y)),  # noqa: F821
-       lambda t, x, y, *, out: _step(t, sub_p.bind1(y, x)))  # noqa: F821 fmt: skip
-defjvp(min_p, lambda t, x, y, *, out: _step(t, sub_p.bind1(y, x)),  # noqa: F821
-       lambda t, x, y, *, out: _step(t, sub_p.bind1(x, y)))  # noqa: F821 fmt: skip
+defjvp(
+    max_p,
+    lambda t, x, y, *, out: _step(t, sub_p.bind1(x, y)),  # noqa: F821
+    lambda t, x, y, *, out: _step(t, sub_p.bind1(y, x)),
+)  # noqa: F821 fmt: skip
+defjvp(
+    min_p,
+    lambda t, x, y, *, out: _step(t, sub_p.bind1(y, x)),  # noqa: F821
+    lambda t, x, y, *, out: _step(t, sub_p.bind1(x, y)),
+)  # noqa: F821 fmt: skip
 
 
 def _fextremum_jvps(better):
@@ -373,10 +387,16 @@ defjvp(fmax_p, *_fextremum_jvps(_gt))  # noqa: F821
 defjvp(fmin_p, *_fextremum_jvps(_lt))  # noqa: F821
 # rem(x, y) = x - floor(x / y) y and fmod(x, y) = x - trunc(x / y) y; the quotient is
 # taken from x and y directly (from x - out it could round to the neighbouring integer).
-defjvp(rem_p, lambda t, x, y, *, out: t,  # noqa: F821
-       lambda t, x, y, *, out: _neg(_mul(t, floor_div_p.bind1(x, y))))  # noqa: F821 fmt: skip
-defjvp(fmod_p, lambda t, x, y, *, out: t,  # noqa: F821
-       lambda t, x, y, *, out: _neg(_mul(t, trunc_p.bind1(_div(x, y)))))  # noqa: F821 fmt: skip
+defjvp(
+    rem_p,
+    lambda t, x, y, *, out: t,  # noqa: F821
+    lambda t, x, y, *, out: _neg(_mul(t, floor_div_p.bind1(x, y))),
+)  # noqa: F821 fmt: skip
+defjvp(
+    fmod_p,
+    lambda t, x, y, *, out: t,  # noqa: F821
+    lambda t, x, y, *, out: _neg(_mul(t, trunc_p.bind1(_div(x, y)))),
+)  # noqa: F821 fmt: skip
 
 
 def _atan2_denominator(x, y):
@@ -390,11 +410,19 @@ defjvp(hypot_p, lambda t, x, y, *, out: _mul(t, _div(x, out)),  # noqa: F821
        lambda t, x, y, *, out: _mul(t, _div(y, out)))  # fmt: skip
 defjvp(logaddexp_p, lambda t, x, y, *, out: _mul(t, _exp(_sub(x, out))),  # noqa: F821
        lambda t, x, y, *, out: _mul(t, _exp(_sub(y, out))))  # fmt: skip
-defjvp(logaddexp2_p, lambda t, x, y, *, out: _mul(t, exp2_p.bind1(_sub(x, out))),  # noqa: F821
-       lambda t, x, y, *, out: _mul(t, exp2_p.bind1(_sub(y, out))))  # noqa: F821 fmt: skip
+defjvp(
+    logaddexp2_p,
+    lambda t, x, y, *, out: _mul(t, exp2_p.bind1(_sub(x, out))),  # noqa: F821
+    lambda t, x, y, *, out: _mul(t, exp2_p.bind1(_sub(y, out))),
+)  # noqa: F821 fmt: skip
 # copysign(x, y) = |x| sign(y): d/dx = sign(x) sign(out), piecewise constant in y
-defjvp(copysign_p, lambda t, x, y, *, out: _select(  # noqa: F821
-    eq_p.bind1(signbit_p.bind1(x), signbit_p.bind1(out)), t, _neg(t)), None)  # noqa: F821 fmt: skip
+defjvp(
+    copysign_p,
+    lambda t, x, y, *, out: _select(  # noqa: F821
+        eq_p.bind1(signbit_p.bind1(x), signbit_p.bind1(out)), t, _neg(t)
+    ),
+    None,
+)  # noqa: F821 fmt: skip
 
 
 # select: linear in both branches.

@@ -110,7 +110,9 @@ def _make_scatter(name: str, mode: str) -> Primitive:
                 f"operand (shape {x.shape}) has shape {shape}"
             )
         if not updates.weak_type and updates.dtype != x.dtype:
-            raise TypeError(f"{name}: updates dtype {updates.dtype} differs from operand dtype {x.dtype}")
+            raise TypeError(
+                f"{name}: updates dtype {updates.dtype} differs from operand dtype {x.dtype}"
+            )
         return [ShapedArray(x.shape, x.dtype)]
 
     prim.impl = impl
@@ -346,7 +348,9 @@ def _make_scatter_extremum_jvp(prim):
         if type(tx) is not Zero:
             t_out = _ew.mul_p.bind1(tx, x_won)
         if type(tu) is not Zero:
-            t_u = scatter_add_p.bind1(zeros_x, _ew.mul_p.bind1(tu, u_won), *indices, indexer=indexer)
+            t_u = scatter_add_p.bind1(
+                zeros_x, _ew.mul_p.bind1(tu, u_won), *indices, indexer=indexer
+            )
             t_out = add_tangents(t_out, t_u)
         return [out], [_ew.div_p.bind1(t_out, winners)]
 

@@ -32,7 +32,9 @@ def _sort_abstract_eval(*operands, dimension, num_keys):
     if any(op.shape != shape for op in operands):
         raise ValueError(f"sort: operands must have one shape, got {[op.shape for op in operands]}")
     if not 0 <= dimension < len(shape) or not 1 <= num_keys <= len(operands):
-        raise ValueError(f"sort: dimension={dimension}, num_keys={num_keys} invalid for shape {shape}")
+        raise ValueError(
+            f"sort: dimension={dimension}, num_keys={num_keys} invalid for shape {shape}"
+        )
     return [ShapedArray(shape, op.dtype) for op in operands]
 
 
@@ -78,7 +80,9 @@ def _searchsorted_impl(backend, sorted_array, queries, *, side, dtype):
 
 def _searchsorted_abstract_eval(sorted_array, queries, *, side, dtype):
     if sorted_array.ndim != 1:
-        raise ValueError(f"searchsorted: the sorted array must be 1-D, got shape {sorted_array.shape}")
+        raise ValueError(
+            f"searchsorted: the sorted array must be 1-D, got shape {sorted_array.shape}"
+        )
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     return [ShapedArray(queries.shape, dtype)]

@@ -31,7 +31,9 @@ def _convert_impl(backend, x, *, new_dtype):
 
 
 convert_element_type_p.impl = _convert_impl
-convert_element_type_p.abstract_eval = lambda x, *, new_dtype: [x.update(dtype=new_dtype, weak_type=False)]
+convert_element_type_p.abstract_eval = lambda x, *, new_dtype: [
+    x.update(dtype=new_dtype, weak_type=False)
+]
 
 
 def _convert_tangent(t, new_dtype):
@@ -57,7 +59,9 @@ def _convert_transpose(cts, x, *, new_dtype):
     (ct,) = cts
     if not is_undefined(x):
         return [None]
-    if type(ct) is Zero or not (differentiable_dtype(x.aval.dtype) and differentiable_dtype(ct.dtype)):
+    if type(ct) is Zero or not (
+        differentiable_dtype(x.aval.dtype) and differentiable_dtype(ct.dtype)
+    ):
         return [Zero(x.aval)]
     # The transpose of real->complex is the real part (the real inner product's adjoint).
     return [_convert_tangent(ct, x.aval.dtype)]
@@ -86,7 +90,9 @@ def _broadcast_in_dim_abstract_eval(x, *, shape, broadcast_dimensions):
             f"dimensions, got {broadcast_dimensions}"
         )
     if any(b >= a for a, b in zip(broadcast_dimensions[1:], broadcast_dimensions)):
-        raise ValueError(f"broadcast_in_dim: broadcast_dimensions {broadcast_dimensions} must be increasing")
+        raise ValueError(
+            f"broadcast_in_dim: broadcast_dimensions {broadcast_dimensions} must be increasing"
+        )
     for in_dim, out_dim in enumerate(broadcast_dimensions):
         if not 0 <= out_dim < len(shape) or x.shape[in_dim] not in (1, shape[out_dim]):
             raise ValueError(
@@ -229,7 +235,9 @@ def _concatenate_transpose(cts, *xs, dimension):
             result.append(Zero(x.aval))
         else:
             everything = (IndexSlice(None, None, None),) * dimension
-            result.append(gather_p.bind1(ct, indexer=(*everything, IndexSlice(start, start + size, None))))
+            result.append(
+                gather_p.bind1(ct, indexer=(*everything, IndexSlice(start, start + size, None)))
+            )
         start += size
     return result
 
@@ -272,7 +280,9 @@ def _pad_impl(backend, x, padding_value, *, padding_config):
 
 def _pad_abstract_eval(x, padding_value, *, padding_config):
     if len(padding_config) != x.ndim:
-        raise ValueError(f"pad: padding_config has {len(padding_config)} entries for an array of rank {x.ndim}")
+        raise ValueError(
+            f"pad: padding_config has {len(padding_config)} entries for an array of rank {x.ndim}"
+        )
     shape = tuple(_padded_size(n, lo, hi, i) for n, (lo, hi, i) in zip(x.shape, padding_config))
     if any(i < 0 for _, _, i in padding_config) or any(d < 0 for d in shape):
         raise ValueError(f"pad: padding_config {padding_config} is invalid for shape {x.shape}")

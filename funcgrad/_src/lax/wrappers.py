@@ -146,7 +146,9 @@ def full(shape: Sequence[int], fill_value, dtype=None):
 
 def full_like(x, fill_value, dtype=None, shape=None):
     """Like ``x`` (or with ``shape``), filled with ``fill_value``."""
-    return full(x.shape if shape is None else shape, fill_value, x.dtype if dtype is None else dtype)
+    return full(
+        x.shape if shape is None else shape, fill_value, x.dtype if dtype is None else dtype
+    )
 
 
 def broadcast_in_dim(operand, shape: Sequence[int], broadcast_dimensions: Sequence[int]):
@@ -182,7 +184,9 @@ def squeeze(array, dimensions: Sequence[int]):
     array = _arr(array, "squeeze")
     dims = {d % array.ndim for d in dimensions}
     if any(array.shape[d] != 1 for d in dims):
-        raise ValueError(f"funcgrad.lax.squeeze: axes {sorted(dims)} of shape {array.shape} are not all 1")
+        raise ValueError(
+            f"funcgrad.lax.squeeze: axes {sorted(dims)} of shape {array.shape} are not all 1"
+        )
     return reshape(array, [s for i, s in enumerate(array.shape) if i not in dims])
 
 
@@ -230,7 +234,9 @@ def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001  (
     """``operand[start:limit:stride]`` along every axis (static bounds)."""
     operand = _arr(operand, "slice")
     strides = strides or (1,) * operand.ndim
-    indexer = tuple(IndexSlice(int(a), int(b), int(s)) for a, b, s in zip(start_indices, limit_indices, strides))
+    indexer = tuple(
+        IndexSlice(int(a), int(b), int(s)) for a, b, s in zip(start_indices, limit_indices, strides)
+    )
     return indexing.gather_p.bind1(operand, indexer=indexer)
 
 
@@ -276,13 +282,17 @@ reduce_or = _reducer(reductions.reduce_or_p, "reduce_or")
 def argmax(operand, axis: int, index_dtype=np.int64):
     """Index of the largest element along ``axis`` (first one on ties; NaN counts as largest)."""
     operand = _arr(operand, "argmax")
-    return reductions.argmax_p.bind1(operand, axis=axis % operand.ndim, index_dtype=np.dtype(index_dtype))
+    return reductions.argmax_p.bind1(
+        operand, axis=axis % operand.ndim, index_dtype=np.dtype(index_dtype)
+    )
 
 
 def argmin(operand, axis: int, index_dtype=np.int64):
     """Index of the smallest element along ``axis`` (first one on ties; NaN counts as smallest)."""
     operand = _arr(operand, "argmin")
-    return reductions.argmin_p.bind1(operand, axis=axis % operand.ndim, index_dtype=np.dtype(index_dtype))
+    return reductions.argmin_p.bind1(
+        operand, axis=axis % operand.ndim, index_dtype=np.dtype(index_dtype)
+    )
 
 
 def _cumulative(prim, name):
@@ -322,7 +332,9 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
     out = linalg.dot_general_p.bind1(lhs, rhs, dimension_numbers=dn)
-    return out if preferred_element_type is None else convert_element_type(out, preferred_element_type)
+    return (
+        out if preferred_element_type is None else convert_element_type(out, preferred_element_type)
+    )
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None):

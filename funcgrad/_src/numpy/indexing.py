@@ -250,4 +250,3 @@ class IndexUpdateRef:
 
     def __repr__(self) -> str:
         return f"IndexUpdateRef({self.array!r}, {self.key!r})"
-

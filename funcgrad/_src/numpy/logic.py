@@ -146,7 +146,9 @@ def isdtype(dtype, kind) -> bool:
         return any(isdtype(dtype, k) for k in kind)
     if isinstance(kind, str):
         if kind not in _KINDS:
-            raise ValueError(f"funcgrad.numpy.isdtype: unknown kind {kind!r}; use one of {sorted(_KINDS)}")
+            raise ValueError(
+                f"funcgrad.numpy.isdtype: unknown kind {kind!r}; use one of {sorted(_KINDS)}"
+            )
         return dtype.kind in _KINDS[kind]
     return dtype == np.dtype(kind)
 
@@ -156,7 +158,9 @@ def can_cast(from_, to, casting="safe") -> bool:
     if is_array(from_):
         from_ = from_.dtype
     elif type(from_) in _WEAK:
-        raise TypeError("funcgrad.numpy.can_cast: pass a dtype or an array, not a Python scalar (as in NumPy 2)")
+        raise TypeError(
+            "funcgrad.numpy.can_cast: pass a dtype or an array, not a Python scalar (as in NumPy 2)"
+        )
     return bool(np.can_cast(from_, to, casting=casting))
 
 

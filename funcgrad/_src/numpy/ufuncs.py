@@ -54,7 +54,9 @@ def _fast_path_cache(ufunc_name: str):
     def ok(key: tuple) -> bool:
         hit = cache.get(key)
         if hit is None:
-            resolver_key = tuple(_RESOLVER_KEYS.get(k, k) if isinstance(k, type) else k for k in key)
+            resolver_key = tuple(
+                _RESOLVER_KEYS.get(k, k) if isinstance(k, type) else k for k in key
+            )
             try:
                 loop = ew.ufunc_loop_dtypes(ufunc_name, resolver_key)[0]
                 hit = all(isinstance(k, type) or d == k for k, d in zip(key, loop))
@@ -321,7 +323,9 @@ def where(condition, x=None, y=None, /):
     if type(x) in _WEAK and type(y) in _WEAK:
         x = asarray(x, fname=fname)
     dt = dtypes.result_type(x, y)
-    return ew.select_p.bind1(*broadcast_operands(fname, [condition, convert(x, dt), convert(y, dt)]))
+    return ew.select_p.bind1(
+        *broadcast_operands(fname, [condition, convert(x, dt), convert(y, dt)])
+    )
 
 
 def clip(a, /, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002

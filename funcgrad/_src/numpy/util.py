@@ -47,7 +47,9 @@ def asarray(x: Any, dtype: Any = None, fname: str = "asarray") -> Any:
         try:
             host = np.asarray(x, dtype=dtype)
         except (TypeError, ValueError) as e:
-            raise TypeError(f"{fname}: cannot convert {type(x).__name__} to an array: {e}") from None
+            raise TypeError(
+                f"{fname}: cannot convert {type(x).__name__} to an array: {e}"
+            ) from None
         dt = dtypes.canonicalize_dtype(host.dtype, fname)
         buf = backend.asarray(host, dtype=dt)
     return array_from_buffer(buf, backend)
@@ -108,7 +110,9 @@ def broadcast_operands(fname: str, args: Sequence[Any]) -> list:
     if same:
         return list(args)
     out_shape = broadcast_shapes_cached(fname, *(a.shape for a in args if type(a) not in _WEAK))
-    return [a if type(a) in _WEAK or a.ndim == 0 else broadcast_to_shape(a, out_shape) for a in args]
+    return [
+        a if type(a) in _WEAK or a.ndim == 0 else broadcast_to_shape(a, out_shape) for a in args
+    ]
 
 
 def convert(x: Any, dtype: np.dtype) -> Any:
