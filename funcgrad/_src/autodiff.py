@@ -153,6 +153,8 @@ class _Linearized:
 class _TapeLinearized:
     """Eager reverse mode's record (see ``interpreters/tape.py``): primal outputs and the tape."""
 
+    __slots__ = ("aux", "in_nodes", "out_nodes", "out_tree", "primal_outs", "primals", "trace")
+
     def __init__(self, trace, primals, in_nodes, primal_outs, out_nodes, out_tree, aux):
         self.trace = trace
         self.primals = primals
@@ -396,7 +398,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             def flat_fun(x):
                 call_args = list(args)
                 call_args[argnums] = x
-                return fun(*call_args, **kwargs)
+                return fun(*call_args, **kwargs) if kwargs else fun(*call_args)
         else:
             nums = _check_argnums("grad", argnums, len(args))
             diff_flat, diff_trees = [], []

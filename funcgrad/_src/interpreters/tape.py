@@ -496,12 +496,9 @@ def backward(trace: TapeTrace, out_nodes: Sequence[int | None], cts: Sequence[An
     buffers; otherwise (e.g. a ``vjp`` function called under vmap or jit) their
     programs are bound in the current trace.
     """
-    if trace_context.trace is EVAL_TRACE and all([type(c) is Array for c in cts]):
-        return _backward_buffers(trace, out_nodes, cts, in_nodes)
-    return _backward_traced(trace, out_nodes, cts, in_nodes)
-
-
-def _backward_buffers(trace, out_nodes, cts, in_nodes) -> list:
+    if trace_context.trace is not EVAL_TRACE or not all([type(c) is Array for c in cts]):
+        return _backward_traced(trace, out_nodes, cts, in_nodes)
+    # Eagerly: the transposes' kernels on raw buffers, cotangents kept in a list by node.
     ct_env: list = [None] * trace.num_nodes
     backend = None
     for node, ct in zip(out_nodes, cts):
