@@ -115,3 +115,15 @@ def test_errors_on_the_tape_name_the_primitive():
     funcgrad.grad(lambda x: leaked.append(x) or x)(fnp.asarray(1.0))
     with pytest.raises(funcgrad.UnexpectedTracerError, match="grad"):
         fnp.sin(leaked[0])
+
+
+def test_index_true_and_index_one_are_different_signatures():
+    """``x[True]`` adds an axis, ``x[1]`` picks a row; equal as parameters (True == 1), they
+    must not share a cached linearization."""
+    x = fnp.asarray(np.arange(6.0).reshape(3, 2))
+    g_one = funcgrad.grad(lambda v: fnp.sum(v[1] ** 2))(x)
+    g_true = funcgrad.grad(lambda v: fnp.sum(v[True] ** 2))(x)
+    np.testing.assert_array_equal(np.asarray(g_one), [[0, 0], [4, 6], [0, 0]])
+    np.testing.assert_array_equal(np.asarray(g_true), 2 * np.arange(6.0).reshape(3, 2))
+    g_one_again = funcgrad.grad(lambda v: fnp.sum(v[1] ** 2))(x)
+    np.testing.assert_array_equal(np.asarray(g_one_again), np.asarray(g_one))

@@ -49,6 +49,7 @@ from funcgrad._src.interpreters import ad
 from funcgrad._src.interpreters.codegen import generate
 from funcgrad._src.interpreters.optimize import optimize_for_execution
 from funcgrad._src.ir import ClosedJaxpr, StagingTrace
+from funcgrad._src.lax import indexing
 
 _SCALARS = (bool, int, float, complex)
 
@@ -146,6 +147,13 @@ _CACHE_LIMIT = 4096
 
 
 _UNKEYABLE = object()
+
+#: Primitives whose parameters hold NumPy indices, where ``True`` and ``1`` (equal and
+#: hashing alike) mean different things: their keys spell out every value's type.
+_INDEXERS = {
+    indexing.gather_p, indexing.scatter_p, indexing.scatter_add_p, indexing.scatter_mul_p,
+    indexing.scatter_min_p, indexing.scatter_max_p,
+}  # fmt: skip
 
 
 def _param_key(v: Any) -> Any:
@@ -333,7 +341,12 @@ class TapeTrace(Trace):
         if not mask:
             return EVAL_TRACE.process_primitive(prim, args, params)
         key[1] = mask
-        pkey = _params_key(params) if params else ()
+        if not params:
+            pkey = ()
+        elif prim in _INDEXERS:
+            pkey = _params_key(params)  # True and 1 are different indices
+        else:
+            pkey = tuple(params.items())  # plain values: ints, tuples, dtypes, programs
         primals = None
         if pkey is _UNKEYABLE:  # not cacheable: linearize this application afresh
             primals = self._primals(args)
@@ -343,8 +356,18 @@ class TapeTrace(Trace):
         else:
             key[2] = pkey
             key = tuple(key)
-            lin = _cache.get(key)
-            if lin is None:
+            try:
+                lin = _cache.get(key)
+            except TypeError:  # an unhashable parameter: build this one afresh
+                key, lin = (
+                    None,
+                    Linearization(
+                        _bound_rule(prim, params),
+                        _avals(self._primals(args)),
+                        _mask_bits(mask, len(args)),
+                    ),
+                )
+            if lin is None and key is not None:
                 primals = self._primals(args)
                 lin = _linearization(prim, primals, _mask_bits(mask, len(args)), params, key)
         try:
