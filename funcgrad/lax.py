@@ -11,7 +11,14 @@ Examples:
 
 from funcgrad._src.custom_derivatives import stop_gradient
 from funcgrad._src.lax import wrappers as _wrappers
+from funcgrad._src.lax import convolution as _convolution
+from funcgrad._src.lax.convolution import *  # noqa: F403
 from funcgrad._src.lax.wrappers import *  # noqa: F403
 
 globals().update(_wrappers.ELEMENTWISE)
-__all__ = sorted(set(_wrappers.__all__) | set(_wrappers.ELEMENTWISE) | {"stop_gradient"})
+__all__ = sorted(
+    set(_wrappers.__all__)
+    | set(_wrappers.ELEMENTWISE)
+    | set(_convolution.__all__)
+    | {"stop_gradient"}
+)

@@ -10,13 +10,13 @@ shape and dtype. A completeness test makes sure every primitive has a record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 from hypothesis.extra import numpy as hnp
+from op_record import OpRecord
+from records_convolution import RECORDS as _CONVOLUTION_RECORDS
 from oracle import arrays, assert_same, dtypes, shapes
 
 import funcgrad.numpy as fnp
@@ -24,16 +24,6 @@ from funcgrad._src.core import get_aval
 from funcgrad._src.lax import ALL_PRIMITIVES
 from funcgrad._src.lax import elementwise as ew
 from funcgrad._src.lax.indexing import ArrayIndex, IndexSlice
-
-
-@dataclass
-class OpRecord:
-    name: str
-    # draw(data) -> (operands as NumPy arrays or Python scalars, static params)
-    draw: Callable
-    # reference(*operands, **params) -> list of NumPy results
-    reference: Callable
-    rtol: float | None = None
 
 
 def _fg(x):
@@ -496,6 +486,9 @@ RECORDS += [
              lambda a, b: [np.linalg.solve(a, b)], rtol=1e-4),
 ]  # fmt: skip
 
+
+# Families with their own record tables.
+RECORDS += _CONVOLUTION_RECORDS
 
 # Decompositions have sign/phase freedom: checked through invariants in test_decompositions.
 _INVARIANT_TESTED = {"eigh", "qr", "svd"}

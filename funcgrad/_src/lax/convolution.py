@@ -1,0 +1,708 @@
+"""Convolution primitives: ``conv_general_dilated`` with JAX's meaning of every argument.
+
+``conv_general_dilated_p`` is one N-d convolution (a cross-correlation, as in every deep
+learning library: the kernel is not flipped) with window strides, explicit ``(lo, hi)``
+padding (negative values crop), input ("lhs") dilation, kernel ("rhs") dilation,
+feature groups and batch groups, on operands whose axes are named by
+:class:`ConvDimensionNumbers`. Its impl builds one strided view of the windows of the
+dilated, padded input and contracts it with the kernel in one batched BLAS product
+(``matmul`` over the groups), with no Python loop over pixels, channels or examples.
+
+Group conventions (as in XLA): with ``feature_group_count = G`` the input features,
+and the output features, are split into G consecutive blocks; block g of the output
+sees only block g of the input. With ``batch_group_count = B`` the input batch is split
+into B consecutive blocks and the output features into B consecutive blocks; block b of
+the output features is computed from batch block b (the output batch has size N / B).
+
+``conv_transpose`` is PyTorch's ``ConvTranspose`` as a composition: the gradient of a
+convolution with respect to its input, i.e. a convolution of the input dilated by the
+stride with the flipped kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from funcgrad._src.core import Array, Primitive, ShapedArray, Tracer
+from funcgrad._src.interpreters.ad import Zero, defjvp, is_undefined, zeros_like_aval
+from funcgrad._src.lax.indexing import IndexSlice, gather_p
+from funcgrad._src.lax.structural import reshape_p, transpose_p
+
+__all__ = ["ConvDimensionNumbers", "conv_general_dilated", "conv_transpose"]
+
+
+class ConvDimensionNumbers(NamedTuple):
+    """Axis positions of the operands and result of a convolution.
+
+    ``lhs_spec = (batch axis, feature axis, spatial axes...)``,
+    ``rhs_spec = (output-feature axis, input-feature axis, spatial axes...)``,
+    ``out_spec = (batch axis, feature axis, spatial axes...)``; the k-th spatial entry of
+    each spec names the same spatial dimension.
+    """
+
+    lhs_spec: tuple[int, ...]
+    rhs_spec: tuple[int, ...]
+    out_spec: tuple[int, ...]
+
+
+# --- shapes ----------------------------------------------------------------------------
+
+
+def _dilated(n: int, d: int) -> int:
+    """Size of an axis of ``n`` elements with ``d - 1`` zeros inserted between them."""
+    return 0 if n == 0 else (n - 1) * d + 1
+
+
+def _conv_shape(lhs_shape, rhs_shape, *, window_strides, padding, lhs_dilation, rhs_dilation,
+                dimension_numbers, feature_group_count, batch_group_count,
+                fname="conv_general_dilated") -> tuple[int, ...]:  # fmt: skip
+    """The result shape; raises an error naming ``fname`` for inconsistent arguments."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    nsp = len(lhs_spec) - 2
+    n, c = lhs_shape[lhs_spec[0]], lhs_shape[lhs_spec[1]]
+    o, i = rhs_shape[rhs_spec[0]], rhs_shape[rhs_spec[1]]
+    fg, bg = feature_group_count, batch_group_count
+    where = f"lhs shape {tuple(lhs_shape)}, rhs shape {tuple(rhs_shape)}"
+    if fg < 1 or bg < 1:
+        raise ValueError(f"{fname}: feature_group_count and batch_group_count must be >= 1, "
+                         f"got {fg} and {bg}")  # fmt: skip
+    if fg > 1 and bg > 1:
+        raise ValueError(f"{fname}: at most one of feature_group_count ({fg}) and "
+                         f"batch_group_count ({bg}) may be greater than 1")  # fmt: skip
+    if c != i * fg:
+        raise ValueError(
+            f"{fname}: the lhs feature dimension ({c}) must equal the rhs input-feature "
+            f"dimension ({i}) times feature_group_count ({fg}) ({where})"
+        )
+    if o % fg or o % bg:
+        raise ValueError(
+            f"{fname}: the rhs output-feature dimension ({o}) must be a multiple of "
+            f"feature_group_count ({fg}) and batch_group_count ({bg}) ({where})"
+        )
+    if n % bg:
+        raise ValueError(f"{fname}: the lhs batch dimension ({n}) must be a multiple of "
+                         f"batch_group_count ({bg}) ({where})")  # fmt: skip
+    out = [0] * (nsp + 2)
+    out[out_spec[0]], out[out_spec[1]] = n // bg, o
+    for k in range(nsp):
+        size, ksize = lhs_shape[lhs_spec[k + 2]], rhs_shape[rhs_spec[k + 2]]
+        if ksize < 1:
+            raise ValueError(f"{fname}: the kernel's spatial dimensions must be >= 1 ({where})")
+        lo, hi = padding[k]
+        padded = _dilated(size, lhs_dilation[k]) + lo + hi
+        window = _dilated(ksize, rhs_dilation[k])
+        out[out_spec[k + 2]] = max(0, (padded - window) // window_strides[k] + 1)
+    return tuple(out)
+
+
+def _check_params(fname, ndim, window_strides, padding, lhs_dilation, rhs_dilation) -> None:
+    nsp = ndim - 2
+    for name, value in (("window_strides", window_strides), ("lhs_dilation", lhs_dilation),
+                        ("rhs_dilation", rhs_dilation), ("padding", padding)):  # fmt: skip
+        if len(value) != nsp:
+            raise ValueError(
+                f"{fname}: {name} must have one entry per spatial dimension ({nsp} for "
+                f"operands with {ndim} axes), got {value}"
+            )
+    for name, value in (("window_strides", window_strides), ("lhs_dilation", lhs_dilation),
+                        ("rhs_dilation", rhs_dilation)):  # fmt: skip
+        if any(v < 1 for v in value):
+            raise ValueError(f"{fname}: {name} must be positive, got {value}")
+
+
+# --- conv_general_dilated ----------------------------------------------------------------
+
+conv_general_dilated_p = Primitive("conv_general_dilated")
+
+
+def _dilate_and_pad(xp, x, lhs_dilation, padding):
+    """``x`` (batch, feature, spatial...) with interior zeros and edge padding on the
+    spatial axes; negative padding crops."""
+    if all(d == 1 for d in lhs_dilation) and all(lo == 0 and hi == 0 for lo, hi in padding):
+        return x
+    sizes = [_dilated(n, d) for n, d in zip(x.shape[2:], lhs_dilation)]
+    grown = [n + max(lo, 0) + max(hi, 0) for n, (lo, hi) in zip(sizes, padding)]
+    out = xp.zeros((*x.shape[:2], *grown), dtype=x.dtype)
+    inner = tuple(
+        slice(max(lo, 0), max(lo, 0) + n, d) for n, d, (lo, _) in zip(sizes, lhs_dilation, padding)
+    )
+    out[(slice(None), slice(None), *inner)] = x
+    crop = tuple(slice(max(-lo, 0), g - max(-hi, 0)) for g, (lo, hi) in zip(grown, padding))
+    return out[(slice(None), slice(None), *crop)]
+
+
+def _conv_impl(backend, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+               dimension_numbers, feature_group_count, batch_group_count):  # fmt: skip
+    xp = backend.xp
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    out_shape = _conv_shape(
+        lhs.shape, rhs.shape, window_strides=window_strides, padding=padding,
+        lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+        dimension_numbers=dimension_numbers, feature_group_count=feature_group_count,
+        batch_group_count=batch_group_count,
+    )  # fmt: skip
+    dtype = np.result_type(lhs.dtype, rhs.dtype)
+    if 0 in out_shape:
+        return [xp.zeros(out_shape, dtype=dtype)]
+    # Canonical layouts: lhs (N, C, spatial...), rhs (O, I, spatial...).
+    x = _dilate_and_pad(xp, xp.transpose(lhs, lhs_spec), lhs_dilation, padding)
+    w = xp.transpose(rhs, rhs_spec)
+    nsp = x.ndim - 2
+    n, c = x.shape[:2]
+    o, cg = w.shape[:2]
+    ksizes = w.shape[2:]
+    osizes = tuple(out_shape[d] for d in out_spec[2:])
+    # One strided view of every window: (N, C, out spatial..., kernel spatial...).
+    sn, sc, *ss = x.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        x,
+        shape=(n, c, *osizes, *ksizes),
+        strides=(
+            sn, sc,
+            *(s * st for s, st in zip(ss, window_strides)),
+            *(s * d for s, d in zip(ss, rhs_dilation)),
+        ),
+    )  # fmt: skip
+    # Groups become the batch axis of one matmul: (G, N/B * P, Cg * K) @ (G, Cg * K, O/G).
+    fg, bg = feature_group_count, batch_group_count
+    groups, nb = fg * bg, n // bg
+    windows = xp.reshape(windows, (bg, nb, fg, cg, *osizes, *ksizes))
+    sp_out = tuple(range(4, 4 + nsp))
+    sp_k = tuple(range(4 + nsp, 4 + 2 * nsp))
+    cols = xp.transpose(windows, (0, 2, 1, *sp_out, 3, *sp_k))
+    p, k = math.prod(osizes), cg * math.prod(ksizes)
+    cols = xp.reshape(cols, (groups, nb * p, k))
+    # the kernel is small: made contiguous, so that matmul takes the BLAS path
+    w = xp.ascontiguousarray(xp.swapaxes(xp.reshape(w, (groups, o // groups, k)), 1, 2))
+    out = xp.matmul(cols, w) if groups > 1 else xp.matmul(cols[0], w[0])[None]
+    out = out.astype(dtype, copy=False)
+    # (G, Nb, out spatial..., O/G) -> (Nb, out spatial..., O) -> (Nb, O, out spatial...)
+    out = xp.reshape(out, (groups, nb, *osizes, o // groups))
+    out = xp.transpose(out, (1, *range(2, 2 + nsp), 0, 2 + nsp))
+    out = xp.reshape(out, (nb, *osizes, o))
+    out = xp.transpose(out, (0, 1 + nsp, *range(1, 1 + nsp)))
+    # canonical axis j is the result's axis out_spec[j]
+    return [xp.transpose(out, tuple(int(a) for a in np.argsort(out_spec)))]
+
+
+def _conv_abstract_eval(lhs, rhs, **params):
+    if lhs.ndim != rhs.ndim or lhs.ndim < 2:
+        raise ValueError(
+            f"conv_general_dilated: lhs and rhs must have the same number of axes (at least "
+            f"2), got shapes {lhs.shape} and {rhs.shape}"
+        )
+    if lhs.dtype != rhs.dtype:
+        raise TypeError(f"conv_general_dilated: operand dtypes differ: {lhs.dtype} and {rhs.dtype}")
+    return [ShapedArray(_conv_shape(lhs.shape, rhs.shape, **params), lhs.dtype)]
+
+
+conv_general_dilated_p.impl = _conv_impl
+conv_general_dilated_p.abstract_eval = _conv_abstract_eval
+
+_conv = conv_general_dilated_p.bind1
+
+
+def _reshape(x, shape):
+    shape = tuple(shape)
+    return x if tuple(x.shape) == shape else reshape_p.bind1(x, new_sizes=shape)
+
+
+def _transpose(x, perm):
+    perm = tuple(int(p) for p in perm)
+    return x if perm == tuple(range(len(perm))) else transpose_p.bind1(x, permutation=perm)
+
+
+def _flip_spatial(x, spec):
+    """``x`` reversed along its spatial axes ``spec[2:]`` (a strided view)."""
+    flipped = set(spec[2:])
+    indexer = tuple(IndexSlice(None, None, -1 if a in flipped else None) for a in range(x.ndim))
+    return gather_p.bind1(x, indexer=indexer)
+
+
+def _canonical_spec(ndim: int) -> tuple[int, ...]:
+    return tuple(range(ndim))
+
+
+def _swap_kernel_features(w, groups):
+    """A canonical (G * A, B, ...) kernel as (G * B, A, ...), block by block."""
+    a, b, *sp = w.shape
+    w = _reshape(w, (groups, a // groups, b, *sp))
+    w = _transpose(w, (0, 2, 1, *range(3, 3 + len(sp))))
+    return _reshape(w, (groups * b, a // groups, *sp))
+
+
+# conv is bilinear: each operand's tangent goes through the same convolution.
+defjvp(
+    conv_general_dilated_p,
+    lambda t, lhs, rhs, *, out, **params: _conv(t, rhs, **params),
+    lambda t, lhs, rhs, *, out, **params: _conv(lhs, t, **params),
+)
+
+
+# Transposes (one spatial axis shown; each axis alike). The forward pairs the input
+# element x with output y and kernel tap k when x * ld + lo == y * s + k * rd (ld, rd the
+# lhs and rhs dilations, s the stride, lo the low padding).
+#
+# lhs: x = (y * s + k * rd - lo) / ld, a convolution of the cotangent dilated by s with
+# the flipped kernel: stride ld, rhs dilation rd, low padding (window - 1 - lo), high
+# padding chosen so that the result has the input's size; kernel input and output
+# features swap within each group. Batch groups become feature groups of the transpose,
+# whose output features then fold back into the batch.
+def _conv_transpose_lhs(ct, rhs, lhs_aval, *, window_strides, padding, lhs_dilation,
+                        rhs_dilation, dimension_numbers, feature_group_count,
+                        batch_group_count):  # fmt: skip
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    nd = len(lhs_spec)
+    pads = []
+    for k in range(nd - 2):
+        size = lhs_aval.shape[lhs_spec[k + 2]]
+        window = _dilated(rhs.shape[rhs_spec[k + 2]], rhs_dilation[k])
+        ct_size = _dilated(ct.shape[out_spec[k + 2]], window_strides[k])
+        lo = window - 1 - padding[k][0]
+        pads.append((lo, (size - 1) * lhs_dilation[k] + window - ct_size - lo))
+    groups = feature_group_count * batch_group_count
+    canon = _canonical_spec(nd)
+    if groups == 1:
+        w, w_spec = rhs, (rhs_spec[1], rhs_spec[0], *rhs_spec[2:])
+    else:
+        w, w_spec = _swap_kernel_features(_transpose(rhs, rhs_spec), groups), canon
+    w = _flip_spatial(w, w_spec)
+    params = {"window_strides": lhs_dilation, "padding": tuple(pads),
+              "lhs_dilation": window_strides, "rhs_dilation": rhs_dilation,
+              "feature_group_count": groups, "batch_group_count": 1}  # fmt: skip
+    if batch_group_count == 1:
+        return _conv(ct, w, dimension_numbers=ConvDimensionNumbers(out_spec, w_spec, lhs_spec),
+                     **params)  # fmt: skip
+    out = _conv(ct, w, dimension_numbers=ConvDimensionNumbers(out_spec, w_spec, canon), **params)
+    nb, bc, *sp = out.shape
+    c = bc // groups
+    out = _reshape(out, (nb, groups, c, *sp))
+    out = _transpose(out, (1, 0, *range(2, nd + 1)))
+    out = _reshape(out, (groups * nb, c, *sp))
+    return _transpose(out, np.argsort(lhs_spec))
+
+
+# rhs: k = (x * ld + lo - y * s) / rd, a convolution of the input with the cotangent as
+# kernel in which batch and feature axes swap roles (the batch is contracted): stride rd,
+# rhs dilation s, lhs dilation ld, the same low padding. Feature groups become batch
+# groups and batch groups feature groups.
+def _conv_transpose_rhs(ct, lhs, rhs_aval, *, window_strides, padding, lhs_dilation,
+                        rhs_dilation, dimension_numbers, feature_group_count,
+                        batch_group_count):  # fmt: skip
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    pads = []
+    for k in range(len(lhs_spec) - 2):
+        ksize = rhs_aval.shape[rhs_spec[k + 2]]
+        size = _dilated(lhs.shape[lhs_spec[k + 2]], lhs_dilation[k])
+        ct_window = _dilated(ct.shape[out_spec[k + 2]], window_strides[k])
+        lo = padding[k][0]
+        pads.append((lo, (ksize - 1) * rhs_dilation[k] + ct_window - size - lo))
+    swap = lambda spec: (spec[1], spec[0], *spec[2:])
+    return _conv(
+        lhs, ct, window_strides=rhs_dilation, padding=tuple(pads), lhs_dilation=lhs_dilation,
+        rhs_dilation=window_strides,
+        dimension_numbers=ConvDimensionNumbers(swap(lhs_spec), swap(out_spec), swap(rhs_spec)),
+        feature_group_count=batch_group_count, batch_group_count=feature_group_count,
+    )  # fmt: skip
+
+
+def _conv_transpose_rule(cts, lhs, rhs, **params):
+    (ct,) = cts
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise ValueError(
+            "conv_general_dilated: transpose of a convolution of two linear values "
+            "(the program is not linear)"
+        )
+    if is_undefined(lhs):
+        if type(ct) is Zero:
+            return [Zero(lhs.aval), None]
+        if 0 in ct.shape or 0 in rhs.shape:  # nothing flows back
+            return [zeros_like_aval(lhs.aval), None]
+        return [_conv_transpose_lhs(ct, rhs, lhs.aval, **params), None]
+    if type(ct) is Zero:
+        return [None, Zero(rhs.aval)]
+    if 0 in ct.shape or 0 in lhs.shape:
+        return [None, zeros_like_aval(rhs.aval)]
+    return [None, _conv_transpose_rhs(ct, lhs, rhs.aval, **params)]
+
+
+conv_general_dilated_p.transpose = _conv_transpose_rule
+conv_general_dilated_p.linear = True
+
+
+# Batching: everything is put in canonical layout with the mapped axis first, then the
+# mapped axis is folded into a dimension the convolution already treats independently,
+# so one convolution computes all examples:
+#  * only lhs mapped: into the batch (inside each batch group);
+#  * only rhs mapped: into the output features (inside each group);
+#  * both mapped: into the batch groups when there are no feature groups, else into the
+#    feature groups (each example then uses its own kernel).
+def _conv_batch(args, dims, **params):
+    (lhs, rhs), (ld, rd) = args, dims
+    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    fg, bg = params["feature_group_count"], params["batch_group_count"]
+    nd = len(lhs_spec)
+    canon = _canonical_spec(nd)
+
+    def to_canonical(x, spec, bdim):
+        if bdim is None:
+            return _transpose(x, spec)
+        return _transpose(x, (bdim, *(a + (a >= bdim) for a in spec)))
+
+    x, w = to_canonical(lhs, lhs_spec, ld), to_canonical(rhs, rhs_spec, rd)
+    call = dict(params, dimension_numbers=ConvDimensionNumbers(canon, canon, canon))
+    if ld is not None and rd is not None:
+        v, o = w.shape[0], w.shape[1]
+        w = _reshape(w, (v * o, *w.shape[2:]))
+        if fg == 1:
+            # lhs batch (V, B * Nb) -> B' = V * B consecutive batch groups
+            x = _reshape(x, (v * x.shape[1], *x.shape[2:]))
+            out = _conv(x, w, **dict(call, batch_group_count=v * bg))
+        else:
+            x = _transpose(x, (1, 0, *range(2, nd + 1)))
+            x = _reshape(x, (x.shape[0], v * x.shape[2], *x.shape[3:]))
+            out = _conv(x, w, **dict(call, feature_group_count=v * fg))
+        out = _reshape(out, (out.shape[0], v, o, *out.shape[2:]))
+        vpos = 1
+    elif ld is not None:
+        v, n = x.shape[:2]
+        if bg > 1:  # keep the batch groups outermost: (B, V, Nb)
+            x = _reshape(x, (v, bg, n // bg, *x.shape[2:]))
+            x = _transpose(x, (1, 0, *range(2, nd + 2)))
+        x = _reshape(x, (v * n, *x.shape[-(nd - 1) :]))
+        out = _conv(x, w, **call)
+        out = _reshape(out, (v, out.shape[0] // v, *out.shape[1:]))
+        vpos = 0
+    else:
+        v, o = w.shape[:2]
+        groups = fg * bg
+        w = _reshape(w, (v, groups, o // groups, *w.shape[2:]))
+        w = _transpose(w, (1, 0, *range(2, nd + 2)))
+        w = _reshape(w, (v * o, *w.shape[3:]))
+        out = _conv(x, w, **call)
+        n, _, *osp = out.shape
+        out = _reshape(out, (n, groups, v, o // groups, *osp))
+        out = _transpose(out, (0, 2, 1, *range(3, nd + 2)))
+        out = _reshape(out, (n, v, o, *osp))
+        vpos = 1
+    # mapped axis first, then the per-example axes in out_spec's layout
+    pos = lambda j: j if j < vpos else j + 1
+    order = np.argsort(out_spec)
+    return [_transpose(out, (vpos, *(pos(int(j)) for j in order)))], [0]
+
+
+conv_general_dilated_p.batch = _conv_batch
+
+
+# --- public wrappers ---------------------------------------------------------------------
+
+
+def _as_operand(x: Any, fname: str) -> Any:
+    if type(x) is Array or isinstance(x, Tracer):
+        return x
+    from funcgrad._src.numpy.util import asarray
+
+    return asarray(x, fname=fname)
+
+
+def _spatial_chars(nsp: int) -> str:
+    return "DHW"[3 - nsp :] if nsp <= 3 else "".join(chr(ord("a") + k) for k in range(nsp))
+
+
+def _parse_dimension_numbers(dimension_numbers, ndim: int, fname: str) -> ConvDimensionNumbers:
+    """ConvDimensionNumbers from None (NCHW, OIHW, NCHW), specs, or layout strings."""
+    if dimension_numbers is None:
+        canon = _canonical_spec(ndim)
+        return ConvDimensionNumbers(canon, canon, canon)
+    try:
+        lhs, rhs, out = dimension_numbers
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{fname}: dimension_numbers must be None, a ConvDimensionNumbers or three "
+            f"layout strings like ('NHWC', 'HWIO', 'NHWC'), got {dimension_numbers!r}"
+        ) from None
+    if all(isinstance(s, str) for s in (lhs, rhs, out)):
+        specs = _specs_from_strings(lhs, rhs, out, ndim, fname)
+    else:
+        specs = tuple(tuple(int(a) for a in s) for s in (lhs, rhs, out))
+    for name, spec in zip(("lhs", "rhs", "out"), specs):
+        if sorted(spec) != list(range(ndim)):
+            raise ValueError(
+                f"{fname}: the {name} dimension numbers {spec} must be a permutation of the "
+                f"{ndim} axes of the operands"
+            )
+    return ConvDimensionNumbers(*specs)
+
+
+def _specs_from_strings(lhs: str, rhs: str, out: str, ndim: int, fname: str):
+    bad = None
+    for s, name, fixed in ((lhs, "lhs", "NC"), (rhs, "rhs", "OI"), (out, "out", "NC")):
+        if len(s) != ndim or len(set(s)) != ndim or any(ch not in s for ch in fixed):
+            bad = (name, s, fixed)
+    spatial = [ch for ch in rhs if ch not in "OI"]
+    if bad is None and not (set(spatial) == set(lhs) - set("NC") == set(out) - set("NC")):
+        bad = ("spatial", f"{lhs}, {rhs}, {out}", "the same spatial letters")
+    if bad is not None:
+        raise ValueError(
+            f"{fname}: dimension_numbers {(lhs, rhs, out)} are not valid for operands with "
+            f"{ndim} axes: each string must have {ndim} distinct letters, the lhs and out "
+            f"strings contain 'N' and 'C', the rhs string 'O' and 'I', and all three the "
+            f"same spatial letters"
+        )
+    # spatial dimensions are matched by letter, in the kernel's order
+    return (
+        (lhs.index("N"), lhs.index("C"), *(lhs.index(ch) for ch in spatial)),
+        (rhs.index("O"), rhs.index("I"), *(rhs.index(ch) for ch in spatial)),
+        (out.index("N"), out.index("C"), *(out.index(ch) for ch in spatial)),
+    )
+
+
+def _int_tuple(value, nsp: int, name: str, fname: str, default: int = 1) -> tuple[int, ...]:
+    if value is None:
+        return (default,) * nsp
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nsp
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(
+            f"{fname}: {name} must be an int or a sequence of ints, got {value!r}"
+        ) from None
+    if len(out) != nsp:
+        raise ValueError(
+            f"{fname}: {name} must have one entry per spatial dimension ({nsp}), got {value!r}"
+        )
+    return out
+
+
+def _padding_pairs(padding, in_sizes, window_sizes, strides, lhs_dilation, fname):
+    nsp = len(in_sizes)
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode == "VALID":
+            return ((0, 0),) * nsp
+        if mode not in ("SAME", "SAME_LOWER"):
+            raise ValueError(f"{fname}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or a "
+                             f"sequence of (low, high) pairs, got {padding!r}")  # fmt: skip
+        if any(d != 1 for d in lhs_dilation):
+            raise ValueError(
+                f"{fname}: string padding {padding!r} is not defined with lhs_dilation "
+                f"{lhs_dilation}; give explicit (low, high) pairs or use conv_transpose"
+            )
+        pairs = []
+        for n, k, s in zip(in_sizes, window_sizes, strides):
+            # 'SAME': ceil(n / s) outputs, the extra padding on the high side
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            small = total // 2
+            pairs.append((small, total - small) if mode == "SAME" else (total - small, small))
+        return tuple(pairs)
+    try:
+        pairs = tuple((int(lo), int(hi)) for lo, hi in padding)
+    except (TypeError, ValueError):
+        raise ValueError(f"{fname}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or a "
+                         f"sequence of (low, high) pairs, got {padding!r}") from None  # fmt: skip
+    if len(pairs) != nsp:
+        raise ValueError(f"{fname}: padding must have one (low, high) pair per spatial "
+                         f"dimension ({nsp}), got {padding!r}")  # fmt: skip
+    return pairs
+
+
+def _check_operands(lhs, rhs, fname):
+    if lhs.ndim != rhs.ndim or lhs.ndim < 3:
+        raise ValueError(
+            f"{fname}: lhs and rhs must have the same number of axes, at least 3 (batch, "
+            f"feature and one or more spatial axes), got shapes {lhs.shape} and {rhs.shape}"
+        )
+    if lhs.dtype != rhs.dtype:
+        raise TypeError(
+            f"{fname}: lhs and rhs must have one dtype, got {lhs.dtype} and {rhs.dtype}; "
+            f"convert explicitly"
+        )
+
+
+def conv_general_dilated(lhs, rhs, window_strides: Sequence[int], padding,
+                         lhs_dilation: Sequence[int] | None = None,
+                         rhs_dilation: Sequence[int] | None = None, dimension_numbers=None,
+                         feature_group_count: int = 1, batch_group_count: int = 1,
+                         precision=None, preferred_element_type=None):  # fmt: skip
+    """A general N-d convolution (cross-correlation), with JAX's arguments.
+
+    Args:
+        lhs: the input, e.g. (N, C, H, W) in the default layout.
+        rhs: the kernel, e.g. (O, I, KH, KW) in the default layout, with
+            ``I = C / feature_group_count``.
+        window_strides: the step between windows, one per spatial dimension.
+        padding: 'VALID', 'SAME' (``ceil(size / stride)`` outputs, an odd extra pad on
+            the high side), 'SAME_LOWER' (on the low side) or ``(low, high)`` pairs, one
+            per spatial dimension; negative values crop.
+        lhs_dilation: input dilation (``d - 1`` zeros between input elements: the
+            transposed / fractionally strided convolution); default 1.
+        rhs_dilation: kernel dilation (atrous convolution); default 1.
+        dimension_numbers: None (NCHW, OIHW, NCHW), a :class:`ConvDimensionNumbers` or
+            three layout strings such as ``('NHWC', 'HWIO', 'NHWC')``.
+        feature_group_count: grouped convolution: the input and output features split
+            into this many blocks (``= C`` with ``I = 1`` is a depthwise convolution).
+        batch_group_count: the input batch split into this many blocks, each paired with
+            one block of output features (used by the kernel gradient of grouped
+            convolutions).
+        precision, preferred_element_type: accepted for JAX compatibility; the result
+            is converted to ``preferred_element_type`` if given.
+
+    Each spatial output size is ``floor((dilated_in + low + high - dilated_k) / stride) + 1``
+    (at least 0), with ``dilated_n = (n - 1) * dilation + 1``.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import lax
+        >>> x = fnp.ones((1, 1, 4, 4))
+        >>> w = fnp.ones((2, 1, 3, 3))
+        >>> lax.conv_general_dilated(x, w, (1, 1), 'VALID').shape
+        (1, 2, 2, 2)
+        >>> y = lax.conv_general_dilated(x, w, (1, 1), 'SAME')
+        >>> y[0, 0].tolist()
+        [[4.0, 6.0, 6.0, 4.0], [6.0, 9.0, 9.0, 6.0], [6.0, 9.0, 9.0, 6.0], [4.0, 6.0, 6.0, 4.0]]
+        >>> xs = fnp.ones((2, 5, 5, 3))  # NHWC, depthwise 3x3
+        >>> ws = fnp.ones((3, 3, 1, 3))  # HWIO
+        >>> lax.conv_general_dilated(xs, ws, (2, 2), [(1, 1), (1, 1)],
+        ...                          dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+        ...                          feature_group_count=3).shape
+        (2, 3, 3, 3)
+    """
+    del precision
+    fname = "funcgrad.lax.conv_general_dilated"
+    lhs, rhs = _as_operand(lhs, fname), _as_operand(rhs, fname)
+    _check_operands(lhs, rhs, fname)
+    nd = lhs.ndim
+    nsp = nd - 2
+    dn = _parse_dimension_numbers(dimension_numbers, nd, fname)
+    window_strides = _int_tuple(window_strides, nsp, "window_strides", fname)
+    lhs_dilation = _int_tuple(lhs_dilation, nsp, "lhs_dilation", fname)
+    rhs_dilation = _int_tuple(rhs_dilation, nsp, "rhs_dilation", fname)
+    in_sizes = [lhs.shape[a] for a in dn.lhs_spec[2:]]
+    windows = [_dilated(rhs.shape[a], d) for a, d in zip(dn.rhs_spec[2:], rhs_dilation)]
+    pads = _padding_pairs(padding, in_sizes, windows, window_strides, lhs_dilation, fname)
+    _check_params(fname, nd, window_strides, pads, lhs_dilation, rhs_dilation)
+    params = {
+        "window_strides": window_strides, "padding": pads, "lhs_dilation": lhs_dilation,
+        "rhs_dilation": rhs_dilation, "dimension_numbers": dn,
+        "feature_group_count": int(feature_group_count),
+        "batch_group_count": int(batch_group_count),
+    }  # fmt: skip
+    _conv_shape(lhs.shape, rhs.shape, fname=fname, **params)  # errors before binding
+    out = _conv(lhs, rhs, **params)
+    if preferred_element_type is not None and np.dtype(preferred_element_type) != out.dtype:
+        from funcgrad._src.lax.structural import convert_element_type_p
+
+        out = convert_element_type_p.bind1(out, new_dtype=np.dtype(preferred_element_type))
+    return out
+
+
+def conv_transpose(lhs, rhs, strides=1, padding=0, output_padding=0, rhs_dilation=1,
+                   dimension_numbers=None, feature_group_count: int = 1):  # fmt: skip
+    """A transposed ("fractionally strided") convolution with PyTorch's ConvTranspose meaning.
+
+    ``conv_transpose(x, w, stride, padding, output_padding, dilation, groups=g)`` equals
+    ``torch.nn.functional.conv_transpose{1,2,3}d(x, w, stride=..., padding=...,
+    output_padding=..., groups=g, dilation=...)``: the gradient of a convolution with
+    those parameters with respect to its input. The default layout is PyTorch's: input
+    (N, C_in, spatial...), kernel (C_in, C_out / g, spatial...) ("IOHW"), output
+    (N, C_out, spatial...). In layout strings the kernel's 'I' is this function's input
+    channel axis and 'O' its output channel axis.
+
+    It is ``conv_general_dilated`` of ``lhs`` with the spatially flipped kernel (input
+    and output channels swapped within each group), ``window_strides=1``,
+    ``lhs_dilation=strides``, ``rhs_dilation=rhs_dilation`` and padding
+    ``(d * (k - 1) - padding, d * (k - 1) - padding + output_padding)`` per axis, so each
+    spatial output size is ``(in - 1) * stride - 2 * padding + d * (k - 1) +
+    output_padding + 1``.
+
+    Args:
+        strides, padding, output_padding, rhs_dilation: ints (every spatial axis) or one
+            per spatial axis; ``output_padding`` (extra size on the high side, to pick one
+            of the input sizes a strided convolution maps to the same size) must be
+            smaller than the stride or the dilation.
+        dimension_numbers: None, or three layout strings, e.g. ``('NHWC', 'HWOI', 'NHWC')``.
+        feature_group_count: PyTorch's ``groups``.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import lax
+        >>> x = fnp.ones((1, 1, 2, 2))
+        >>> w = fnp.ones((1, 1, 3, 3))
+        >>> lax.conv_transpose(x, w, strides=2).shape
+        (1, 1, 5, 5)
+        >>> lax.conv_transpose(x, w, strides=2, padding=1, output_padding=1).shape
+        (1, 1, 4, 4)
+        >>> lax.conv_transpose(fnp.ones((1, 1, 2)), fnp.ones((1, 1, 2)), strides=2).tolist()
+        [[[1.0, 1.0, 1.0, 1.0]]]
+    """
+    fname = "funcgrad.lax.conv_transpose"
+    lhs, rhs = _as_operand(lhs, fname), _as_operand(rhs, fname)
+    _check_operands(lhs, rhs, fname)
+    nd = lhs.ndim
+    nsp = nd - 2
+    if dimension_numbers is None:
+        chars = _spatial_chars(nsp)
+        dimension_numbers = ("NC" + chars, "IO" + chars, "NC" + chars)
+    dn = _parse_dimension_numbers(dimension_numbers, nd, fname)
+    strides = _int_tuple(strides, nsp, "strides", fname)
+    pads = _int_tuple(padding, nsp, "padding", fname)
+    output_padding = _int_tuple(output_padding, nsp, "output_padding", fname)
+    rhs_dilation = _int_tuple(rhs_dilation, nsp, "rhs_dilation", fname)
+    groups = int(feature_group_count)
+    if any(s < 1 for s in strides) or any(d < 1 for d in rhs_dilation):
+        raise ValueError(
+            f"{fname}: strides and rhs_dilation must be positive, got {strides} and {rhs_dilation}"
+        )
+    if any(p < 0 for p in pads) or any(p < 0 for p in output_padding):
+        raise ValueError(f"{fname}: padding and output_padding must be >= 0, got {pads} and "
+                         f"{output_padding}")  # fmt: skip
+    for op, s, d in zip(output_padding, strides, rhs_dilation):
+        if op >= s and op >= d:
+            raise ValueError(
+                f"{fname}: output_padding {output_padding} must be smaller than the stride "
+                f"{strides} or the dilation {rhs_dilation} (per spatial axis)"
+            )
+    c_in, c_in_w = lhs.shape[dn.lhs_spec[1]], rhs.shape[dn.rhs_spec[1]]
+    if groups < 1 or c_in % groups or c_in != c_in_w:
+        raise ValueError(
+            f"{fname}: the input has {c_in} channels but the kernel's input-channel axis "
+            f"('I') has {c_in_w}; they must be equal and divisible by feature_group_count "
+            f"({groups}) (lhs shape {lhs.shape}, rhs shape {rhs.shape})"
+        )
+    ksizes = [rhs.shape[a] for a in dn.rhs_spec[2:]]
+    in_sizes = [lhs.shape[a] for a in dn.lhs_spec[2:]]
+    sizes = [
+        (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for n, s, p, d, k, op in zip(in_sizes, strides, pads, rhs_dilation, ksizes, output_padding)
+    ]
+    if any(size < 1 for size in sizes) and 0 not in in_sizes:
+        raise ValueError(
+            f"{fname}: the output size (in - 1) * stride - 2 * padding + dilation * (k - 1) "
+            f"+ output_padding + 1 is {sizes} for input {in_sizes} and kernel {ksizes}: "
+            f"too small; use less padding"
+        )
+    conv_pads = tuple(
+        (d * (k - 1) - p, d * (k - 1) - p + op)
+        for k, d, p, op in zip(ksizes, rhs_dilation, pads, output_padding)
+    )
+    if groups == 1:
+        # the kernel's 'O' axis is the forward convolution's output features already
+        w, w_spec = rhs, dn.rhs_spec
+    else:
+        # canonical (C_in, C_out / g, ...) -> (C_out, C_in / g, ...) group by group
+        perm = (dn.rhs_spec[1], dn.rhs_spec[0], *dn.rhs_spec[2:])
+        w, w_spec = _swap_kernel_features(_transpose(rhs, perm), groups), _canonical_spec(nd)
+    w = _flip_spatial(w, w_spec)
+    params = {
+        "window_strides": (1,) * nsp, "padding": conv_pads, "lhs_dilation": strides,
+        "rhs_dilation": rhs_dilation,
+        "dimension_numbers": ConvDimensionNumbers(dn.lhs_spec, w_spec, dn.out_spec),
+        "feature_group_count": groups, "batch_group_count": 1,
+    }  # fmt: skip
+    _conv_shape(lhs.shape, w.shape, fname=fname, **params)
+    return _conv(lhs, w, **params)
