@@ -1,0 +1,823 @@
+"""Pseudo-random numbers from explicit keys: the threefry-2x32 generator and samplers.
+
+Keys
+    A key is a ``uint32`` array of shape ``(2,)`` (the same raw representation as JAX's
+    ``PRNGKey``). A batch of keys is a ``uint32`` array of shape ``(n, 2)``, as made by
+    :func:`split`; sample with one key per row through ``funcgrad.vmap``. Keys are values:
+    the same key always gives the same numbers, so never reuse a key for two purposes;
+    :func:`split` it (or :func:`fold_in` a number) into fresh ones.
+
+The generator
+    Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random numbers: as easy as
+    1, 2, 3", SC 2011) maps a key and a 64-bit counter to 64 random bits. It is written
+    in funcgrad array operations on ``uint32`` (add wrapping modulo 2**32, shifts, xor,
+    or), so the bits are identical on every run, machine and backend, and the samplers
+    trace under ``vmap``, ``jit`` and ``eval_shape`` like any other function. The second
+    counter word separates three domains, so that no two uses of one key share a block:
+
+    =============================  ==============================================
+    counter ``(i, 0)``             block ``i`` of the bits drawn by the samplers
+    counter ``(i, 1)``             key ``i`` of :func:`split`
+    counter ``(data, 2)``          the key made by :func:`fold_in`
+    =============================  ==============================================
+
+    Block ``i`` gives words ``2i`` and ``2i + 1`` of :func:`bits`, so the bits of a
+    smaller shape are a prefix of those of a larger one.
+
+Floating-point samples are built from the bits with exact integer-to-float steps; the
+transforms after that (log, cos, ...) use the backend's math library, so the floats of
+two backends agree to within its rounding, while the bits agree exactly. The default
+floating dtype is float64, as in the rest of funcgrad.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import funcgrad.numpy as fnp
+from funcgrad._src.core import Array, Tracer
+from funcgrad._src.numpy.util import canonicalize_axis
+
+__all__ = [
+    "PRNGKey",
+    "bernoulli",
+    "bits",
+    "categorical",
+    "choice",
+    "exponential",
+    "fold_in",
+    "gumbel",
+    "key",
+    "laplace",
+    "normal",
+    "orthogonal",
+    "permutation",
+    "randint",
+    "split",
+    "threefry_2x32",
+    "truncated_normal",
+    "uniform",
+]
+
+_UINT32 = np.dtype(np.uint32)
+_UINT64 = np.dtype(np.uint64)
+_MASK32 = 0xFFFFFFFF
+
+# Counter-word domains (see the module docstring).
+_DOMAIN_BITS, _DOMAIN_SPLIT, _DOMAIN_FOLD_IN = 0, 1, 2
+
+
+# ------------------------------------------------------------------------------------
+# Argument checks
+# ------------------------------------------------------------------------------------
+
+
+def _describe(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    dtype = getattr(x, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{type(x).__name__} of dtype {dtype} and shape {tuple(shape)}"
+    return f"{type(x).__name__} {x!r:.40}"
+
+
+def _check_key(key: Any, fname: str) -> Any:
+    """``key`` as a funcgrad array, or an error naming ``fname`` that says how to make one."""
+    if isinstance(key, np.ndarray):
+        if key.shape == (2,) and key.dtype == _UINT32:
+            return fnp.asarray(key)
+    elif isinstance(key, (Array, Tracer)):
+        if key.shape == (2,) and key.dtype == _UINT32:
+            return key
+        if key.dtype == _UINT32 and key.ndim == 2 and key.shape[-1] == 2:
+            raise TypeError(
+                f"funcgrad.random.{fname}: expected one PRNG key (uint32, shape (2,)), got a "
+                f"batch of keys of shape {tuple(key.shape)}; map over them with "
+                f"funcgrad.vmap(lambda k: funcgrad.random.{fname}(k, ...))(keys)"
+            )
+    raise TypeError(
+        f"funcgrad.random.{fname}: expected a PRNG key (a uint32 array of shape (2,)), got "
+        f"{_describe(key)}; make one with funcgrad.random.key(seed) and derive fresh keys "
+        f"with funcgrad.random.split(key)"
+    )
+
+
+def _shape(shape: Any, fname: str) -> tuple[int, ...]:
+    try:
+        if isinstance(shape, (int, np.integer)):
+            shape = (operator.index(shape),)
+        shape = tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(
+            f"funcgrad.random.{fname}: shape must be a tuple of ints, got {shape!r:.60}"
+        ) from None
+    if any(d < 0 for d in shape):
+        raise ValueError(f"funcgrad.random.{fname}: shape {shape} has a negative dimension")
+    return shape
+
+
+def _float_dtype(dtype: Any, fname: str) -> np.dtype:
+    dtype = np.dtype(np.float64 if dtype is None else dtype)
+    if dtype.kind != "f" or dtype.itemsize > 8:
+        raise TypeError(
+            f"funcgrad.random.{fname}: dtype must be float16, float32 or float64, got {dtype}"
+        )
+    return dtype
+
+
+def _check_broadcast(x: Any, shape: tuple[int, ...], fname: str, what: str) -> Any:
+    """``x`` itself, after checking that it broadcasts to ``shape``.
+
+    Not broadcast here: the samplers combine it with a sample of the full shape, and
+    a scalar bound that stays 0-d costs nothing per element.
+    """
+    try:
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"funcgrad.random.{fname}: {what} of shape {tuple(x.shape)} does not broadcast "
+            f"to the requested shape {shape}; pass a shape that contains it, or shape=None"
+        ) from None
+    return x
+
+
+# ------------------------------------------------------------------------------------
+# Threefry-2x32 and keys
+# ------------------------------------------------------------------------------------
+
+# Rotation distances of Threefry-2x32 (Random123's R_32x2 constants), four per group.
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+# Key-schedule parity constant of Threefish/Threefry for 32-bit words.
+_KS_PARITY = 0x1BD11BDA
+
+
+def _rotate_left(x: Any, r: int) -> Any:
+    return (x << r) | (x >> (32 - r))
+
+
+def threefry_2x32(key: Any, x0: Any, x1: Any) -> tuple[Any, Any]:
+    """The Threefry-2x32 block function with 20 rounds, elementwise over counters.
+
+    Args:
+        key: a PRNG key, ``uint32`` of shape ``(2,)``.
+        x0, x1: the two counter words, ``uint32`` arrays of one shape.
+
+    Returns:
+        The two output words, ``uint32`` arrays of the counters' shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import random
+        >>> zero = fnp.zeros((), dtype=np.uint32)
+        >>> y0, y1 = random.threefry_2x32(fnp.zeros(2, dtype=np.uint32), zero, zero)
+        >>> hex(int(y0)), hex(int(y1))  # Random123's known answer
+        ('0x6b200159', '0x99ba4efe')
+    """
+    key = _check_key(key, "threefry_2x32")
+    x0, x1 = fnp.asarray(x0), fnp.asarray(x1)
+    if x0.dtype != _UINT32 or x1.dtype != _UINT32 or x0.shape != x1.shape:
+        raise TypeError(
+            f"funcgrad.random.threefry_2x32: counters must be uint32 arrays of one shape, got "
+            f"{x0.dtype}{list(x0.shape)} and {x1.dtype}{list(x1.shape)}"
+        )
+    k0, k1 = key[0], key[1]
+    schedule = (k0, k1, k0 ^ k1 ^ _KS_PARITY)
+    x0, x1 = x0 + k0, x1 + k1
+    for group in range(5):  # 5 groups of 4 rounds, a key injection after each
+        for r in _ROTATIONS[group % 2]:
+            x0 = x0 + x1
+            x1 = _rotate_left(x1, r) ^ x0
+        s = group + 1
+        x0 = x0 + schedule[s % 3]
+        x1 = x1 + (schedule[(s + 1) % 3] + s)  # the sum is 0-d: one full-size add
+    return x0, x1
+
+
+def key(seed: Any) -> Any:
+    """A PRNG key (``uint32`` of shape ``(2,)``) from an integer seed.
+
+    The key holds the seed's 64 bits, high word first (so seeds below 2**32 give
+    ``[0, seed]``); negative seeds count in two's complement. The seed may be a Python
+    int or a 0-d integer array, traced or not.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.key(42).tolist()
+        [0, 42]
+        >>> random.uniform(random.key(0), (3,)).shape
+        (3,)
+    """
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"funcgrad.random.key: seed must be an integer, got {seed!r}")
+    if isinstance(seed, (int, np.integer)):
+        seed = int(seed)
+        if not -(2**63) <= seed < 2**64:
+            raise ValueError(
+                f"funcgrad.random.key: seed {seed} does not fit in 64 bits; pass a seed in "
+                f"[-2**63, 2**64)"
+            )
+        return fnp.asarray(np.array([(seed >> 32) & _MASK32, seed & _MASK32], dtype=_UINT32))
+    if (
+        isinstance(seed, (Array, Tracer, np.ndarray))
+        and seed.shape == ()
+        and seed.dtype.kind in "iu"
+    ):
+        wide = fnp.asarray(seed).astype(np.uint64 if seed.dtype == _UINT64 else np.int64)
+        # casting to uint32 keeps the low 32 bits, as the Python-int path does
+        return fnp.stack([(wide >> 32).astype(_UINT32), wide.astype(_UINT32)])
+    raise TypeError(
+        f"funcgrad.random.key: seed must be an integer (a Python int or a 0-d integer "
+        f"array), got {_describe(seed)}"
+    )
+
+
+PRNGKey = key
+
+
+def split(key: Any, num: int = 2) -> Any:
+    """``num`` new keys from ``key``, as a ``uint32`` array of shape ``(num, 2)``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> k1, k2 = random.split(random.key(0))
+        >>> bool((random.uniform(k1) != random.uniform(k2)))
+        True
+    """
+    key = _check_key(key, "split")
+    try:
+        num = operator.index(num)
+    except TypeError:
+        raise TypeError(f"funcgrad.random.split: num must be an int, got {num!r:.40}") from None
+    if num < 0:
+        raise ValueError(f"funcgrad.random.split: num must be >= 0, got {num}")
+    counter = fnp.arange(num, dtype=_UINT32)
+    y0, y1 = threefry_2x32(key, counter, fnp.full((num,), _DOMAIN_SPLIT, dtype=_UINT32))
+    return fnp.stack([y0, y1], axis=-1)
+
+
+def fold_in(key: Any, data: Any) -> Any:
+    """A new key from ``key`` and a 32-bit integer ``data`` (a step number, a worker id).
+
+    ``data`` may be a Python int in ``[-2**31, 2**32)`` or a 0-d integer array (traced
+    or not); negative values and wider arrays are taken modulo 2**32.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> k = random.key(0)
+        >>> bool((random.fold_in(k, 1) != random.fold_in(k, 2)).any())
+        True
+    """
+    key = _check_key(key, "fold_in")
+    if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
+        data = int(data)
+        if not -(2**31) <= data < 2**32:
+            raise ValueError(
+                f"funcgrad.random.fold_in: data {data} does not fit in 32 bits; pass a value "
+                f"in [-2**31, 2**32)"
+            )
+        counter = fnp.asarray(np.uint32(data & _MASK32))
+    elif (
+        isinstance(data, (Array, Tracer, np.ndarray))
+        and data.shape == ()
+        and data.dtype.kind in "iu"
+    ):
+        counter = fnp.asarray(data).astype(_UINT32)
+    else:
+        raise TypeError(
+            f"funcgrad.random.fold_in: data must be an integer (a Python int or a 0-d integer "
+            f"array), got {_describe(data)}"
+        )
+    y0, y1 = threefry_2x32(key, counter, fnp.full((), _DOMAIN_FOLD_IN, dtype=_UINT32))
+    return fnp.stack([y0, y1])
+
+
+def _blocks(key: Any, n: int) -> tuple[Any, Any]:
+    """The two output words of blocks ``0 .. n-1`` of the bits domain."""
+    counter = fnp.arange(n, dtype=_UINT32)
+    return threefry_2x32(key, counter, fnp.full((n,), _DOMAIN_BITS, dtype=_UINT32))
+
+
+def _words(key: Any, n: int) -> Any:
+    """``n`` random uint32 words: the blocks' two words, interleaved."""
+    y0, y1 = _blocks(key, -(-n // 2))
+    words = fnp.stack([y0, y1], axis=-1).reshape(-1)
+    return words if n % 2 == 0 else words[:n]
+
+
+def bits(key: Any, shape: Sequence[int] = (), dtype: Any = np.uint32) -> Any:
+    """Uniformly distributed random bits as unsigned integers of ``dtype``.
+
+    uint64 values take two 32-bit words each (high word first); uint8 and uint16 values
+    keep the low bits of one word.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.bits(random.key(0), (2,)).dtype
+        dtype('uint32')
+    """
+    key = _check_key(key, "bits")
+    shape = _shape(shape, "bits")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "u":
+        raise TypeError(
+            f"funcgrad.random.bits: dtype must be an unsigned integer dtype, got {dtype}"
+        )
+    return _bits(key, shape, dtype)
+
+
+def _bits(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    size = math.prod(shape)
+    if dtype == _UINT64:  # words 2i and 2i+1, i.e. block i, high word first
+        y0, y1 = _blocks(key, size)
+        return ((y0.astype(_UINT64) << 32) | y1.astype(_UINT64)).reshape(shape)
+    words = _words(key, size)
+    return (words if dtype == _UINT32 else words.astype(dtype)).reshape(shape)
+
+
+# ------------------------------------------------------------------------------------
+# Floats from bits
+# ------------------------------------------------------------------------------------
+
+
+def _uniform01(key: Any, shape: tuple[int, ...], dtype: np.dtype, *, open_: bool = False) -> Any:
+    """Uniform floats in ``[0, 1)``, or in ``(0, 1)`` when ``open_``.
+
+    With ``p`` the dtype's precision (11 bits for float16, 24 for float32, 53 for
+    float64), the result is ``k / 2**p`` for ``k`` the top ``p`` bits of a random word
+    (or ``(2k + 1) / 2**p`` for ``k`` the top ``p - 1`` bits, when open): every step is
+    exact, so the values are evenly spaced and 1 is never reached. float64 takes the
+    top 53 bits of a 64-bit value (one block, high word first), assembled in floating
+    point, which is exact and faster than 64-bit integer arithmetic.
+    """
+    p = np.finfo(dtype).nmant + 1
+    scale = np.array(2.0**-p, dtype=dtype)[()]
+    if p <= 32:
+        k = _bits(key, shape, _UINT32)
+        k = ((k >> (33 - p)) << 1) | 1 if open_ else k >> (32 - p)
+        return k.astype(dtype) * scale
+    hi, lo = _blocks(key, math.prod(shape))
+    lo = ((lo >> (65 - p)) << 1) | 1 if open_ else lo >> (64 - p)
+    k = hi.astype(dtype) * np.array(2.0 ** (p - 32), dtype=dtype)[()] + lo.astype(dtype)
+    return (k * scale).reshape(shape)
+
+
+def uniform(
+    key: Any,
+    shape: Sequence[int] = (),
+    dtype: Any = None,
+    minval: Any = 0.0,
+    maxval: Any = 1.0,
+) -> Any:
+    """Uniform floats in ``[minval, maxval)``.
+
+    ``minval`` and ``maxval`` may be arrays that broadcast to ``shape``. Results are
+    clamped so that rounding never reaches ``maxval``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.uniform(random.key(0), (1000,), minval=2.0, maxval=3.0)
+        >>> bool(((x >= 2.0) & (x < 3.0)).all())
+        True
+    """
+    key = _check_key(key, "uniform")
+    shape = _shape(shape, "uniform")
+    dtype = _float_dtype(dtype, "uniform")
+    lo = _check_broadcast(fnp.asarray(minval, dtype=dtype), shape, "uniform", "minval")
+    hi = _check_broadcast(fnp.asarray(maxval, dtype=dtype), shape, "uniform", "maxval")
+    u = _uniform01(key, shape, dtype)
+    x = u * (hi - lo) + lo
+    return fnp.minimum(fnp.maximum(x, lo), fnp.nextafter(hi, lo))
+
+
+def normal(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Standard normal samples (complex dtypes: real and imaginary parts each with
+    variance 1/2).
+
+    By the Box-Muller transform: each pair of uniforms ``u1`` in ``(0, 1)``, ``u2`` gives
+    the two independent normals ``sqrt(-2 log u1) * (cos(2 pi u2), sin(2 pi u2))``, so
+    every sample is finite. The cosine halves fill the first half of the (flattened)
+    result and the sine halves the rest.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.normal(random.key(0), (10000,))
+        >>> abs(float(x.mean())) < 0.05, abs(float(x.std()) - 1) < 0.05
+        (True, True)
+    """
+    key = _check_key(key, "normal")
+    shape = _shape(shape, "normal")
+    dtype = np.dtype(np.float64 if dtype is None else dtype)
+    size = math.prod(shape)
+    if dtype.kind == "c":
+        real = _float_dtype(f"f{dtype.itemsize // 2}", "normal")
+        re, im = _box_muller(key, size, real)
+        half = np.array(np.sqrt(0.5), dtype=real)[()]
+        z = (re * half).astype(dtype) + (im * half).astype(dtype) * 1j
+        return z.reshape(shape)
+    first, second = _box_muller(key, -(-size // 2), _float_dtype(dtype, "normal"))
+    both = fnp.concatenate([first, second])
+    return (both if size % 2 == 0 else both[:size]).reshape(shape)
+
+
+def _box_muller(key: Any, pairs: int, dtype: np.dtype) -> tuple[Any, Any]:
+    """``pairs`` pairs of independent standard normals, as two 1-d arrays."""
+    # float16 has too few bits for the log and cos to be accurate: compute in float32
+    work = np.dtype(np.float32) if dtype.itemsize < 4 else dtype
+    u = _uniform01(key, (2 * pairs,), work, open_=True)
+    radius = fnp.sqrt(-2 * fnp.log(u[:pairs]))
+    angle = (2 * np.pi) * u[pairs:]
+    return (radius * fnp.cos(angle)).astype(dtype), (radius * fnp.sin(angle)).astype(dtype)
+
+
+# ------------------------------------------------------------------------------------
+# Normal CDF and its inverse (for truncated_normal), composed from array operations
+# ------------------------------------------------------------------------------------
+
+# Below _ERFC_SPLIT the erf series, above it the erfc continued fraction; with these term
+# counts both reach a relative error of about 1e-13 or better (checked against SciPy).
+_ERFC_SPLIT = 2.0
+_SERIES_TERMS = 60
+_FRACTION_TERMS = 60
+
+
+def _erfc_nonnegative(z: Any) -> Any:
+    """``erfc(z)`` for float64 ``z >= 0``, to float64 accuracy away from cancellation.
+
+    Below 2: ``erf(z) = 2/sqrt(pi) exp(-z^2) sum_n (2 z^2)^n z / (2n+1)!!``
+    (Abramowitz & Stegun 7.1.6; all terms positive). From 2 on: the continued fraction
+    ``erfc(z) = exp(-z^2)/sqrt(pi) / (z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))``
+    (A&S 7.1.14). Each branch runs on its argument clamped to its own range, so the
+    branch not taken never overflows.
+    """
+    zs = fnp.minimum(z, _ERFC_SPLIT)
+    term = zs
+    total = zs
+    for n in range(1, _SERIES_TERMS):
+        term = term * (2 * zs * zs) / (2 * n + 1)
+        total = total + term
+    series = 1 - (2 / np.sqrt(np.pi)) * fnp.exp(-zs * zs) * total
+
+    zc = fnp.maximum(z, _ERFC_SPLIT)
+    tail = zc
+    for n in range(_FRACTION_TERMS, 0, -1):
+        tail = zc + (n / 2) / tail
+    fraction = fnp.exp(-zc * zc) / np.sqrt(np.pi) / tail
+    return fnp.where(z < _ERFC_SPLIT, series, fraction)
+
+
+def _ndtr(x: Any) -> Any:
+    """The standard normal CDF, accurate in the lower tail (float64)."""
+    z = -x / np.sqrt(2.0)
+    tail = 0.5 * _erfc_nonnegative(fnp.abs(z))
+    return fnp.where(z >= 0, tail, 1 - tail)
+
+
+def _ndtri(p: Any) -> Any:
+    """The inverse standard normal CDF (float64), for ``p`` in ``[0, 1]``.
+
+    Start from Abramowitz & Stegun 26.2.23 (error below 4.5e-4) on the lower tail
+    ``q = min(p, 1 - p)``, then three Halley steps on ``ndtr(x) = q``, each of which
+    roughly cubes the relative error.
+    """
+    q = fnp.minimum(p, 1 - p)
+    t = fnp.sqrt(-2 * fnp.log(fnp.maximum(q, np.finfo(np.float64).tiny)))
+    x = -(t - (2.515517 + t * (0.802853 + t * 0.010328))
+          / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308))))  # fmt: skip
+    for _ in range(3):
+        err = _ndtr(x) - q
+        u = err * np.sqrt(2 * np.pi) * fnp.exp(x * x / 2)
+        x = x - u / (1 + x * u / 2)
+    x = fnp.where(q > 0, x, -np.inf)
+    return fnp.where(p > 0.5, -x, x)
+
+
+def truncated_normal(
+    key: Any,
+    lower: Any,
+    upper: Any,
+    shape: Sequence[int] | None = None,
+    dtype: Any = None,
+) -> Any:
+    """Standard normal samples conditioned on ``lower <= x <= upper``.
+
+    By inversion: a uniform value between ``ndtr(lower)`` and ``ndtr(upper)`` mapped
+    through the inverse normal CDF, computed in float64 on the tail nearer zero (an
+    interval entirely above zero is mirrored), then cast and clipped to the bounds.
+    ``lower`` and ``upper`` may be arrays (or +-inf); ``shape`` defaults to their
+    broadcast shape.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.truncated_normal(random.key(0), -1.0, 2.0, (1000,))
+        >>> bool(((x >= -1.0) & (x <= 2.0)).all())
+        True
+    """
+    key = _check_key(key, "truncated_normal")
+    dtype = _float_dtype(dtype, "truncated_normal")
+    lo = fnp.asarray(lower, dtype=np.float64)
+    hi = fnp.asarray(upper, dtype=np.float64)
+    if shape is None:
+        shape = np.broadcast_shapes(lo.shape, hi.shape)
+    shape = _shape(shape, "truncated_normal")
+    lo = _check_broadcast(lo, shape, "truncated_normal", "lower")
+    hi = _check_broadcast(hi, shape, "truncated_normal", "upper")
+    mirror = lo > 0
+    a = fnp.where(mirror, -hi, lo)
+    b = fnp.where(mirror, -lo, hi)
+    cdf_a, cdf_b = _ndtr(a), _ndtr(b)
+    u = _uniform01(key, shape, np.dtype(np.float64), open_=True)
+    x = _ndtri(cdf_a + u * (cdf_b - cdf_a))
+    x = fnp.where(mirror, -x, x).astype(dtype)
+    return fnp.clip(x, lo.astype(dtype), hi.astype(dtype))
+
+
+# ------------------------------------------------------------------------------------
+# Other continuous distributions
+# ------------------------------------------------------------------------------------
+
+
+def exponential(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Exponential samples with rate 1: ``-log(1 - u)`` for ``u`` in ``[0, 1)``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.exponential(random.key(0), (100,)) >= 0).all())
+        True
+    """
+    key = _check_key(key, "exponential")
+    shape = _shape(shape, "exponential")
+    dtype = _float_dtype(dtype, "exponential")
+    return -fnp.log1p(-_uniform01(key, shape, dtype))
+
+
+def gumbel(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Standard Gumbel samples: ``-log(-log(u))`` for ``u`` in ``(0, 1)`` (always finite).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.gumbel(random.key(0), (2, 3)).shape
+        (2, 3)
+    """
+    key = _check_key(key, "gumbel")
+    shape = _shape(shape, "gumbel")
+    dtype = _float_dtype(dtype, "gumbel")
+    return _gumbel(key, shape, dtype)
+
+
+def _gumbel(key: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    return -fnp.log(-fnp.log(_uniform01(key, shape, dtype, open_=True)))
+
+
+def laplace(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Standard Laplace samples (density ``exp(-|x|) / 2``), always finite.
+
+    ``sign(u) * -log(1 - |u|)`` for ``u`` uniform in ``(-1, 1)`` (never 0).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.laplace(random.key(0), (4,)).dtype
+        dtype('float64')
+    """
+    key = _check_key(key, "laplace")
+    shape = _shape(shape, "laplace")
+    dtype = _float_dtype(dtype, "laplace")
+    u = 2 * _uniform01(key, shape, dtype, open_=True) - 1
+    return fnp.sign(u) * -fnp.log1p(-fnp.abs(u))
+
+
+def orthogonal(key: Any, n: int, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Haar-distributed ``n x n`` orthogonal matrices, of shape ``(*shape, n, n)``.
+
+    The Q factor of a QR decomposition of a standard normal matrix, with its columns'
+    signs fixed by the signs of R's diagonal, which makes the distribution uniform
+    (Mezzadri, "How to generate random matrices from the classical compact groups", 2007).
+
+    Examples:
+        >>> import numpy as np
+        >>> from funcgrad import random
+        >>> q = np.asarray(random.orthogonal(random.key(0), 3))
+        >>> bool(np.allclose(q.T @ q, np.eye(3)))
+        True
+    """
+    key = _check_key(key, "orthogonal")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"funcgrad.random.orthogonal: n must be an int, got {n!r:.40}") from None
+    shape = _shape(shape, "orthogonal")
+    dtype = _float_dtype(dtype, "orthogonal")
+    z = normal(key, (*shape, n, n), dtype)
+    q, r = fnp.linalg.qr(z)
+    signs = fnp.sign(fnp.diagonal(r, axis1=-2, axis2=-1))
+    # a zero on R's diagonal has probability 0; keep such a column as it is
+    signs = fnp.where(signs == 0, 1, signs)
+    return q * fnp.expand_dims(signs, -2)
+
+
+# ------------------------------------------------------------------------------------
+# Discrete distributions
+# ------------------------------------------------------------------------------------
+
+
+def _widen(x: Any, wide: np.dtype, name: str) -> Any:
+    """Integer bound ``x`` in ``wide`` (int64 or uint64), saturating instead of wrapping."""
+    x = fnp.asarray(x)
+    if x.dtype.kind not in "iub":
+        raise TypeError(f"funcgrad.random.randint: {name} must be an integer, got {_describe(x)}")
+    if wide == _UINT64 and x.dtype.kind == "i":
+        x = fnp.maximum(x, 0)
+    elif wide != _UINT64 and x.dtype == _UINT64:
+        x = fnp.minimum(x, np.uint64(np.iinfo(np.int64).max))
+    return x.astype(wide)
+
+
+def randint(key: Any, shape: Sequence[int], minval: Any, maxval: Any, dtype: Any = np.int64) -> Any:
+    """Uniform integers in ``[minval, maxval)``.
+
+    ``minval`` and ``maxval`` may be arrays broadcasting to ``shape``; they are clipped
+    to ``dtype``'s range (``maxval`` above the largest value allows the largest value).
+    Where ``maxval <= minval`` the result is ``minval``. Each value is a 64-bit random
+    integer reduced modulo the range, a bias below ``range / 2**64``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.randint(random.key(0), (1000,), 3, 7)
+        >>> sorted(set(x.tolist()))
+        [3, 4, 5, 6]
+    """
+    key = _check_key(key, "randint")
+    shape = _shape(shape, "randint")
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        raise TypeError(f"funcgrad.random.randint: dtype must be an integer dtype, got {dtype}")
+    info = np.iinfo(dtype)
+    wide = _UINT64 if dtype == _UINT64 else np.dtype(np.int64)
+    top = info.max if dtype.itemsize == 8 else info.max + 1  # exclusive bound's ceiling
+    lo = _check_broadcast(_widen(minval, wide, "minval"), shape, "randint", "minval")
+    hi = _check_broadcast(_widen(maxval, wide, "maxval"), shape, "randint", "maxval")
+    lo, hi = fnp.clip(lo, info.min, info.max), fnp.clip(hi, info.min, top)
+    lo_u, hi_u = lo.astype(_UINT64), hi.astype(_UINT64)
+    # unsigned subtraction wraps, so the span is right even when hi - lo overflows int64
+    span = fnp.where(hi > lo, hi_u - lo_u, np.uint64(1))
+    offset = _bits(key, shape, _UINT64) % span
+    return (lo_u + offset).astype(dtype)
+
+
+def bernoulli(key: Any, p: Any = 0.5, shape: Sequence[int] | None = None) -> Any:
+    """Booleans that are True with probability ``p`` (an array broadcasting to ``shape``;
+    ``shape`` defaults to ``p``'s shape).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.bernoulli(random.key(0), 0.3, (4,)).dtype
+        dtype('bool')
+    """
+    key = _check_key(key, "bernoulli")
+    p = fnp.asarray(p)
+    if p.dtype.kind != "f":
+        p = p.astype(np.float64)
+    shape = _shape(p.shape if shape is None else shape, "bernoulli")
+    p = _check_broadcast(p, shape, "bernoulli", "p")
+    return _uniform01(key, shape, np.dtype(np.float64)) < p
+
+
+def categorical(key: Any, logits: Any, axis: int = -1, shape: Sequence[int] | None = None) -> Any:
+    """Category indices drawn with probabilities ``softmax(logits, axis)``.
+
+    By the Gumbel-max trick: ``argmax(logits + gumbel)`` along ``axis``. The result
+    has the shape of ``logits`` without ``axis`` (the batch shape), or ``shape``, which
+    must contain the batch shape as a broadcastable suffix.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import random
+        >>> logits = fnp.asarray([-50.0, 50.0, -50.0])
+        >>> random.categorical(random.key(0), logits, shape=(4,)).tolist()
+        [1, 1, 1, 1]
+    """
+    key = _check_key(key, "categorical")
+    logits = fnp.asarray(logits)
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float64)
+    if logits.ndim == 0:
+        raise ValueError("funcgrad.random.categorical: logits must have at least one axis")
+    axis = canonicalize_axis(axis, logits.ndim, "funcgrad.random.categorical")
+    logits = fnp.moveaxis(logits, axis, -1)
+    batch = logits.shape[:-1]
+    shape = _shape(batch if shape is None else shape, "categorical")
+    full = (*shape, logits.shape[-1])
+    logits = _check_broadcast(logits, full, "categorical", "logits (categories last)")
+    return fnp.argmax(logits + _gumbel(key, full, logits.dtype), axis=-1)
+
+
+def permutation(key: Any, x: Any, axis: int = 0, independent: bool = False) -> Any:
+    """A random permutation of ``range(x)`` (int ``x``) or of ``x`` along ``axis``.
+
+    Sorts by 64-bit random keys (ties have probability about ``n**2 / 2**65``). With
+    ``independent=True`` every slice along ``axis`` is shuffled on its own.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> sorted(random.permutation(random.key(0), 5).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    key = _check_key(key, "permutation")
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        if x < 0:
+            raise ValueError(f"funcgrad.random.permutation: x must be >= 0, got {x}")
+        return _permuted_indices(key, int(x))
+    x = fnp.asarray(x)
+    if x.ndim == 0:
+        raise ValueError(
+            "funcgrad.random.permutation: x must be an int or an array with at least one "
+            "axis, got a 0-d array"
+        )
+    axis = canonicalize_axis(axis, x.ndim, "funcgrad.random.permutation")
+    if independent:
+        order = fnp.argsort(_bits(key, x.shape, _UINT64), axis=axis, stable=True)
+        return fnp.take_along_axis(x, order, axis=axis)
+    return fnp.take(x, _permuted_indices(key, x.shape[axis]), axis=axis)
+
+
+def _permuted_indices(key: Any, n: int) -> Any:
+    return fnp.argsort(_bits(key, (n,), _UINT64), stable=True)
+
+
+def choice(
+    key: Any,
+    a: Any,
+    shape: Sequence[int] = (),
+    replace: bool = True,
+    p: Any = None,
+    axis: int = 0,
+) -> Any:
+    """Random elements of ``a`` along ``axis`` (or of ``range(a)`` for an int ``a``).
+
+    With ``replace=False`` no element is drawn twice (``prod(shape)`` must not exceed
+    the number of elements). ``p`` gives the probability of each element (it is
+    normalised); without replacement, draws with ``p`` follow the Gumbel-top-k scheme,
+    i.e. successive sampling proportional to ``p`` among the elements not yet drawn.
+    The result's shape is ``a.shape[:axis] + shape + a.shape[axis+1:]``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.choice(random.key(0), 10, (10,), replace=False)
+        >>> sorted(x.tolist())
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+    key = _check_key(key, "choice")
+    shape = _shape(shape, "choice")
+    if isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)):
+        n, arr = int(a), None
+        if n < 0:
+            raise ValueError(f"funcgrad.random.choice: a must be >= 0, got {n}")
+    else:
+        arr = fnp.asarray(a)
+        if arr.ndim == 0:
+            raise ValueError(
+                "funcgrad.random.choice: a must be an int or an array with at least one axis, "
+                "got a 0-d array"
+            )
+        axis = canonicalize_axis(axis, arr.ndim, "funcgrad.random.choice")
+        n = arr.shape[axis]
+    k = math.prod(shape)
+    if n == 0 and k > 0:
+        raise ValueError(f"funcgrad.random.choice: cannot draw {k} elements from an empty a")
+    if not replace and k > n:
+        raise ValueError(
+            f"funcgrad.random.choice: cannot draw {k} elements (shape {shape}) from {n} "
+            f"without replacement; pass replace=True or a smaller shape"
+        )
+    if p is not None:
+        p = fnp.asarray(p)
+        if p.shape != (n,):
+            raise ValueError(
+                f"funcgrad.random.choice: p must have shape ({n},) (one probability per "
+                f"element of a along axis), got {tuple(p.shape)}"
+            )
+        if p.dtype.kind != "f":
+            p = p.astype(np.float64)
+
+    if replace and p is None:
+        index = randint(key, shape, 0, n)
+    elif replace:
+        cdf = fnp.cumsum(p)
+        u = _uniform01(key, shape, p.dtype) * cdf[-1]
+        # the first element whose cumulative probability exceeds u
+        index = fnp.minimum(fnp.searchsorted(cdf, u, side="right"), n - 1)
+    elif p is None:
+        index = _permuted_indices(key, n)[:k].reshape(shape)
+    else:
+        # log(0) = -inf without the divide-by-zero warning: such elements come last
+        log_p = fnp.where(p > 0, fnp.log(fnp.maximum(p, np.finfo(p.dtype).tiny)), -np.inf)
+        scores = log_p + _gumbel(key, (n,), p.dtype)
+        index = fnp.argsort(-scores, stable=True)[:k].reshape(shape)
+    if arr is None:
+        return index
+    return fnp.take(arr, index, axis=axis)
