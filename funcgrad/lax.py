@@ -12,7 +12,9 @@ Examples:
 from funcgrad._src.custom_derivatives import stop_gradient
 from funcgrad._src.lax import wrappers as _wrappers
 from funcgrad._src.lax import convolution as _convolution
+from funcgrad._src.lax import windowed as _windowed
 from funcgrad._src.lax.convolution import *  # noqa: F403
+from funcgrad._src.lax.windowed import *  # noqa: F403
 from funcgrad._src.lax.wrappers import *  # noqa: F403
 
 globals().update(_wrappers.ELEMENTWISE)
@@ -20,5 +22,6 @@ __all__ = sorted(
     set(_wrappers.__all__)
     | set(_wrappers.ELEMENTWISE)
     | set(_convolution.__all__)
+    | set(_windowed.__all__)
     | {"stop_gradient"}
 )

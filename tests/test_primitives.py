@@ -17,6 +17,7 @@ from hypothesis import assume, given, strategies as st
 from hypothesis.extra import numpy as hnp
 from op_record import OpRecord
 from records_convolution import RECORDS as _CONVOLUTION_RECORDS
+from records_windowed import RECORDS as _WINDOWED_RECORDS
 from oracle import arrays, assert_same, dtypes, shapes
 
 import funcgrad.numpy as fnp
@@ -488,7 +489,7 @@ RECORDS += [
 
 
 # Families with their own record tables.
-RECORDS += _CONVOLUTION_RECORDS
+RECORDS += _CONVOLUTION_RECORDS + _WINDOWED_RECORDS
 
 # Decompositions have sign/phase freedom: checked through invariants in test_decompositions.
 _INVARIANT_TESTED = {"eigh", "qr", "svd"}

@@ -9,11 +9,12 @@ from funcgrad._src.lax import (
     reductions,
     sorting,
     structural,
+    windowed,
 )
 
 ALL_PRIMITIVES: dict[str, Primitive] = {
     p.name: p
-    for module in (elementwise, structural, reductions, indexing, sorting, linalg, convolution)
+    for module in (elementwise, structural, reductions, indexing, sorting, linalg, convolution, windowed)
     for p in vars(module).values()
     if isinstance(p, Primitive)
 }
