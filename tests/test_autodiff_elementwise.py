@@ -155,3 +155,13 @@ def test_power_with_a_literal_base_or_exponent():
     y = fnp.asarray([0.5, 2.0])
     assert np.allclose(funcgrad.grad(lambda v: fnp.sum(10.0 ** v))(y), np.log(10.0) * 10.0 ** np.array([0.5, 2.0]))
     assert np.allclose(funcgrad.grad(lambda v: fnp.sum(v**3.0))(y), 3 * np.array([0.5, 2.0]) ** 2)
+
+
+def test_extrema_split_ties_between_equal_infinities_and_give_nan_operands_nothing():
+    x = fnp.asarray([-np.inf, np.inf, 1.0, np.nan])
+    y = fnp.asarray([-np.inf, np.inf, 1.0, 2.0])
+    for fn in (fnp.maximum, fnp.minimum):
+        with np.errstate(invalid="ignore"):  # the summed value itself is nan (inf - inf)
+            gx, gy = funcgrad.grad(lambda a, b: fnp.sum(fn(a, b)), argnums=(0, 1))(x, y)
+        np.testing.assert_array_equal(np.asarray(gx), [0.5, 0.5, 0.5, 0.0])
+        np.testing.assert_array_equal(np.asarray(gy), [0.5, 0.5, 0.5, 0.0])
