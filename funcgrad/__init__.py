@@ -37,7 +37,7 @@ from funcgrad._src.core import (
     UnexpectedTracerError,
     default_backend,
 )
-from funcgrad import lax, numpy, random, test_util, tree_util  # noqa: E402
+from funcgrad import lax, nn, numpy, random, test_util, tree_util  # noqa: E402
 from funcgrad import debug  # noqa: E402
 
 __version__ = "0.1.0"
@@ -75,6 +75,7 @@ __all__ = [
     "vmap",
     "ShapeDtypeStruct",
     "lax",
+    "nn",
     "numpy",
     "random",
     "tree_util",
