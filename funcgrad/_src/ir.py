@@ -168,7 +168,13 @@ effectful_primitives: set[Primitive] = set()
 
 def sub_jaxprs(eqn: Equation) -> list[ClosedJaxpr]:
     """The sub-programs an equation's parameters carry (higher-order primitives)."""
-    return [v for v in eqn.params.values() if type(v) is ClosedJaxpr]
+    subs = []
+    for v in eqn.params.values():
+        if type(v) is ClosedJaxpr:
+            subs.append(v)
+        elif type(v) is tuple:  # e.g. cond's branches
+            subs.extend(c for c in v if type(c) is ClosedJaxpr)
+    return subs
 
 
 def has_effects(jaxpr: Jaxpr) -> bool:
@@ -200,6 +206,8 @@ def _format_param(value: Any, indent: int) -> str:
         return _pretty_lines(value.jaxpr, indent + 4)
     if isinstance(value, Jaxpr):
         return _pretty_lines(value, indent + 4)
+    if type(value) is tuple and value and all(type(c) is ClosedJaxpr for c in value):
+        return "(" + ", ".join(_pretty_lines(c.jaxpr, indent + 4) for c in value) + ")"
     if callable(value) and not isinstance(value, type):
         return getattr(value, "__name__", type(value).__name__)
     return repr(value) if isinstance(value, str) else str(value)

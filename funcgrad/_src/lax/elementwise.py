@@ -359,7 +359,9 @@ def _pow_exponent_jvp(t, x, y, *, out):
 
 def _pow_base_jvp(t, x, y, *, out):
     # d/dx x**y = y x**(y-1), written without dividing by x so that x == 0 works
-    return _mul(t, _mul(y, pow_p.bind1(x, _sub(y, 1))))  # noqa: F821
+    # a Python exponent stays a (weak) Python number: y - 1 must not become int64
+    y_minus_1 = y - 1 if type(y) in _PY_SCALARS else _sub(y, 1)
+    return _mul(t, _mul(y, pow_p.bind1(x, y_minus_1)))  # noqa: F821
 
 
 defjvp(pow_p, _pow_base_jvp, _pow_exponent_jvp)  # noqa: F821
