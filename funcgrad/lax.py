@@ -9,6 +9,7 @@ Examples:
     [0, 1, 0, 2]
 """
 
+from funcgrad._src.control_flow import cond, fori_loop, map, scan, switch, while_loop
 from funcgrad._src.custom_derivatives import stop_gradient
 from funcgrad._src.lax import wrappers as _wrappers
 from funcgrad._src.lax import convolution as _convolution
@@ -23,5 +24,5 @@ __all__ = sorted(
     | set(_wrappers.ELEMENTWISE)
     | set(_convolution.__all__)
     | set(_windowed.__all__)
-    | {"stop_gradient"}
+    | {"stop_gradient", "cond", "switch", "scan", "map", "fori_loop", "while_loop"}
 )
