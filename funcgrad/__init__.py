@@ -25,6 +25,7 @@ from funcgrad._src.autodiff import (
     value_and_grad,
     vjp,
 )
+from funcgrad._src.checkpoint import checkpoint, remat
 from funcgrad._src.custom_derivatives import custom_jvp, custom_vjp, stop_gradient
 from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
 from funcgrad._src.jit import disable_jit, jit, make_jaxpr
@@ -45,6 +46,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Array",
     "ConcretizationError",
+    "checkpoint",
+    "remat",
     "Tracer",
     "UnexpectedTracerError",
     "custom_jvp",

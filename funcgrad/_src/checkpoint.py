@@ -1,0 +1,318 @@
+"""``checkpoint`` (``remat``): trade memory for computation in reverse mode.
+
+``checkpoint(f)`` computes what ``f`` computes, but when it is differentiated in
+reverse mode the values ``f`` computes internally are not kept for the backward
+pass: only ``f``'s inputs are, and the backward pass recomputes the rest from them.
+
+It binds ``remat_p``, a primitive whose parameter is ``f``'s program (a
+:class:`~funcgrad._src.ir.ClosedJaxpr`). Its rules follow ``jit_p``'s
+(:mod:`funcgrad._src.interpreters.jit`) except for partial evaluation (reverse
+mode): where ``jit_p`` splits its program into a known part that returns the
+primal outputs *and the residuals* and a linear part that reads them,
+``remat_p``'s known part returns the primal outputs only, and its unknown part
+takes the known *inputs* and recomputes the residuals itself before the linear
+computation. That unknown part is therefore not purely linear: its transpose
+first re-runs the known computation from the saved inputs, then transposes.
+``remat_p`` is never inlined by jit's optimiser, so the recomputation stays a
+separate call that common-subexpression elimination cannot merge back into the
+forward computation (which would keep the forward values alive again).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from funcgrad._src import ir
+from funcgrad._src.core import Primitive, Tracer, current_trace, get_aval, set_current_trace
+from funcgrad._src.interpreters import ad, optimize
+from funcgrad._src.interpreters.jit import (
+    _batch_program,
+    _derived,
+    _jvp_program,
+    _transpose_program,
+    executable,
+    jit_p,
+)
+from funcgrad._src.ir import ClosedJaxpr, Jaxpr, StagingTrace, Var
+from funcgrad._src.tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["checkpoint", "remat"]
+
+# --- the primitive ---------------------------------------------------------------------
+
+remat_p = Primitive("remat")
+
+
+def _remat_impl(backend, *args, jaxpr, prevent_cse=True):
+    exe = executable(jaxpr, backend, "remat")
+    buffers = [
+        a if isinstance(a, backend.buffer_type) else backend.xp.asarray(a, dtype=aval.dtype)
+        for a, aval in zip(args, jaxpr.in_avals)
+    ]
+    return list(exe.fn(*buffers))
+
+
+def _remat_abstract_eval(*avals, jaxpr, prevent_cse=True):
+    expected = jaxpr.in_avals
+    if len(avals) != len(expected) or not all(
+        a.shape == b.shape and a.dtype == b.dtype for a, b in zip(avals, expected)
+    ):
+        raise TypeError(
+            f"checkpoint: operands {[a.str_short() for a in avals]} do not match the "
+            f"program's inputs {[a.str_short() for a in expected]}"
+        )
+    return [a.update(weak_type=False) for a in jaxpr.out_avals]
+
+
+remat_p.impl = _remat_impl
+remat_p.abstract_eval = _remat_abstract_eval
+
+
+# JVP: a remat of the JVP program (so that its linearization recomputes too).
+def _remat_jvp(primals, tangents, *, jaxpr, prevent_cse=True):
+    nonzero = tuple(type(t) is not ad.Zero for t in tangents)
+    jvp_closed, out_nonzero = _derived(
+        jaxpr, ("jvp", nonzero), lambda: _jvp_program(jaxpr, nonzero)
+    )
+    outs = remat_p.bind(*primals, *(t for t in tangents if type(t) is not ad.Zero),
+                        jaxpr=jvp_closed, prevent_cse=prevent_cse)  # fmt: skip
+    n = len(jaxpr.out_avals)
+    rest = iter(outs[n:])
+    tangent_outs = [next(rest) if nz else ad.Zero(a.update(weak_type=False))
+                    for a, nz in zip(jaxpr.out_avals, out_nonzero)]  # fmt: skip
+    return outs[:n], tangent_outs
+
+
+remat_p.jvp = _remat_jvp
+
+
+# Partial evaluation (reverse mode).
+class _RematSplit:
+    """``closed`` split by unknown inputs, without residuals.
+
+    ``known`` takes the known inputs and returns the known outputs only; ``unknown``
+    takes the known inputs it needs (``kept``: their positions among the known inputs)
+    followed by all the unknown inputs, recomputes what it needs from the former and
+    returns the unknown outputs.
+    """
+
+    __slots__ = ("kept", "known", "out_unknowns", "unknown")
+
+    def __init__(self, closed: ClosedJaxpr, unknowns: tuple):
+        split = ir.partial_eval_jaxpr(closed, unknowns)
+        self.out_unknowns = split.out_unknowns
+        k = split.known.jaxpr
+        n_known_outs = len(k.outvars) - split.num_res
+        self.known = optimize.dce(
+            ClosedJaxpr(
+                Jaxpr(k.constvars, k.invars, k.eqns, k.outvars[:n_known_outs]), split.known.consts
+            )
+        )
+        j = closed.jaxpr
+        outs = [a for a, u in zip(j.outvars, self.out_unknowns) if u]
+        full = optimize.dce(ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns, outs), closed.consts))
+        live = {a for e in full.jaxpr.eqns for a in e.inputs if type(a) is Var}
+        live.update(a for a in outs if type(a) is Var)
+        known_invars = [v for v, u in zip(j.invars, unknowns) if not u]
+        self.kept = tuple(i for i, v in enumerate(known_invars) if v in live)
+        invars = [known_invars[i] for i in self.kept]
+        invars += [v for v, u in zip(j.invars, unknowns) if u]
+        fj = full.jaxpr
+        self.unknown = ClosedJaxpr(Jaxpr(fj.constvars, invars, fj.eqns, fj.outvars), full.consts)
+
+
+def _split(closed: ClosedJaxpr, unknowns: tuple) -> _RematSplit:
+    return _derived(closed, ("remat_partial", unknowns), lambda: _RematSplit(closed, unknowns))
+
+
+def _remat_partial_eval(trace: StagingTrace, args: tuple, params: dict) -> list:
+    closed = params["jaxpr"]
+    unknowns = tuple(trace.is_own(x) for x in args)
+    split = _split(closed, unknowns)
+    known_args = [x for x, u in zip(args, unknowns) if not u]
+    # the known part runs now (its intermediates are temporaries of one call) ...
+    with set_current_trace(trace.parent):
+        known_outs = jit_p.bind(*known_args, jaxpr=split.known, name="remat_known")
+    # ... and the recorded unknown part keeps only the known inputs it needs
+    inputs = [trace.to_atom(known_args[i]) for i in split.kept]
+    inputs += [x.var for x, u in zip(args, unknowns) if u]
+    unknown_outs = iter(trace.record(remat_p, inputs, {**params, "jaxpr": split.unknown},
+                                     split.unknown.out_avals))  # fmt: skip
+    known_iter = iter(known_outs)
+    return [next(unknown_outs) if u else next(known_iter) for u in split.out_unknowns]
+
+
+ir.partial_eval_rules[remat_p] = _remat_partial_eval
+
+
+def _remat_partial_eval_eqn(eqn: ir.Equation, in_unknowns: list) -> tuple:
+    """A remat equation inside a program being split: a known call returning the known
+    outputs, and an unknown remat taking the known inputs (no residuals)."""
+    unknowns = tuple(in_unknowns)
+    split = _split(eqn.params["jaxpr"], unknowns)
+    known_inputs = [a for a, u in zip(eqn.inputs, unknowns) if not u]
+    known_eqn = ir.Equation(
+        jit_p, known_inputs, {"jaxpr": split.known, "name": "remat_known"},
+        [v for v, u in zip(eqn.outputs, split.out_unknowns) if not u],
+    )  # fmt: skip
+    unknown_eqn = ir.Equation(
+        remat_p,
+        [known_inputs[i] for i in split.kept] + [a for a, u in zip(eqn.inputs, unknowns) if u],
+        {**eqn.params, "jaxpr": split.unknown},
+        [v for v, u in zip(eqn.outputs, split.out_unknowns) if u],
+    )
+    return known_eqn, unknown_eqn, split.out_unknowns
+
+
+ir.partial_eval_jaxpr_rules[remat_p] = _remat_partial_eval_eqn
+
+
+# Transposition: jit's transposed program (it re-runs the non-linear part from the known
+# operands, then transposes the linear part), bound as a remat so it stays a separate call.
+def _remat_transpose(cts, *args, jaxpr, prevent_cse=True):
+    undefined = tuple(ad.is_undefined(a) for a in args)
+    ct_nonzero = tuple(type(ct) is not ad.Zero and ct is not None for ct in cts)
+    if not any(ct_nonzero):
+        return [ad.Zero(a.aval) if u else None for a, u in zip(args, undefined)]
+    t_closed, in_nonzero = _derived(jaxpr, ("transpose", undefined, ct_nonzero),
+                                    lambda: _transpose_program(jaxpr, undefined, ct_nonzero))  # fmt: skip
+    known = [a for a, u in zip(args, undefined) if not u]
+    outs = iter(remat_p.bind(*known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz),
+                             jaxpr=t_closed, prevent_cse=prevent_cse))  # fmt: skip
+    nz_iter = iter(in_nonzero)
+    result = []
+    for a, u in zip(args, undefined):
+        if not u:
+            result.append(None)
+        elif next(nz_iter):
+            result.append(next(outs))
+        else:
+            result.append(ad.Zero(a.aval))
+    return result
+
+
+remat_p.transpose = _remat_transpose
+
+
+# Batching: a remat of the vmapped program.
+def _remat_batch(args, dims, *, jaxpr, prevent_cse=True):
+    from funcgrad._src.interpreters import batching
+
+    size = batching.axis_size_of(args, dims)
+    in_avals = [get_aval(a).update(weak_type=False) for a in args]
+    key = ("batch", tuple(dims), tuple((a.shape, a.dtype) for a in in_avals))
+    b_closed, batched = _derived(
+        jaxpr, key, lambda: _batch_program(jaxpr, in_avals, tuple(dims), size)
+    )
+    outs = remat_p.bind(*args, jaxpr=b_closed, prevent_cse=prevent_cse)
+    return outs, [0 if b else None for b in batched]
+
+
+remat_p.batch = _remat_batch
+
+
+# --- the user-facing function ------------------------------------------------------------
+
+
+def checkpoint(
+    fun: Callable, *, prevent_cse: bool = True, static_argnums: int | Sequence[int] = ()
+) -> Callable:
+    """``fun``, but reverse-mode differentiation recomputes its intermediate values in the
+    backward pass instead of storing them: only its inputs are kept.
+
+    Wrapping each layer of a deep network bounds the memory that its gradient holds
+    to the layers' inputs (plus one layer's intermediates at a time), for about one
+    more forward computation.
+
+    Differs from JAX: ``prevent_cse=False`` is accepted but changes nothing (the
+    recomputation is always kept apart from the forward computation, as with the
+    default ``True``); there are no ``policy`` functions (nothing is saved).
+
+    Args:
+        fun: a function of arrays (pytrees of arrays) returning arrays (pytrees).
+        prevent_cse: accepted for compatibility, see above.
+        static_argnums: positions of arguments that are Python values (hashable),
+            not arrays: they are fixed when ``fun`` is traced.
+
+    Returns:
+        A function with ``fun``'s signature and results.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> from funcgrad import checkpoint
+        >>> layer = checkpoint(lambda x, w: fnp.tanh(x @ w))
+        >>> x, w = fnp.ones(3), fnp.eye(3) * 0.5
+        >>> g = funcgrad.grad(lambda w: layer(layer(x, w), w).sum())(w)
+        >>> g.shape
+        (3, 3)
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    static_argnums = tuple(sorted(set(static_argnums)))
+    cache: dict = {}
+
+    @functools.wraps(fun)
+    def wrapped(*args):
+        n = len(args)
+        static_pos = []
+        for i in static_argnums:
+            j = i + n if i < 0 else i
+            if not 0 <= j < n:
+                raise ValueError(
+                    f"checkpoint: static_argnums {static_argnums} refers to argument {i}, but "
+                    f"the function was called with {n} arguments"
+                )
+            static_pos.append(j)
+        static = tuple((j, args[j]) for j in static_pos)
+        try:
+            hash(static)
+        except TypeError:
+            raise TypeError(
+                f"checkpoint: static arguments must be hashable; got "
+                f"{[type(v).__name__ for _, v in static]} (use tuples instead of lists)"
+            ) from None
+        dyn = [a for j, a in enumerate(args) if j not in static_pos]
+        leaves, in_tree = tree_flatten(dyn)
+        leaves = [_as_array(x) for x in leaves]
+        avals = [get_aval(x) for x in leaves]
+        key = (in_tree, static, tuple((a.shape, a.dtype, a.weak_type) for a in avals))
+        entry = cache.get(key)
+        lifted: list = []
+        if entry is None:
+            out_tree_box: list = []
+
+            def flat_fun(*xs):
+                it = iter(tree_unflatten(in_tree, list(xs)))
+                full = [dict(static)[j] if j in static_pos else next(it) for j in range(n)]
+                out = fun(*full)
+                out_flat, out_tree = tree_flatten(out)
+                out_tree_box.append(out_tree)
+                return out_flat
+
+            closed, lifted = ir.trace_closed(flat_fun, avals, current_trace(), "checkpoint")
+            closed = optimize.simplify(closed)
+            entry = (closed, out_tree_box[0])
+            # a program closing over values (outer tracers, arrays) is traced afresh on
+            # every call: those values may differ from call to call
+            if not lifted and not closed.consts:
+                if len(cache) >= 64:
+                    cache.clear()
+                cache[key] = entry
+        closed, out_tree = entry
+        outs = remat_p.bind(*lifted, *leaves, jaxpr=closed, prevent_cse=bool(prevent_cse))
+        return tree_unflatten(out_tree, outs)
+
+    return wrapped
+
+
+remat = checkpoint
+
+
+def _as_array(x: Any) -> Any:
+    if isinstance(x, Tracer):
+        return x
+    from funcgrad._src.numpy.util import asarray
+
+    return asarray(x)
