@@ -14,7 +14,16 @@ from funcgrad._src.lax import (
 
 ALL_PRIMITIVES: dict[str, Primitive] = {
     p.name: p
-    for module in (elementwise, structural, reductions, indexing, sorting, linalg, convolution, windowed)
+    for module in (
+        elementwise,
+        structural,
+        reductions,
+        indexing,
+        sorting,
+        linalg,
+        convolution,
+        windowed,
+    )
     for p in vars(module).values()
     if isinstance(p, Primitive)
 }
