@@ -26,12 +26,11 @@ from typing import Any
 
 from funcgrad._src import ir
 from funcgrad._src.core import Primitive, Tracer, current_trace, get_aval, set_current_trace
-from funcgrad._src.interpreters import ad, optimize
+from funcgrad._src.interpreters import optimize
 from funcgrad._src.interpreters.jit import (
-    _batch_program,
-    _derived,
-    _jvp_program,
-    _transpose_program,
+    call_batch,
+    call_jvp,
+    call_transpose,
     executable,
     jit_p,
 )
@@ -71,18 +70,14 @@ remat_p.abstract_eval = _remat_abstract_eval
 
 
 # JVP: a remat of the JVP program (so that its linearization recomputes too).
-def _remat_jvp(primals, tangents, *, jaxpr, prevent_cse=True):
-    nonzero = tuple(type(t) is not ad.Zero for t in tangents)
-    jvp_closed, out_nonzero = _derived(
-        jaxpr, ("jvp", nonzero), lambda: _jvp_program(jaxpr, nonzero)
+def _rebind(prevent_cse: bool) -> Callable:
+    return lambda operands, closed, tag: remat_p.bind(
+        *operands, jaxpr=closed, prevent_cse=prevent_cse
     )
-    outs = remat_p.bind(*primals, *(t for t in tangents if type(t) is not ad.Zero),
-                        jaxpr=jvp_closed, prevent_cse=prevent_cse)  # fmt: skip
-    n = len(jaxpr.out_avals)
-    rest = iter(outs[n:])
-    tangent_outs = [next(rest) if nz else ad.Zero(a.update(weak_type=False))
-                    for a, nz in zip(jaxpr.out_avals, out_nonzero)]  # fmt: skip
-    return outs[:n], tangent_outs
+
+
+def _remat_jvp(primals, tangents, *, jaxpr, prevent_cse=True):
+    return call_jvp(_rebind(prevent_cse), jaxpr, primals, tangents)
 
 
 remat_p.jvp = _remat_jvp
@@ -124,7 +119,7 @@ class _RematSplit:
 
 
 def _split(closed: ClosedJaxpr, unknowns: tuple) -> _RematSplit:
-    return _derived(closed, ("remat_partial", unknowns), lambda: _RematSplit(closed, unknowns))
+    return closed.derive(("remat_partial", unknowns), lambda: _RematSplit(closed, unknowns))
 
 
 def _remat_partial_eval(trace: StagingTrace, args: tuple, params: dict) -> list:
@@ -172,25 +167,7 @@ ir.partial_eval_jaxpr_rules[remat_p] = _remat_partial_eval_eqn
 # Transposition: jit's transposed program (it re-runs the non-linear part from the known
 # operands, then transposes the linear part), bound as a remat so it stays a separate call.
 def _remat_transpose(cts, *args, jaxpr, prevent_cse=True):
-    undefined = tuple(ad.is_undefined(a) for a in args)
-    ct_nonzero = tuple(type(ct) is not ad.Zero and ct is not None for ct in cts)
-    if not any(ct_nonzero):
-        return [ad.Zero(a.aval) if u else None for a, u in zip(args, undefined)]
-    t_closed, in_nonzero = _derived(jaxpr, ("transpose", undefined, ct_nonzero),
-                                    lambda: _transpose_program(jaxpr, undefined, ct_nonzero))  # fmt: skip
-    known = [a for a, u in zip(args, undefined) if not u]
-    outs = iter(remat_p.bind(*known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz),
-                             jaxpr=t_closed, prevent_cse=prevent_cse))  # fmt: skip
-    nz_iter = iter(in_nonzero)
-    result = []
-    for a, u in zip(args, undefined):
-        if not u:
-            result.append(None)
-        elif next(nz_iter):
-            result.append(next(outs))
-        else:
-            result.append(ad.Zero(a.aval))
-    return result
+    return call_transpose(_rebind(prevent_cse), jaxpr, cts, args)
 
 
 remat_p.transpose = _remat_transpose
@@ -198,16 +175,7 @@ remat_p.transpose = _remat_transpose
 
 # Batching: a remat of the vmapped program.
 def _remat_batch(args, dims, *, jaxpr, prevent_cse=True):
-    from funcgrad._src.interpreters import batching
-
-    size = batching.axis_size_of(args, dims)
-    in_avals = [get_aval(a).update(weak_type=False) for a in args]
-    key = ("batch", tuple(dims), tuple((a.shape, a.dtype) for a in in_avals))
-    b_closed, batched = _derived(
-        jaxpr, key, lambda: _batch_program(jaxpr, in_avals, tuple(dims), size)
-    )
-    outs = remat_p.bind(*args, jaxpr=b_closed, prevent_cse=prevent_cse)
-    return outs, [0 if b else None for b in batched]
+    return call_batch(_rebind(prevent_cse), jaxpr, args, dims)
 
 
 remat_p.batch = _remat_batch

@@ -141,6 +141,14 @@ class ClosedJaxpr:
         self.consts = list(consts)
         self.derived: dict = {}
 
+    def derive(self, key: Any, build: Callable[[], Any]) -> Any:
+        """What ``build()`` makes from this program (its JVP, its transpose, ...), made once
+        per ``key`` and kept with the program."""
+        value = self.derived.get(key)
+        if value is None:
+            value = self.derived[key] = build()
+        return value
+
     @property
     def in_avals(self) -> list[ShapedArray]:
         return self.jaxpr.in_avals

@@ -35,7 +35,7 @@ from funcgrad._src.core import (
     is_array_like,
     set_current_trace,
 )
-from funcgrad._src.interpreters import ad, batching, optimize, tape
+from funcgrad._src.interpreters import ad, batching, tape
 from funcgrad._src.interpreters import jit as jit_interp
 from funcgrad._src.ir import ClosedJaxpr, Jaxpr, Literal, Var
 from funcgrad._src.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
@@ -341,14 +341,12 @@ cond_p.abstract_eval = _cond_abstract_eval
 
 def _cached(branches: tuple, key: tuple, build: Callable) -> Any:
     """``build()``, cached on the first branch program (keyed by the whole tuple)."""
-    return jit_interp._derived(branches[0], ("cond", branches[1:], *key), build)
+    return branches[0].derive(("cond", branches[1:], *key), build)
 
 
 def _retraced(closed: ClosedJaxpr, fun: Callable, what: str) -> ClosedJaxpr:
     """The program of ``fun`` on ``closed``'s input types (a branch program rearranged)."""
-    new, lifted = ir.trace_closed(fun, closed.in_avals, EVAL_TRACE, f"cond ({what})")
-    assert not lifted
-    return optimize.simplify(new)
+    return jit_interp.trace_program(fun, closed.in_avals, f"cond ({what})")
 
 
 def _union(flags: Sequence[Sequence[bool]]) -> list[bool]:
@@ -359,7 +357,7 @@ def _union(flags: Sequence[Sequence[bool]]) -> list[bool]:
 # outputs and the tangents nonzero in any branch out).
 def _jvp_branches(branches: tuple, nonzero: tuple) -> tuple[tuple, list[bool]]:
     progs = [
-        jit_interp._derived(b, ("jvp", nonzero), lambda b=b: jit_interp._jvp_program(b, nonzero))
+        b.derive(("jvp", nonzero), lambda b=b: jit_interp._jvp_program(b, nonzero))
         for b in branches
     ]
     out_nonzero = _union([nz for _, nz in progs])
@@ -444,9 +442,7 @@ def _joint_split(branches: tuple, unknowns: tuple) -> _JointSplit:
                     result += [ad.zeros_like_aval(a) for a in seg]
             return result
 
-        new, lifted = ir.trace_closed(fun, known_in, EVAL_TRACE, "cond (known part)")
-        assert not lifted
-        return optimize.simplify(new)
+        return jit_interp.trace_program(fun, known_in, "cond (known part)")
 
     def unknown_program(i: int) -> ClosedJaxpr:
         s = splits[i]
@@ -460,9 +456,7 @@ def _joint_split(branches: tuple, unknowns: tuple) -> _JointSplit:
             return [values[j] for j in range(n) if out_uk[j]]
 
         all_res = [a for seg in segments for a in seg]
-        new, lifted = ir.trace_closed(fun, all_res + unknown_in, EVAL_TRACE, "cond (unknown part)")
-        assert not lifted
-        return optimize.simplify(new)
+        return jit_interp.trace_program(fun, all_res + unknown_in, "cond (unknown part)")
 
     return _JointSplit(
         tuple(known_program(i) for i in range(len(branches))),
@@ -534,7 +528,7 @@ ir.partial_eval_jaxpr_rules[cond_p] = _cond_partial_eval_eqn
 # cotangents in; the cotangents of the linear operands nonzero in any branch out).
 def _transpose_branches(branches: tuple, undefined: tuple, ct_nonzero: tuple):
     progs = [
-        jit_interp._derived(b, ("transpose", undefined, ct_nonzero),
+        b.derive(("transpose", undefined, ct_nonzero),
                             lambda b=b: jit_interp._transpose_program(b, undefined, ct_nonzero))
         for b in branches
     ]  # fmt: skip
@@ -588,7 +582,7 @@ cond_p.linear = True  # linear in the operands its branches use linearly
 # runs on the whole batch and each output is selected per example, as JAX does.
 def _batch_branches(branches: tuple, in_avals: list, dims: tuple, size: int):
     progs = [
-        jit_interp._derived(b, ("batch", dims, tuple((a.shape, a.dtype) for a in in_avals)),
+        b.derive(("batch", dims, tuple((a.shape, a.dtype) for a in in_avals)),
                             lambda b=b: jit_interp._batch_program(b, in_avals, dims, size))
         for b in branches
     ]  # fmt: skip

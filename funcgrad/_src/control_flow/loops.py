@@ -37,7 +37,6 @@ import numpy as np
 
 from funcgrad._src import ir
 from funcgrad._src.core import (
-    EVAL_TRACE,
     Array,
     Primitive,
     ShapedArray,
@@ -46,8 +45,8 @@ from funcgrad._src.core import (
     get_aval,
     set_current_trace,
 )
-from funcgrad._src.interpreters import ad, optimize
-from funcgrad._src.interpreters.jit import executable
+from funcgrad._src.interpreters import ad
+from funcgrad._src.interpreters.jit import executable, trace_program
 from funcgrad._src.ir import ClosedJaxpr, Var
 from funcgrad._src.tree_util import (
     keystr,
@@ -57,20 +56,6 @@ from funcgrad._src.tree_util import (
 )
 
 __all__ = ["fori_loop", "map", "scan", "while_loop"]
-
-
-def _derived(closed: ClosedJaxpr, key: tuple, build: Callable) -> Any:
-    value = closed.derived.get(key)
-    if value is None:
-        value = closed.derived[key] = build()
-    return value
-
-
-def _trace(fun: Callable, in_avals: Sequence[ShapedArray], name: str) -> ClosedJaxpr:
-    """A program of ``fun`` built from other programs (nothing closed over can be a tracer)."""
-    closed, lifted = ir.trace_closed(fun, list(in_avals), EVAL_TRACE, name)
-    assert not lifted
-    return optimize.simplify(closed)
 
 
 def _strong(aval: ShapedArray) -> ShapedArray:
@@ -256,7 +241,7 @@ def _jvp_body_program(body: ClosedJaxpr, num_consts: int, num_carry: int,
         y_t = [t for t, nz in zip(t_out[num_carry:], y_nz) if nz]
         return [*p_out[:num_carry], *carry_t, *p_out[num_carry:], *y_t]
 
-    return _trace(fun, in_avals, "scan (jvp)"), record["out_nonzero"]
+    return trace_program(fun, in_avals, "scan (jvp)"), record["out_nonzero"]
 
 
 def _scan_jvp(primals, tangents, *, body, length, reverse, num_consts, num_carry):
@@ -264,7 +249,7 @@ def _scan_jvp(primals, tangents, *, body, length, reverse, num_consts, num_carry
     carry_nz = nz[num_consts : num_consts + num_carry]
     while True:  # fixed point: which carries have a nonzero tangent after any iteration
         key = ("jvp", num_consts, num_carry, tuple(nz))
-        jvp_body, out_nz = _derived(body, key, lambda: _jvp_body_program(
+        jvp_body, out_nz = body.derive(key, lambda: _jvp_body_program(
             body, num_consts, num_carry, tuple(nz)))  # fmt: skip
         new = [a or b for a, b in zip(carry_nz, out_nz[:num_carry])]
         if new == carry_nz:
@@ -368,7 +353,7 @@ def _split_scan(body: ClosedJaxpr, num_consts: int, num_carry: int,
         return [*(outs[j] for j in known_carry_idx), *(outs[j] for j in known_y_idx),
                 *(res[i] for i in stacked_res), *(outs[j] for j in forced)]  # fmt: skip
 
-    known = _trace(known_fun, split.known.in_avals, "scan (known)")
+    known = trace_program(known_fun, split.known.in_avals, "scan (known)")
     const_res = [pos for kind, pos in res_kind if kind == "const"]
     xs_res = [pos for kind, pos in res_kind if kind == "xs"]
     res_avals = [v.aval for v in res_vars]
@@ -402,13 +387,13 @@ def _split_scan(body: ClosedJaxpr, num_consts: int, num_carry: int,
                 result.append(f_vals[forced_out[p]])
         return result
 
-    unknown = _trace(unknown_fun, in_avals, "scan (unknown)")
+    unknown = trace_program(unknown_fun, in_avals, "scan (unknown)")
     return _ScanSplit(known, unknown, carry_uk, y_uk, const_res, xs_res, num_stacked)
 
 
 def _get_split(body, num_consts, num_carry, unknowns) -> _ScanSplit:
     key = ("partial", num_consts, num_carry, unknowns)
-    return _derived(body, key, lambda: _split_scan(body, num_consts, num_carry, unknowns))
+    return body.derive(key, lambda: _split_scan(body, num_consts, num_carry, unknowns))
 
 
 def _scan_partial_eval(trace: ir.StagingTrace, args: tuple, params: dict) -> list:
@@ -524,7 +509,7 @@ def _transpose_body_program(body: ClosedJaxpr, num_consts: int, num_carry: int,
         return [*new_acc, *(ad.instantiate(c) for c in ct_lcarry),
                 *(ad.instantiate(c) for c in ct_lx)]  # fmt: skip
 
-    return _trace(fun, in_avals, "scan (transpose)")
+    return trace_program(fun, in_avals, "scan (transpose)")
 
 
 def _scan_transpose(cts, *args, body, length, reverse, num_consts, num_carry):
@@ -541,7 +526,7 @@ def _scan_transpose(cts, *args, body, length, reverse, num_consts, num_carry):
     u_c, _, u_x = _split3(undefined, num_consts, num_carry)
     ct_carry, ct_ys = cts[:num_carry], cts[num_carry:]
     ct_y_nz = tuple(type(c) is not ad.Zero and c is not None for c in ct_ys)
-    t_body = _derived(body, ("transpose", num_consts, num_carry, undefined, ct_y_nz),
+    t_body = body.derive(("transpose", num_consts, num_carry, undefined, ct_y_nz),
                       lambda: _transpose_body_program(body, num_consts, num_carry, undefined,
                                                       ct_y_nz))  # fmt: skip
     ct_carry = [_zeros(a.aval) if type(c) is ad.Zero or c is None else c
@@ -594,7 +579,7 @@ def _batch_body_program(body, num_consts, num_carry, in_batched: tuple, size: in
         record["batched"] = batched
         return result
 
-    return _trace(fun, in_avals, "scan (vmap)"), record["batched"]
+    return trace_program(fun, in_avals, "scan (vmap)"), record["batched"]
 
 
 def _scan_batch(args, dims, *, body, length, reverse, num_consts, num_carry):
@@ -606,8 +591,7 @@ def _scan_batch(args, dims, *, body, length, reverse, num_consts, num_carry):
     while True:
         in_b = (*batched[:num_consts], *carry_b, *batched[num_consts + num_carry :])
         key = ("batch", num_consts, num_carry, in_b, size, tuple(carry_b))
-        b_body, out_b = _derived(
-            body,
+        b_body, out_b = body.derive(
             key,
             lambda in_b=in_b, force=tuple(carry_b): _batch_body_program(
                 body, num_consts, num_carry, in_b, size, force
@@ -836,7 +820,7 @@ def _while_jvp_body(body: ClosedJaxpr, nconsts: int, nonzero: tuple):
         carry_nz = nonzero[nconsts:]
         return [*p_out, *(ad.instantiate(t) for t, nz in zip(t_out, carry_nz) if nz)]
 
-    return _trace(fun, in_avals, "while (jvp)"), record["out_nonzero"]
+    return trace_program(fun, in_avals, "while (jvp)"), record["out_nonzero"]
 
 
 def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
@@ -844,7 +828,7 @@ def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_
     _, nz_b, carry_nz = _split3(nz_all, cond_nconsts, body_nconsts)
     while True:
         nz = tuple(nz_b + carry_nz)
-        jvp_body, out_nz = _derived(body_jaxpr, ("jvp", body_nconsts, nz),
+        jvp_body, out_nz = body_jaxpr.derive(("jvp", body_nconsts, nz),
                                     lambda nz=nz: _while_jvp_body(body_jaxpr, body_nconsts, nz))  # fmt: skip
         new = [a or b for a, b in zip(carry_nz, out_nz)]
         if new == carry_nz:
@@ -862,9 +846,9 @@ def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_
             return ir.eval_closed(cond_jaxpr, args[: cond_nconsts + n_carry])
 
         t_avals = [a for a, z in zip(carry_avals, carry_nz) if z]
-        return _trace(fun, [*cond_jaxpr.in_avals, *t_avals], "while (jvp cond)")
+        return trace_program(fun, [*cond_jaxpr.in_avals, *t_avals], "while (jvp cond)")
 
-    jvp_cond = _derived(cond_jaxpr, ("jvp", cond_nconsts, tuple(carry_nz)), build_cond)
+    jvp_cond = cond_jaxpr.derive(("jvp", cond_nconsts, tuple(carry_nz)), build_cond)
     outs = _bind_while(c_consts, [*b_consts, *(t for t, z in zip(t_b, nz_b) if z)],
                        [*carry, *t_carry], cond_jaxpr=jvp_cond, body_jaxpr=jvp_body)  # fmt: skip
     it = iter(outs[n_carry:])
@@ -928,7 +912,7 @@ def _batched_program(closed: ClosedJaxpr, in_batched: Sequence[bool], size: int,
         record["batched"] = batched
         return result
 
-    return _trace(fun, in_avals, name), record["batched"]
+    return trace_program(fun, in_avals, name), record["batched"]
 
 
 def _while_batch(args, dims, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
@@ -980,8 +964,8 @@ def _while_batch(args, dims, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_ncons
             out.append(select_p.bind1(p, n, o))
         return out
 
-    cond2 = _trace(any_cond, [*c_avals, *carry_avals], "while (vmap cond)")
-    body2 = _trace(masked_body, [*c_avals, *b_body.in_avals[: len(b_consts)], *carry_avals],
+    cond2 = trace_program(any_cond, [*c_avals, *carry_avals], "while (vmap cond)")
+    body2 = trace_program(masked_body, [*c_avals, *b_body.in_avals[: len(b_consts)], *carry_avals],
                    "while (vmap body)")  # fmt: skip
     outs = _bind_while(c_consts, [*c_consts, *b_consts], carry, cond_jaxpr=cond2,
                        body_jaxpr=body2)  # fmt: skip

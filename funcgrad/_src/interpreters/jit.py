@@ -13,13 +13,14 @@ program. Eagerly, the impl runs the program's generated code
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from funcgrad._src import ir
 from funcgrad._src.core import (
     EVAL_TRACE,
     Primitive,
+    ShapedArray,
     get_aval,
     set_current_trace,
 )
@@ -70,11 +71,13 @@ jit_p.abstract_eval = _jit_abstract_eval
 optimize.INLINABLE[jit_p] = "jaxpr"
 
 
-def _derived(closed: ClosedJaxpr, key: tuple, build: Callable) -> Any:
-    value = closed.derived.get(key)
-    if value is None:
-        value = closed.derived[key] = build()
-    return value
+def trace_program(fun: Callable, in_avals: Sequence[ShapedArray], name: str) -> ClosedJaxpr:
+    """The simplified program of ``fun``, a function built from other programs (the
+    rules of call-like primitives derive JVP, transpose and batched programs this way;
+    nothing such a function closes over is a tracer)."""
+    closed, lifted = ir.trace_closed(fun, list(in_avals), EVAL_TRACE, name)
+    assert not lifted
+    return optimize.simplify(closed)
 
 
 # JVP: one jit_p of the JVP program, taking the primals and the nonzero tangents.
@@ -93,25 +96,31 @@ def _jvp_program(closed: ClosedJaxpr, nonzero: tuple) -> tuple[ClosedJaxpr, list
         record["nonzero"] = [type(t) is not ad.Zero for t in tangent_outs]
         return [*primal_outs, *(t for t in tangent_outs if type(t) is not ad.Zero)]
 
-    jvp_closed, lifted = ir.trace_closed(
-        jvp_fun, [*closed.in_avals, *tangent_avals], EVAL_TRACE, "jit (jvp)"
-    )
-    assert not lifted
-    return optimize.simplify(jvp_closed), record["nonzero"]
+    return trace_program(jvp_fun, [*closed.in_avals, *tangent_avals], "jit (jvp)"), record[
+        "nonzero"
+    ]
 
 
-def _jit_jvp(primals, tangents, *, jaxpr, name, donated=()):
+def call_jvp(rebind: Callable, jaxpr: ClosedJaxpr, primals: Sequence, tangents: Sequence):
+    """The JVP rule of a call-like primitive (jit, remat): the primitive bound again, by
+    ``rebind(operands, program, tag)``, on the JVP program with the primals and the
+    nonzero tangents."""
     nonzero = tuple(type(t) is not ad.Zero for t in tangents)
-    jvp_closed, out_nonzero = _derived(
-        jaxpr, ("jvp", nonzero), lambda: _jvp_program(jaxpr, nonzero)
-    )
-    outs = jit_p.bind(*primals, *(t for t in tangents if type(t) is not ad.Zero),
-                      jaxpr=jvp_closed, name=f"jvp_{name}")  # fmt: skip
+    jvp_closed, out_nonzero = jaxpr.derive(("jvp", nonzero), lambda: _jvp_program(jaxpr, nonzero))
+    outs = rebind([*primals, *(t for t in tangents if type(t) is not ad.Zero)], jvp_closed, "jvp")
     n = len(jaxpr.out_avals)
     rest = iter(outs[n:])
     tangent_outs = [next(rest) if nz else ad.Zero(a.update(weak_type=False))
                     for a, nz in zip(jaxpr.out_avals, out_nonzero)]  # fmt: skip
     return outs[:n], tangent_outs
+
+
+def _jit_rebind(name: str) -> Callable:
+    return lambda operands, closed, tag: jit_p.bind(*operands, jaxpr=closed, name=f"{tag}_{name}")
+
+
+def _jit_jvp(primals, tangents, *, jaxpr, name, donated=()):
+    return call_jvp(_jit_rebind(name), jaxpr, primals, tangents)
 
 
 jit_p.jvp = _jit_jvp
@@ -122,7 +131,7 @@ jit_p.jvp = _jit_jvp
 def _jit_partial_eval(trace: StagingTrace, args: tuple, params: dict) -> list:
     closed = params["jaxpr"]
     unknowns = tuple(trace.is_own(x) for x in args)
-    split = _derived(closed, ("partial", unknowns),
+    split = closed.derive(("partial", unknowns),
                      lambda: _simplified_split(ir.partial_eval_jaxpr(closed, unknowns)))  # fmt: skip
     known_args = [x for x, u in zip(args, unknowns) if not u]
     name = params["name"]
@@ -152,7 +161,7 @@ def _jit_partial_eval_eqn(eqn: ir.Equation, in_unknowns: list) -> tuple:
     outputs and the residuals) and one unknown call (taking them)."""
     closed = eqn.params["jaxpr"]
     unknowns = tuple(in_unknowns)
-    split = _derived(closed, ("partial", unknowns),
+    split = closed.derive(("partial", unknowns),
                      lambda: _simplified_split(ir.partial_eval_jaxpr(closed, unknowns)))  # fmt: skip
     name = eqn.params["name"]
     known_outs = [v for v, u in zip(eqn.outputs, split.out_unknowns) if not u]
@@ -193,23 +202,24 @@ def _transpose_program(closed: ClosedJaxpr, undefined: tuple, ct_nonzero: tuple)
         record["nonzero"] = [type(c) is not ad.Zero and c is not None for c in cts_in]
         return [c for c, nz in zip(cts_in, record["nonzero"]) if nz]
 
-    t_closed, lifted = ir.trace_closed(
-        transpose_fun, [*known_avals, *ct_avals], EVAL_TRACE, "jit (transpose)"
-    )
-    assert not lifted
-    return optimize.simplify(t_closed), record["nonzero"]
+    return trace_program(transpose_fun, [*known_avals, *ct_avals], "jit (transpose)"), record[
+        "nonzero"
+    ]
 
 
-def _jit_transpose(cts, *args, jaxpr, name, donated=()):
+def call_transpose(rebind: Callable, jaxpr: ClosedJaxpr, cts: Sequence, args: Sequence) -> list:
+    """The transpose rule of a call-like primitive: the primitive bound again on the
+    transposed program with the known operands and the nonzero cotangents."""
     undefined = tuple(ad.is_undefined(a) for a in args)
     ct_nonzero = tuple(type(ct) is not ad.Zero and ct is not None for ct in cts)
     if not any(ct_nonzero):
         return [ad.Zero(a.aval) if u else None for a, u in zip(args, undefined)]
-    t_closed, in_nonzero = _derived(jaxpr, ("transpose", undefined, ct_nonzero),
-                                    lambda: _transpose_program(jaxpr, undefined, ct_nonzero))  # fmt: skip
+    t_closed, in_nonzero = jaxpr.derive(("transpose", undefined, ct_nonzero),
+                                        lambda: _transpose_program(jaxpr, undefined, ct_nonzero))  # fmt: skip
     known = [a for a, u in zip(args, undefined) if not u]
-    outs = iter(jit_p.bind(*known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz),
-                           jaxpr=t_closed, name=f"transpose_{name}"))  # fmt: skip
+    outs = iter(
+        rebind([*known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz)], t_closed, "transpose")
+    )
     nz_iter = iter(in_nonzero)
     result = []
     for a, u in zip(args, undefined):
@@ -220,6 +230,10 @@ def _jit_transpose(cts, *args, jaxpr, name, donated=()):
         else:
             result.append(ad.Zero(a.aval))
     return result
+
+
+def _jit_transpose(cts, *args, jaxpr, name, donated=()):
+    return call_transpose(_jit_rebind(name), jaxpr, cts, args)
 
 
 jit_p.transpose = _jit_transpose
@@ -239,22 +253,26 @@ def _batch_program(closed: ClosedJaxpr, in_avals: list, dims: tuple, size: int):
         record["batched"] = [d is not None for d in out_dims]
         return [o if d is None else batching.moveaxis(o, d, 0) for o, d in zip(outs, out_dims)]
 
-    b_closed, lifted = ir.trace_closed(batched_fun, in_avals, EVAL_TRACE, "jit (vmap)")
-    assert not lifted
-    return optimize.simplify(b_closed), record["batched"]
+    return trace_program(batched_fun, in_avals, "jit (vmap)"), record["batched"]
 
 
-def _jit_batch(args, dims, *, jaxpr, name, donated=()):
+def call_batch(rebind: Callable, jaxpr: ClosedJaxpr, args: Sequence, dims: Sequence) -> tuple:
+    """The batching rule of a call-like primitive: the primitive bound again on the
+    vmapped program (batched outputs get their batch axis first)."""
     from funcgrad._src.interpreters import batching
 
     size = batching.axis_size_of(args, dims)
     in_avals = [get_aval(a).update(weak_type=False) for a in args]
     key = ("batch", tuple(dims), tuple((a.shape, a.dtype) for a in in_avals))
-    b_closed, batched = _derived(
-        jaxpr, key, lambda: _batch_program(jaxpr, in_avals, tuple(dims), size)
+    b_closed, batched = jaxpr.derive(
+        key, lambda: _batch_program(jaxpr, in_avals, tuple(dims), size)
     )
-    outs = jit_p.bind(*args, jaxpr=b_closed, name=f"vmap_{name}")
+    outs = rebind(list(args), b_closed, "vmap")
     return outs, [0 if b else None for b in batched]
+
+
+def _jit_batch(args, dims, *, jaxpr, name, donated=()):
+    return call_batch(_jit_rebind(name), jaxpr, args, dims)
 
 
 jit_p.batch = _jit_batch
