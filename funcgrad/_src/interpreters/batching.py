@@ -27,6 +27,7 @@ from funcgrad._src.core import (
     get_aval,
 )
 from funcgrad._src.core import _context as trace_context
+from funcgrad._src.interpreters import ad
 
 #: The batch dimension of an operand that is the same for every example.
 not_mapped = None
@@ -109,11 +110,9 @@ class BatchTrace(Trace):
             return batch_flat(fun, xs, [0] * n, size, move_to=0)[0]
 
         def batched_jvp(primals, tangents):
-            from funcgrad._src.interpreters.ad import Zero
-
             # symbolic zeros stay symbolic, with the per-example abstract value
-            zeros = {i: Zero(_unbatched_aval(t.aval)) for i, t in enumerate(tangents)
-                     if type(t) is Zero}  # fmt: skip
+            zeros = {i: ad.Zero(_unbatched_aval(t.aval)) for i, t in enumerate(tangents)
+                     if type(t) is ad.Zero}  # fmt: skip
             live = [i for i in range(n) if i not in zeros]
 
             def joint(*xs):
@@ -121,7 +120,7 @@ class BatchTrace(Trace):
                 for i, t in zip(live, xs[n:]):
                     ts[i] = t
                 p_out, t_out = jvp(list(xs[:n]), ts)
-                return [*p_out, *(instantiate_zero(t) for t in t_out)]
+                return [*p_out, *(ad.instantiate(t) for t in t_out)]
 
             live_tangents = [tangents[i] for i in live]
             outs, _ = batch_flat(joint, [*primals, *live_tangents], [0] * (n + len(live)), size,
@@ -202,12 +201,6 @@ class BatchTrace(Trace):
 
 def _unbatched_aval(aval: ShapedArray) -> ShapedArray:
     return ShapedArray(aval.shape[1:], aval.dtype, aval.weak_type)
-
-
-def instantiate_zero(t: Any) -> Any:
-    from funcgrad._src.interpreters.ad import instantiate
-
-    return instantiate(t)
 
 
 def batch_flat(fun: Callable, args: Sequence[Any], dims: Sequence[int | None], axis_size: int,
@@ -309,7 +302,7 @@ def elementwise_batcher(prim: Primitive) -> Callable:
             elif (d, x.ndim) != first:
                 same = False
         if same:
-            return prim.bind(*args, **params), [first[0]] * _num_outputs(prim)
+            return prim.bind(*args, **params), [first[0]]
         size = axis_size_of(args, dims)
         # the per-example shape every non-0-d operand has
         example_shape = ()
@@ -330,13 +323,9 @@ def elementwise_batcher(prim: Primitive) -> Callable:
                     x, shape=(size, *example_shape), broadcast_dimensions=(0,)
                 )
             moved.append(x)
-        return prim.bind(*moved, **params), [0] * _num_outputs(prim)
+        return prim.bind(*moved, **params), [0]
 
     return rule
-
-
-def _num_outputs(prim: Primitive) -> int:
-    return 1
 
 
 def defbroadcasting(*prims: Primitive) -> None:

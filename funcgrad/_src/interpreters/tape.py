@@ -207,18 +207,6 @@ def _operand_key(x: Any) -> Any:
     return (np.shape(x), np.result_type(x).char, t)
 
 
-def _linearization(prim: Primitive, primals: Sequence[Any], has_tangent: tuple, params: dict,
-                   key: tuple) -> Linearization:  # fmt: skip
-    """The cached linearization for ``key`` (built from the other arguments on a miss)."""
-    lin = _cache.get(key)
-    if lin is None:
-        lin = Linearization(_bound_rule(prim, params), _avals(primals), has_tangent)
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[key] = lin
-    return lin
-
-
 def _avals(primals: Sequence[Any]) -> list[ShapedArray]:
     return [get_aval(x) for x in primals]
 
@@ -307,7 +295,7 @@ class TapeTrace(Trace):
         backend = None
         buffers = []
         nodes = []
-        key = [prim, 0, None]  # primitive, tangent mask, parameters, then operand types
+        parts = []  # the operands' types: with the primitive, mask and parameters, the key
         mask = 0
         bit = 1
         for x in args:
@@ -333,43 +321,35 @@ class TapeTrace(Trace):
                         return EVAL_TRACE.process_primitive(prim, self._primals(args), params)
                     backend = b
                 buffers.append(buf)
-                key.append(buf.shape)
-                key.append(buf.dtype.char)
+                parts.append(buf.shape)
+                parts.append(buf.dtype.char)
             else:
                 buffers.append(x)
-                key.append(_operand_key(x))
+                parts.append(_operand_key(x))
         if not mask:
             return EVAL_TRACE.process_primitive(prim, args, params)
-        key[1] = mask
         if not params:
             pkey = ()
         elif prim in _INDEXERS:
             pkey = _params_key(params)  # True and 1 are different indices
         else:
             pkey = tuple(params.items())  # plain values: ints, tuples, dtypes, programs
-        primals = None
-        if pkey is _UNKEYABLE:  # not cacheable: linearize this application afresh
+        lin = None
+        key = None if pkey is _UNKEYABLE else (prim, mask, pkey, *parts)
+        if key is not None:
+            try:
+                lin = _cache.get(key)
+            except TypeError:  # an unhashable parameter: this application is not cached
+                key = None
+        if lin is None:  # linearize this signature (cached under ``key``, if it has one)
             primals = self._primals(args)
             lin = Linearization(
                 _bound_rule(prim, params), _avals(primals), _mask_bits(mask, len(args))
             )
-        else:
-            key[2] = pkey
-            key = tuple(key)
-            try:
-                lin = _cache.get(key)
-            except TypeError:  # an unhashable parameter: build this one afresh
-                key, lin = (
-                    None,
-                    Linearization(
-                        _bound_rule(prim, params),
-                        _avals(self._primals(args)),
-                        _mask_bits(mask, len(args)),
-                    ),
-                )
-            if lin is None and key is not None:
-                primals = self._primals(args)
-                lin = _linearization(prim, primals, _mask_bits(mask, len(args)), params, key)
+            if key is not None:
+                if len(_cache) >= _CACHE_LIMIT:
+                    _cache.clear()
+                _cache[key] = lin
         try:
             known = lin.known
             run = known.run_on if backend is known.backend else known.for_backend(backend)
@@ -552,7 +532,7 @@ def backward(trace: TapeTrace, out_nodes: Sequence[int | None], cts: Sequence[An
         else:  # a custom_vjp backward function, on arrays
             backend = backend or current_backend()
             arrays = [None if c is None else _new_array(c, backend) for c in out_cts]
-            in_cts = [None if c is None else _to_buffer(c) for c in lin(arrays)]
+            in_cts = [None if c is None else _as_array(c)._buffer for c in lin(arrays)]
         for node, ct in zip(e_in, in_cts):
             if ct is not None:
                 prev = ct_env[node]
@@ -573,12 +553,6 @@ def _as_array(x: Any) -> Array:
     from funcgrad._src.numpy.util import asarray
 
     return asarray(x)
-
-
-def _to_buffer(x: Any) -> Any:
-    from funcgrad._src.numpy.util import asarray
-
-    return asarray(x)._buffer
 
 
 def _backward_traced(trace, out_nodes, cts, in_nodes) -> list:
