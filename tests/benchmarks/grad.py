@@ -10,11 +10,11 @@ Run with ``python -m tests.benchmarks.grad``. Times are the best of several repe
 
 from __future__ import annotations
 
-
 import numpy as np
 
 import funcgrad
 import funcgrad.numpy as fnp
+from tests.benchmarks.mlp import loss_fn, mlp_setup
 from tests.benchmarks.timing import best_times_interleaved
 
 
@@ -34,13 +34,7 @@ def small_grad() -> None:
 
 
 def mlp_grad() -> None:
-    rng = np.random.default_rng(0)
-    sizes = [784, 512, 512, 10]
-    ws = [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
-    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
-    x = rng.standard_normal((128, 784)).astype(np.float32)
-    labels = rng.integers(0, 10, 128)
-    onehot = np.eye(10, dtype=np.float32)[labels]
+    ws, bs, x, onehot = mlp_setup()
 
     def numpy_by_hand():
         h1 = x @ ws[0] + bs[0]
@@ -62,15 +56,6 @@ def mlp_grad() -> None:
 
     params = [{"w": fnp.asarray(w), "b": fnp.asarray(b)} for w, b in zip(ws, bs)]
     fx, fonehot = fnp.asarray(x), fnp.asarray(onehot)
-
-    def loss_fn(params, x, y):
-        h = x
-        for layer in params[:-1]:
-            h = fnp.maximum(h @ layer["w"] + layer["b"], 0.0)
-        logits = h @ params[-1]["w"] + params[-1]["b"]
-        shifted = logits - fnp.max(logits, axis=1, keepdims=True)
-        logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
-        return -fnp.mean(fnp.sum(y * logp, axis=1))
 
     grad_fn = funcgrad.value_and_grad(loss_fn)
     (value, grads), (ref_value, ref_grads) = grad_fn(params, fx, fonehot), numpy_by_hand()

@@ -23,6 +23,7 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad.tree_util import tree_map
+from tests.benchmarks.mlp import loss_fn, mlp_setup
 from tests.benchmarks.timing import best_times_interleaved
 
 
@@ -41,27 +42,6 @@ def small_jit_grad() -> None:
           f"(NumPy by hand {t_np * 1e6:.1f} us; target <= 20 us)")  # fmt: skip
 
 
-def _mlp_setup():
-    rng = np.random.default_rng(0)
-    sizes = [784, 512, 512, 10]
-    ws = [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
-    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
-    x = rng.standard_normal((128, 784)).astype(np.float32)
-    labels = rng.integers(0, 10, 128)
-    onehot = np.eye(10, dtype=np.float32)[labels]
-    return ws, bs, x, onehot
-
-
-def loss_fn(params, x, y):
-    h = x
-    for layer in params[:-1]:
-        h = fnp.maximum(h @ layer["w"] + layer["b"], 0.0)
-    logits = h @ params[-1]["w"] + params[-1]["b"]
-    shifted = logits - fnp.max(logits, axis=1, keepdims=True)
-    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
-    return -fnp.mean(fnp.sum(y * logp, axis=1))
-
-
 LEARNING_RATE = 0.01
 
 
@@ -72,7 +52,7 @@ def sgd_step(params, x, y):
 
 
 def mlp_step() -> None:
-    ws, bs, x, onehot = _mlp_setup()
+    ws, bs, x, onehot = mlp_setup()
     h1 = x @ ws[0]
     h2 = h1 @ ws[1]
     logits = h2 @ ws[2]
