@@ -212,9 +212,10 @@ def _bind_scan(consts, carry, xs, *, body, length, reverse):
 
 def _jvp_body_program(body: ClosedJaxpr, num_consts: int, num_carry: int,
                       nonzero: tuple) -> tuple[ClosedJaxpr, list[bool]]:  # fmt: skip
-    """The JVP of ``body``: inputs ``(consts, const tangents, carry, carry tangents, xs,
-    xs tangents)`` (nonzero tangents only), outputs ``(carry, carry tangents, ys, nonzero
-    ys tangents)``; the carry tangents flagged in ``nonzero`` are always outputs."""
+    """The JVP of a loop ``body``: inputs ``(consts, const tangents, carry, carry tangents,
+    xs, xs tangents)`` (nonzero tangents only), outputs ``(carry, carry tangents, ys,
+    nonzero ys tangents)``; the carry tangents flagged in ``nonzero`` are always outputs.
+    (A while body is the case without xs and ys.)"""
     avals = body.in_avals
     groups = _split3(range(len(avals)), num_consts, num_carry)
     in_avals = []
@@ -241,7 +242,7 @@ def _jvp_body_program(body: ClosedJaxpr, num_consts: int, num_carry: int,
         y_t = [t for t, nz in zip(t_out[num_carry:], y_nz) if nz]
         return [*p_out[:num_carry], *carry_t, *p_out[num_carry:], *y_t]
 
-    return trace_program(fun, in_avals, "scan (jvp)"), record["out_nonzero"]
+    return trace_program(fun, in_avals, "loop body (jvp)"), record["out_nonzero"]
 
 
 def _scan_jvp(primals, tangents, *, body, length, reverse, num_consts, num_carry):
@@ -794,42 +795,13 @@ def _bind_while(c_consts, b_consts, carry, *, cond_jaxpr, body_jaxpr):
 # --- jvp ---------------------------------------------------------------------------
 
 
-def _while_jvp_body(body: ClosedJaxpr, nconsts: int, nonzero: tuple):
-    """JVP of the body: inputs ``(consts, const tangents, carry, carry tangents)``
-    (nonzero ones), outputs ``(carry, carry tangents flagged in nonzero)``."""
-    avals = body.in_avals
-    groups = [list(range(nconsts)), list(range(nconsts, len(avals)))]
-    in_avals = []
-    for g in groups:
-        in_avals += [avals[i] for i in g]
-        in_avals += [_strong(avals[i]) for i in g if nonzero[i]]
-    record: dict = {}
-
-    def fun(*args):
-        it = iter(args)
-        primals, tangents = [None] * len(avals), [None] * len(avals)
-        for g in groups:
-            for i in g:
-                primals[i] = next(it)
-            for i in g:
-                tangents[i] = next(it) if nonzero[i] else ad.Zero(_strong(avals[i]))
-        trace, outs = ad.jvp_flat(lambda *p: ir.eval_closed(body, p), primals, tangents,
-                                  current_trace())  # fmt: skip
-        p_out, t_out = ad.unpack_outputs(trace, outs)
-        record["out_nonzero"] = [type(t) is not ad.Zero for t in t_out]
-        carry_nz = nonzero[nconsts:]
-        return [*p_out, *(ad.instantiate(t) for t, nz in zip(t_out, carry_nz) if nz)]
-
-    return trace_program(fun, in_avals, "while (jvp)"), record["out_nonzero"]
-
-
 def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     nz_all = [type(t) is not ad.Zero for t in tangents]
     _, nz_b, carry_nz = _split3(nz_all, cond_nconsts, body_nconsts)
     while True:
         nz = tuple(nz_b + carry_nz)
         jvp_body, out_nz = body_jaxpr.derive(("jvp", body_nconsts, nz),
-                                    lambda nz=nz: _while_jvp_body(body_jaxpr, body_nconsts, nz))  # fmt: skip
+                                    lambda nz=nz: _jvp_body_program(body_jaxpr, body_nconsts, len(nz) - body_nconsts, nz))  # fmt: skip
         new = [a or b for a, b in zip(carry_nz, out_nz)]
         if new == carry_nz:
             break
