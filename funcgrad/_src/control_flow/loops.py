@@ -555,34 +555,6 @@ scan_p.linear = True
 # --- batching ----------------------------------------------------------------------------
 
 
-def _batch_body_program(body, num_consts, num_carry, in_batched: tuple, size: int,
-                        force_carry: tuple):  # fmt: skip
-    """The batched body (batched inputs have their batch axis first); carries flagged in
-    ``force_carry`` are batched outputs even if the body does not make them depend on the
-    batch. Returns the program and which outputs are batched."""
-    from funcgrad._src.interpreters import batching
-
-    in_avals = [ShapedArray((size, *a.shape), a.dtype) if b else a
-                for a, b in zip(body.in_avals, in_batched)]  # fmt: skip
-    record: dict = {}
-
-    def fun(*xs):
-        outs, dims = batching.batch_flat(lambda *ys: ir.eval_closed(body, ys), list(xs),
-                                         [0 if b else None for b in in_batched], size)  # fmt: skip
-        result, batched = [], []
-        for i, (o, d) in enumerate(zip(outs, dims)):
-            if i < num_carry and force_carry[i]:
-                o, d = batching.move_batch_axis(o, d, size, 0), 0
-            elif d is not None:
-                o = batching.moveaxis(o, d, 0)
-            result.append(o)
-            batched.append(d is not None)
-        record["batched"] = batched
-        return result
-
-    return trace_program(fun, in_avals, "scan (vmap)"), record["batched"]
-
-
 def _scan_batch(args, dims, *, body, length, reverse, num_consts, num_carry):
     from funcgrad._src.interpreters import batching
 
@@ -594,8 +566,13 @@ def _scan_batch(args, dims, *, body, length, reverse, num_consts, num_carry):
         key = ("batch", num_consts, num_carry, in_b, size, tuple(carry_b))
         b_body, out_b = body.derive(
             key,
-            lambda in_b=in_b, force=tuple(carry_b): _batch_body_program(
-                body, num_consts, num_carry, in_b, size, force
+            # the carries batched so far stay batched outputs: their type must not change
+            lambda in_b=in_b, force=tuple(carry_b): _batched_program(
+                body,
+                in_b,
+                size,
+                [*force, *[False] * (len(body.out_avals) - num_carry)],
+                "scan (vmap)",
             ),
         )
         new = [a or b for a, b in zip(carry_b, out_b[:num_carry])]
