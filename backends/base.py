@@ -95,6 +95,11 @@ class Backend(ABC):
             return fn(x, axis=axes, dtype=x.dtype)
         return fn(x, axis=axes)
 
+    def select(self, pred: Any, on_true: Any, on_false: Any) -> Any:
+        """``on_true`` where ``pred``, else ``on_false`` (arrays of one dtype or 0-d scalars
+        of it, broadcast together)."""
+        return self.xp.where(pred, on_true, on_false)
+
     def scatter(self, mode: str, operand: Any, index: tuple, updates: Any) -> Any:
         """A copy of ``operand`` with ``updates`` combined at NumPy index ``index``.
 

@@ -300,7 +300,8 @@ def _select_emit(w, eqn, args, out):
     # Weak Python scalar branches need the impl's dtype handling.
     if any(type(x) is Literal and type(x.val) in (bool, int, float, complex) for x in (a, b)):
         return None
-    return f"{w.xp_fn('where')}({', '.join(args)})"
+    # the backend's kernel: on NumPy a bitwise select, several times faster than where
+    return f"{w.glob(w.backend.select, 'select')}({', '.join(args)})"
 
 
 def _gather_emit(w, eqn, args, out):

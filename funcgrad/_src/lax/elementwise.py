@@ -122,7 +122,7 @@ def _select_impl(backend, pred, on_true, on_false):
         on_true = xp.asarray(on_true, dtype=on_false.dtype)
     elif weak_false and not weak_true:
         on_false = xp.asarray(on_false, dtype=on_true.dtype)
-    return [xp.where(pred, on_true, on_false)]
+    return [backend.select(pred, on_true, on_false)]
 
 
 _PY_SCALARS = (bool, int, float, complex)
@@ -448,11 +448,12 @@ def _select_transpose(cts, pred, a, b):
     (ct,) = cts
     if type(ct) is Zero:
         return [None, _ct_or_none(a, ct), _ct_or_none(b, ct)]
-    zeros = _mul(ct, 0)
+    # true zeros where the other branch was taken (not ct * 0, which is NaN where ct is
+    # infinite): the branch not taken receives no gradient at all
     return [
         None,
-        unbroadcast(a.aval, _select(pred, ct, zeros)) if is_undefined(a) else None,
-        unbroadcast(b.aval, _select(pred, zeros, ct)) if is_undefined(b) else None,
+        unbroadcast(a.aval, _select(pred, ct, 0)) if is_undefined(a) else None,
+        unbroadcast(b.aval, _select(pred, 0, ct)) if is_undefined(b) else None,
     ]
 
 
