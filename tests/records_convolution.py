@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 from op_record import OpRecord
 
-from funcgrad._src.lax.convolution import ConvDimensionNumbers
+from funcgrad._src.lax.convolution import ConvDimensionNumbers, _patch_params, _patch_shape
 
 
 def _dilated(n, d):
@@ -114,7 +114,75 @@ def _draw_conv(data):
     return [lhs, rhs], params
 
 
+def _patch_entries(lhs_shape, params):
+    """For every entry (group, row, column) of the im2col matrix, the lhs index it
+    reads, or None where it reads padding or a dilation hole; from the definition:
+    rows are (example, output position...), columns (kernel tap..., feature)."""
+    lhs_spec, ld, rd = params["lhs_spec"], params["lhs_dilation"], params["rhs_dilation"]
+    shape = _patch_shape(lhs_shape, **params)
+    sizes = [lhs_shape[a] for a in lhs_spec[2:]]
+    entries = []
+    for b, f in itertools.product(range(shape.batch_groups), range(shape.feature_groups)):
+        rows = itertools.product(range(shape.nb), *(range(o) for o in shape.out_sizes))
+        for row, (ex, *pos) in enumerate(rows):
+            cols = itertools.product(*(range(k) for k in shape.kernel_sizes), range(shape.cg))
+            for col, (*tap, ch) in enumerate(cols):
+                index = [0] * len(lhs_shape)
+                index[lhs_spec[0]] = b * shape.nb + ex
+                index[lhs_spec[1]] = f * shape.cg + ch
+                inside = True
+                for k, (o, t) in enumerate(zip(pos, tap)):
+                    u = o * params["window_strides"][k] + t * rd[k] - params["padding"][k][0]
+                    i, rem = divmod(u, ld[k])
+                    inside &= rem == 0 and 0 <= i < sizes[k]
+                    index[lhs_spec[k + 2]] = i
+                entries.append((b * shape.feature_groups + f, row, col,
+                                tuple(index) if inside else None))  # fmt: skip
+    return shape, entries
+
+
+def patches_reference(x, **params):
+    shape, entries = _patch_entries(x.shape, params)
+    out = np.zeros((shape.groups, shape.rows, shape.columns), x.dtype)
+    for g, row, col, index in entries:
+        if index is not None:
+            out[g, row, col] = x[index]
+    return out.reshape(shape.matrix_shape)
+
+
+def col2im_reference(p, *, lhs_shape, **params):
+    shape, entries = _patch_entries(lhs_shape, params)
+    p = p.reshape(shape.groups, shape.rows, shape.columns)
+    out = np.zeros(lhs_shape, p.dtype)
+    for g, row, col, index in entries:
+        if index is not None:
+            out[index] += p[g, row, col]
+    return out
+
+
+def draw_patch_config(data, dtype=np.float64):
+    """(lhs, im2col parameters) of a random convolution (1-2 spatial dims)."""
+    lhs, rhs, params = data.draw(conv_configs(dtype=dtype, max_nsp=2), label="conv")
+    return lhs, _patch_params(rhs.shape, **params)
+
+
+def _draw_patches(data):
+    dtype = data.draw(st.sampled_from([np.float64, np.float32, np.int64]), label="dtype")
+    lhs, params = draw_patch_config(data, dtype)
+    return [lhs], params
+
+
+def _draw_col2im(data):
+    lhs, params = draw_patch_config(data)
+    shape = _patch_shape(lhs.shape, **params)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    return [rng.uniform(-1, 1, shape.matrix_shape)], dict(params, lhs_shape=lhs.shape)
+
+
 RECORDS: list[OpRecord] = [
     OpRecord("conv_general_dilated", _draw_conv, lambda x, w, **p: [conv_reference(x, w, **p)],
              rtol=1e-5),
+    OpRecord("conv_patches", _draw_patches, lambda x, **p: [patches_reference(x, **p)]),
+    OpRecord("conv_patches_transpose", _draw_col2im, lambda x, **p: [col2im_reference(x, **p)],
+             rtol=1e-12),
 ]  # fmt: skip

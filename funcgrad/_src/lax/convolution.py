@@ -28,8 +28,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad._src.core import Array, Primitive, ShapedArray, Tracer
-from funcgrad._src.interpreters.ad import Zero, defjvp, is_undefined, zeros_like_aval
+from funcgrad._src.interpreters.ad import Zero, deflinear, is_undefined, zeros_like_aval
+from funcgrad._src.lax.elementwise import add_p
 from funcgrad._src.lax.indexing import IndexSlice, gather_p
+from funcgrad._src.lax.linalg import dot_general_p
 from funcgrad._src.lax.structural import reshape_p, transpose_p
 
 __all__ = ["ConvDimensionNumbers", "conv_general_dilated", "conv_transpose"]
@@ -119,74 +121,93 @@ def _check_params(fname, ndim, window_strides, padding, lhs_dilation, rhs_dilati
 conv_general_dilated_p = Primitive("conv_general_dilated")
 
 
-def _dilate_and_pad(xp, x, lhs_dilation, padding):
-    """``x`` (batch, feature, spatial...) with interior zeros and edge padding on the
-    spatial axes; negative padding crops."""
-    if all(d == 1 for d in lhs_dilation) and all(lo == 0 and hi == 0 for lo, hi in padding):
-        return x
-    sizes = [_dilated(n, d) for n, d in zip(x.shape[2:], lhs_dilation)]
-    grown = [n + max(lo, 0) + max(hi, 0) for n, (lo, hi) in zip(sizes, padding)]
-    out = xp.zeros((*x.shape[:2], *grown), dtype=x.dtype)
-    inner = tuple(
-        slice(max(lo, 0), max(lo, 0) + n, d) for n, d, (lo, _) in zip(sizes, lhs_dilation, padding)
-    )
-    out[(slice(None), slice(None), *inner)] = x
-    crop = tuple(slice(max(-lo, 0), g - max(-hi, 0)) for g, (lo, hi) in zip(grown, padding))
-    return out[(slice(None), slice(None), *crop)]
-
-
-def _conv_impl(backend, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
-               dimension_numbers, feature_group_count, batch_group_count):  # fmt: skip
+def _conv_impl(backend, lhs, rhs, **params):
     xp = backend.xp
-    lhs_spec, rhs_spec, out_spec = dimension_numbers
-    out_shape = _conv_shape(
-        lhs.shape, rhs.shape, window_strides=window_strides, padding=padding,
-        lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
-        dimension_numbers=dimension_numbers, feature_group_count=feature_group_count,
-        batch_group_count=batch_group_count,
-    )  # fmt: skip
+    out_shape = _conv_shape(lhs.shape, rhs.shape, **params)
     dtype = np.result_type(lhs.dtype, rhs.dtype)
     if 0 in out_shape:
         return [xp.zeros(out_shape, dtype=dtype)]
-    # Canonical layouts: lhs (N, C, spatial...), rhs (O, I, spatial...).
-    x = _dilate_and_pad(xp, xp.transpose(lhs, lhs_spec), lhs_dilation, padding)
-    w = xp.transpose(rhs, rhs_spec)
-    nsp = x.ndim - 2
-    n, c = x.shape[:2]
-    o, cg = w.shape[:2]
-    ksizes = w.shape[2:]
-    osizes = tuple(out_shape[d] for d in out_spec[2:])
-    # One strided view of every window: (N, C, out spatial..., kernel spatial...).
-    sn, sc, *ss = x.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        x,
-        shape=(n, c, *osizes, *ksizes),
-        strides=(
-            sn, sc,
-            *(s * st for s, st in zip(ss, window_strides)),
-            *(s * d for s, d in zip(ss, rhs_dilation)),
-        ),
-    )  # fmt: skip
-    # Groups become the batch axis of one matmul: (G, N/B * P, Cg * K) @ (G, Cg * K, O/G).
-    fg, bg = feature_group_count, batch_group_count
-    groups, nb = fg * bg, n // bg
-    windows = xp.reshape(windows, (bg, nb, fg, cg, *osizes, *ksizes))
-    sp_out = tuple(range(4, 4 + nsp))
-    sp_k = tuple(range(4 + nsp, 4 + 2 * nsp))
-    cols = xp.transpose(windows, (0, 2, 1, *sp_out, 3, *sp_k))
-    p, k = math.prod(osizes), cg * math.prod(ksizes)
-    cols = xp.reshape(cols, (groups, nb * p, k))
+    if _scatter_is_cheaper(lhs.shape, rhs.shape, out_shape, **params):
+        return [_conv_by_scatter(xp, lhs, rhs, out_shape, **params).astype(dtype, copy=False)]
+    patch_params = _patch_params(rhs.shape, **params)
+    shape = _patch_shape(lhs.shape, **patch_params)
+    (cols,) = _patches_impl(backend, lhs, **patch_params)
+    ops = _BufferOps(xp)
     # the kernel is small: made contiguous, so that matmul takes the BLAS path
-    w = xp.ascontiguousarray(xp.swapaxes(xp.reshape(w, (groups, o // groups, k)), 1, 2))
-    out = xp.matmul(cols, w) if groups > 1 else xp.matmul(cols[0], w[0])[None]
-    out = out.astype(dtype, copy=False)
-    # (G, Nb, out spatial..., O/G) -> (Nb, out spatial..., O) -> (Nb, O, out spatial...)
-    out = xp.reshape(out, (groups, nb, *osizes, o // groups))
-    out = xp.transpose(out, (1, *range(2, 2 + nsp), 0, 2 + nsp))
-    out = xp.reshape(out, (nb, *osizes, o))
-    out = xp.transpose(out, (0, 1 + nsp, *range(1, 1 + nsp)))
-    # canonical axis j is the result's axis out_spec[j]
-    return [xp.transpose(out, tuple(int(a) for a in np.argsort(out_spec)))]
+    w = xp.ascontiguousarray(_kernel_matrix(ops, rhs, params["dimension_numbers"][1], shape.groups))
+    rows = xp.matmul(cols, w).astype(dtype, copy=False)
+    return [_rows_to_output(ops, rows, shape, params["dimension_numbers"][2])]
+
+
+# A convolution over an input that is mostly padding (the input gradient of a
+# convolution: the cotangent padded by the window on each side) reads each input element
+# through every kernel tap, so im2col copies K times the padded input. Scattering costs
+# K times the *unpadded* input times the output features instead: every input element
+# times every tap's kernel matrix (one matmul), each tap's products added at the output
+# positions it reaches. Only for unit strides and no lhs dilation (each tap's block then
+# lands as one contiguous shifted slice) and without groups.
+def _scatter_is_cheaper(lhs_shape, rhs_shape, out_shape, *, window_strides, lhs_dilation,
+                        dimension_numbers, feature_group_count, batch_group_count,
+                        **_) -> bool:  # fmt: skip
+    if feature_group_count != 1 or batch_group_count != 1:
+        return False
+    if any(s != 1 for s in window_strides) or any(d != 1 for d in lhs_dilation):
+        return False
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    in_pixels = math.prod(lhs_shape[a] for a in lhs_spec[2:])
+    out_pixels = math.prod(out_shape[a] for a in out_spec[2:])
+    in_features, out_features = lhs_shape[lhs_spec[1]], rhs_shape[rhs_spec[0]]
+    return in_pixels * out_features < out_pixels * in_features
+
+
+def _conv_by_scatter(xp, lhs, rhs, out_shape, *, padding, rhs_dilation, dimension_numbers,
+                     **_):  # fmt: skip
+    """The convolution as a scatter (see _scatter_is_cheaper); unit strides and lhs
+    dilation, no groups.
+
+    Input element i meets kernel tap t at output position y = i + lo - t * rd (per
+    spatial axis). Positions are counted on an accumulator grid z = y - lo + (T - 1) * rd
+    = i + (T - 1 - t) * rd of size E = size + (T - 1) * rd. Every axis but the first is
+    laid out with E entries per line (input lines padded with zeros), so that a tap's
+    products, in input order, land as one contiguous slice of the flat accumulator.
+    """
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    x = xp.transpose(lhs, (lhs_spec[1], lhs_spec[0], *lhs_spec[2:]))  # (C, N, spatial...)
+    w = xp.transpose(rhs, (*rhs_spec[2:], rhs_spec[0], rhs_spec[1]))  # (spatial..., O, C)
+    c, n, *sizes = x.shape
+    *taps, o, _ = w.shape
+    nsp = len(sizes)
+    extent = [s + (t - 1) * r for s, t, r in zip(sizes, taps, rhs_dilation)]
+    lines = (sizes[0], *extent[1:])  # the input on the accumulator's line length
+    padded_x = xp.zeros((c, n, *lines), dtype=x.dtype)
+    padded_x[(slice(None), slice(None), *(slice(0, s) for s in sizes))] = x
+    length = math.prod(lines)
+    # (taps..., O, N * length): every input element times every tap's kernel matrix
+    products = xp.matmul(xp.reshape(w, (-1, c)), xp.reshape(padded_x, (c, n * length)))
+    products = xp.reshape(products, (math.prod(taps), o, n, length))
+    line_strides = [math.prod(extent[k + 1 :]) for k in range(nsp)]
+    # one spare line: the zero padding of the last input line may run past the end
+    acc = xp.zeros((o, n, math.prod(extent) + line_strides[0]), dtype=products.dtype)
+    for index, tap in enumerate(np.ndindex(*taps)):
+        start = sum((t_count - 1 - t) * r * st for t, t_count, r, st
+                    in zip(tap, taps, rhs_dilation, line_strides))  # fmt: skip
+        dst = acc[:, :, start : start + length]
+        xp.add(dst, products[index], out=dst)
+    acc = xp.reshape(acc[:, :, : math.prod(extent)], (o, n, *extent))
+    # output y is accumulator position z = y - lo + (T - 1) * rd: copy the overlap
+    out_sizes = [out_shape[a] for a in out_spec[2:]]
+    out = xp.zeros((o, n, *out_sizes), dtype=acc.dtype)
+    src, dst = [], []
+    for size, e, t, r, (lo, _) in zip(out_sizes, extent, taps, rhs_dilation, padding):
+        shift = (t - 1) * r - lo  # z = y + shift
+        first, last = max(0, -shift), min(size, e - shift)
+        if last <= first:
+            return xp.transpose(out, np.argsort((out_spec[1], out_spec[0], *out_spec[2:])))
+        dst.append(slice(first, last))
+        src.append(slice(first + shift, last + shift))
+    out[(slice(None), slice(None), *dst)] = acc[(slice(None), slice(None), *src)]
+    # (O, N, spatial...) -> out_spec's layout
+    return xp.transpose(out, tuple(int(a) for a in np.argsort((out_spec[1], out_spec[0], *out_spec[2:]))))
 
 
 def _conv_abstract_eval(lhs, rhs, **params):
@@ -235,12 +256,328 @@ def _swap_kernel_features(w, groups):
     return _reshape(w, (groups * b, a // groups, *sp))
 
 
-# conv is bilinear: each operand's tangent goes through the same convolution.
-defjvp(
-    conv_general_dilated_p,
-    lambda t, lhs, rhs, *, out, **params: _conv(t, rhs, **params),
-    lambda t, lhs, rhs, *, out, **params: _conv(lhs, t, **params),
-)
+# --- im2col: the patches of the input, and their transpose -------------------------------
+# A convolution is one matrix product: the (rows, K) matrix of input patches (one row per
+# example and output position, one column per kernel tap and input feature, features
+# last) times the (K, O) kernel matrix; with groups, one such product per group, stacked
+# as (G, rows, K) @ (G, K, O / G). Rows are ordered (batch, output spatial...) and columns
+# (kernel spatial..., feature), so that an NHWC/HWIO convolution needs no transpose of
+# its operands or its result. conv_general_dilated's impl is that product, and so is its
+# JVP: the patches of the primal input are then a residual shared by the kernel's
+# gradient (patches^T @ cotangent), and the input's gradient is the transpose of im2col
+# (col2im: each kernel tap's slice of ``cotangent @ kernel^T`` added at its shifted
+# window positions) instead of a convolution over the dilated, padded cotangent, which
+# would cost K times more memory traffic on mostly zeros.
+
+conv_patches_p = Primitive("conv_patches")
+conv_patches_transpose_p = Primitive("conv_patches_transpose")
+
+
+def _channels_last(lhs_spec) -> tuple[int, ...]:
+    """The permutation taking an lhs laid out by ``lhs_spec`` to (N, spatial..., C)."""
+    return (lhs_spec[0], *lhs_spec[2:], lhs_spec[1])
+
+
+class _PatchShape(NamedTuple):
+    """Sizes of an im2col: batch and feature blocks, output and kernel spatial sizes."""
+
+    batch_groups: int
+    feature_groups: int
+    nb: int  # examples per batch group
+    cg: int  # input features per feature group
+    out_sizes: tuple[int, ...]
+    kernel_sizes: tuple[int, ...]
+
+    @property
+    def groups(self) -> int:
+        return self.batch_groups * self.feature_groups
+
+    @property
+    def rows(self) -> int:
+        return self.nb * math.prod(self.out_sizes)
+
+    @property
+    def columns(self) -> int:
+        return math.prod(self.kernel_sizes) * self.cg
+
+    @property
+    def matrix_shape(self) -> tuple[int, ...]:
+        """The patches' shape: (rows, K), or (G, rows, K) with groups."""
+        rows_k = (self.rows, self.columns)
+        return rows_k if self.groups == 1 else (self.groups, *rows_k)
+
+
+def _patch_shape(lhs_shape, *, window_strides, padding, lhs_dilation, rhs_dilation,
+                 kernel_sizes, lhs_spec, feature_group_count, batch_group_count) -> _PatchShape:  # fmt: skip
+    n, c = lhs_shape[lhs_spec[0]], lhs_shape[lhs_spec[1]]
+    out_sizes = []
+    for k, ksize in enumerate(kernel_sizes):
+        lo, hi = padding[k]
+        padded = _dilated(lhs_shape[lhs_spec[k + 2]], lhs_dilation[k]) + lo + hi
+        window = _dilated(ksize, rhs_dilation[k])
+        out_sizes.append(max(0, (padded - window) // window_strides[k] + 1))
+    return _PatchShape(batch_group_count, feature_group_count, n // batch_group_count,
+                       c // feature_group_count, tuple(out_sizes), tuple(kernel_sizes))  # fmt: skip
+
+
+def _padded_channels_last(xp, lhs, lhs_spec, lhs_dilation, padding):
+    """``lhs`` as (N, spatial..., C), with interior zeros (lhs dilation) and edge padding
+    on the spatial axes; negative padding crops. A view when there is neither."""
+    x = xp.transpose(lhs, _channels_last(lhs_spec))
+    if all(d == 1 for d in lhs_dilation) and all(lo == 0 and hi == 0 for lo, hi in padding):
+        return x
+    sizes = [_dilated(n, d) for n, d in zip(x.shape[1:-1], lhs_dilation)]
+    grown = [n + max(lo, 0) + max(hi, 0) for n, (lo, hi) in zip(sizes, padding)]
+    out = xp.zeros((x.shape[0], *grown, x.shape[-1]), dtype=x.dtype)
+    inner = tuple(
+        slice(max(lo, 0), max(lo, 0) + n, d) for n, d, (lo, _) in zip(sizes, lhs_dilation, padding)
+    )
+    out[(slice(None), *inner, slice(None))] = x
+    crop = tuple(slice(max(-lo, 0), g - max(-hi, 0)) for g, (lo, hi) in zip(grown, padding))
+    return out[(slice(None), *crop, slice(None))]
+
+
+def _patches_impl(backend, lhs, **params):
+    xp = backend.xp
+    shape = _patch_shape(lhs.shape, **params)
+    if 0 in shape.matrix_shape:
+        return [xp.zeros(shape.matrix_shape, dtype=lhs.dtype)]
+    x = _padded_channels_last(xp, lhs, params["lhs_spec"], params["lhs_dilation"], params["padding"])
+    nsp = x.ndim - 2
+    sn, *ss, sc = x.strides
+    strides, dilation = params["window_strides"], params["rhs_dilation"]
+    # every window as one strided view: (N, out spatial..., kernel spatial..., C)
+    windows = xp.lib.stride_tricks.as_strided(
+        x,
+        shape=(x.shape[0], *shape.out_sizes, *shape.kernel_sizes, x.shape[-1]),
+        strides=(sn, *(s * st for s, st in zip(ss, strides)),
+                 *(s * d for s, d in zip(ss, dilation)), sc),
+    )  # fmt: skip
+    bg, fg = shape.batch_groups, shape.feature_groups
+    windows = xp.reshape(windows, (bg, shape.nb, *windows.shape[1:-1], fg, shape.cg))
+    osp, ksp = tuple(range(2, 2 + nsp)), tuple(range(2 + nsp, 2 + 2 * nsp))
+    fg_axis, cg_axis = 2 + 2 * nsp, 3 + 2 * nsp
+    g, rows, k = shape.groups, shape.rows, shape.columns
+    if x.shape[-1] == 1 and strides[-1] == 1:
+        # One input feature: a row of a window is only a few adjacent elements, so the
+        # copy is faster tap by tap, each tap's column a run of whole output rows; the
+        # (K, rows) matrix is handed out transposed (BLAS reads either layout).
+        order = (0, fg_axis, *ksp, cg_axis, 1, *osp)
+        cols = xp.swapaxes(xp.reshape(xp.transpose(windows, order), (g, k, rows)), 1, 2)
+    else:
+        cols = xp.reshape(xp.transpose(windows, (0, fg_axis, 1, *osp, *ksp, cg_axis)), (g, rows, k))
+    return [cols[0] if g == 1 else cols]
+
+
+def _patches_abstract_eval(lhs, **params):
+    return [ShapedArray(_patch_shape(lhs.shape, **params).matrix_shape, lhs.dtype)]
+
+
+def _col2im_impl(backend, patches, *, lhs_shape, **params):
+    xp = backend.xp
+    shape = _patch_shape(lhs_shape, **params)
+    lhs_spec, padding = params["lhs_spec"], params["padding"]
+    strides, ld, rd = params["window_strides"], params["lhs_dilation"], params["rhs_dilation"]
+    perm = _channels_last(lhs_spec)
+    n, *sizes, c = (lhs_shape[a] for a in perm)
+    back = tuple(int(a) for a in np.argsort(perm))
+    if 0 in patches.shape:
+        return [xp.transpose(xp.zeros((n, *sizes, c), dtype=patches.dtype), back)]
+    bg, fg, nb, cg = shape.batch_groups, shape.feature_groups, shape.nb, shape.cg
+    nsp = len(sizes)
+    padded = [_dilated(s, d) + lo + hi for s, d, (lo, hi) in zip(sizes, ld, padding)]
+    acc = xp.zeros((bg, nb, *padded, fg, cg), dtype=patches.dtype)
+    taps = xp.reshape(patches, (bg, fg, nb, *shape.out_sizes, *shape.kernel_sizes, cg))
+    everything = (slice(None),) * (3 + nsp)
+    # one addition per kernel tap: its column block lands on the positions it read
+    for tap in np.ndindex(*shape.kernel_sizes):
+        window = tuple(slice(t * r, t * r + (o - 1) * s + 1, s)
+                       for t, r, o, s in zip(tap, rd, shape.out_sizes, strides))  # fmt: skip
+        dst = acc[(slice(None), slice(None), *window)]
+        xp.add(dst, xp.moveaxis(taps[(*everything, *tap)], 1, -2), out=dst)
+    acc = xp.reshape(acc, (n, *padded, c))
+    # input element i sat at padded position i * ld + lo (dropped ones get no gradient)
+    if any(d != 1 for d in ld) or any(p != (0, 0) for p in padding):
+        out = xp.zeros((n, *sizes, c), dtype=patches.dtype)
+        src, dst = [], []
+        for size, d, (lo, _), p in zip(sizes, ld, padding, padded):
+            first = max(0, -(lo // d))  # smallest i with i * d + lo >= 0
+            last = min(size, (p - 1 - lo) // d + 1)  # one past the largest inside
+            if last <= first:
+                return [xp.transpose(out, back)]
+            dst.append(slice(first, last))
+            src.append(slice(first * d + lo, (last - 1) * d + lo + 1, d))
+        out[(slice(None), *dst, slice(None))] = acc[(slice(None), *src, slice(None))]
+        acc = out
+    return [xp.transpose(acc, back)]
+
+
+def _col2im_abstract_eval(patches, *, lhs_shape, **params):
+    return [ShapedArray(tuple(lhs_shape), patches.dtype)]
+
+
+conv_patches_p.impl = _patches_impl
+conv_patches_p.abstract_eval = _patches_abstract_eval
+conv_patches_transpose_p.impl = _col2im_impl
+conv_patches_transpose_p.abstract_eval = _col2im_abstract_eval
+
+
+def _patches_transpose(cts, lhs, **params):
+    (ct,) = cts
+    if type(ct) is Zero:
+        return [Zero(lhs.aval)]
+    return [conv_patches_transpose_p.bind1(ct, lhs_shape=tuple(lhs.aval.shape), **params)]
+
+
+def _col2im_transpose(cts, patches, *, lhs_shape, **params):
+    (ct,) = cts
+    if type(ct) is Zero:
+        return [Zero(patches.aval)]
+    return [conv_patches_p.bind1(ct, **params)]
+
+
+deflinear(conv_patches_p, _patches_transpose)
+deflinear(conv_patches_transpose_p, _col2im_transpose)
+
+
+# Batching: the mapped axis joins the batch (inside each batch group), so the rows of
+# each group become (mapped, batch, output spatial...).
+def _merged_batch_params(params, ndim):
+    """Parameters for an lhs in (N, spatial..., C) layout."""
+    return dict(params, lhs_spec=(0, ndim - 1, *range(1, ndim - 1)))
+
+
+def _patches_batch(args, dims, **params):
+    (x,), (bd,) = args, dims
+    nd = x.ndim - 1
+    bg = params["batch_group_count"]
+    x = _transpose(x, (bd, *(a + (a >= bd) for a in _channels_last(params["lhs_spec"]))))
+    v, n, *rest = x.shape
+    if bg > 1:  # keep the batch groups outermost: (B, V, Nb)
+        x = _transpose(_reshape(x, (v, bg, n // bg, *rest)), (1, 0, *range(2, nd + 2)))
+    x = _reshape(x, (v * n, *rest))
+    out = conv_patches_p.bind1(x, **_merged_batch_params(params, nd))
+    if out.ndim == 2:
+        return [_reshape(out, (v, out.shape[0] // v, out.shape[1]))], [0]
+    g, rows, k = out.shape
+    return [_reshape(out, (g, v, rows // v, k))], [1]
+
+
+def _col2im_batch(args, dims, *, lhs_shape, **params):
+    (ct,), (bd,) = args, dims
+    grouped = ct.ndim == 4
+    to = 1 if grouped else 0
+    ct = _transpose(ct, (*[a for a in range(to + 1) if a != bd][:to], bd,
+                         *[a for a in range(ct.ndim) if a != bd][to:]))  # fmt: skip
+    v = ct.shape[1 if grouped else 0]
+    ct = _reshape(ct, (ct.shape[0], v * ct.shape[2], ct.shape[3]) if grouped
+                  else (v * ct.shape[1], ct.shape[2]))  # fmt: skip
+    perm = _channels_last(params["lhs_spec"])
+    n, *rest = (lhs_shape[a] for a in perm)
+    bg = params["batch_group_count"]
+    out = conv_patches_transpose_p.bind1(
+        ct, lhs_shape=(v * n, *rest), **_merged_batch_params(params, len(lhs_shape))
+    )
+    if bg > 1:  # (B, V, Nb) back to (V, B, Nb)
+        out = _reshape(out, (bg, v, n // bg, *rest))
+        out = _transpose(out, (1, 0, *range(2, len(rest) + 3)))
+    out = _reshape(out, (v, n, *rest))
+    back = np.argsort(perm)
+    return [_transpose(out, (0, *(int(a) + 1 for a in back)))], [0]
+
+
+conv_patches_p.batch = _patches_batch
+conv_patches_transpose_p.batch = _col2im_batch
+
+
+# --- the convolution as patches @ kernel matrix, on buffers or on traced values --------
+
+
+class _BufferOps:
+    """Array operations on raw buffers (the impl)."""
+
+    def __init__(self, xp):
+        self.reshape, self.transpose = xp.reshape, xp.transpose
+
+
+class _TracedOps:
+    """The same operations as primitives (the JVP rule: differentiable, traceable)."""
+
+    reshape = staticmethod(lambda x, shape: _reshape(x, shape))
+    transpose = staticmethod(lambda x, perm: _transpose(x, perm))
+
+    @staticmethod
+    def matmul(a, b):
+        dims = (((a.ndim - 1,), (b.ndim - 2,)), ((0,), (0,)) if a.ndim == 3 else ((), ()))
+        return dot_general_p.bind1(a, b, dimension_numbers=dims)
+
+
+def _kernel_matrix(ops, rhs, rhs_spec, groups):
+    """The (K, O) kernel matrix, (G, K, O / G) with groups: rows (spatial..., feature)."""
+    w = ops.transpose(rhs, (rhs_spec[0], *rhs_spec[2:], rhs_spec[1]))  # (O, spatial..., I)
+    o, *sp, i = w.shape
+    k = math.prod(sp) * i
+    if groups == 1:
+        return ops.transpose(ops.reshape(w, (o, k)), (1, 0))
+    return ops.transpose(ops.reshape(w, (groups, o // groups, k)), (0, 2, 1))
+
+
+def _rows_to_output(ops, rows, shape: _PatchShape, out_spec):
+    """The convolution's result from its (rows, O) or (G, rows, O / G) product."""
+    nsp = len(shape.out_sizes)
+    if shape.groups == 1:
+        out = ops.reshape(rows, (shape.nb, *shape.out_sizes, rows.shape[-1]))
+    else:
+        og = rows.shape[-1]
+        out = ops.reshape(rows, (shape.groups, shape.nb, *shape.out_sizes, og))
+        out = ops.transpose(out, (1, *range(2, 2 + nsp), 0, 2 + nsp))
+        out = ops.reshape(out, (shape.nb, *shape.out_sizes, shape.groups * og))
+    # (N, spatial..., O) -> out_spec's layout
+    return ops.transpose(out, tuple(int(a) for a in np.argsort(_channels_last(out_spec))))
+
+
+def _patch_params(rhs_shape, *, window_strides, padding, lhs_dilation, rhs_dilation,
+                  dimension_numbers, feature_group_count, batch_group_count) -> dict:  # fmt: skip
+    lhs_spec, rhs_spec, _ = dimension_numbers
+    return {
+        "window_strides": window_strides, "padding": padding, "lhs_dilation": lhs_dilation,
+        "rhs_dilation": rhs_dilation, "kernel_sizes": tuple(rhs_shape[a] for a in rhs_spec[2:]),
+        "lhs_spec": tuple(lhs_spec), "feature_group_count": feature_group_count,
+        "batch_group_count": batch_group_count,
+    }  # fmt: skip
+
+
+# The JVP computes the primal as patches @ kernel matrix (what the impl does), so that
+# the patches are computed once and reused by the kernel's tangent (see im2col above);
+# the input's tangent is a convolution, so its transpose is one too.
+def _conv_jvp(primals, tangents, **params):
+    (lhs, rhs), (t_lhs, t_rhs) = primals, tangents
+    out_aval = ShapedArray(_conv_shape(lhs.shape, rhs.shape, **params), lhs.dtype)
+    if type(t_lhs) is Zero and type(t_rhs) is Zero:
+        return [_conv(lhs, rhs, **params)], [Zero(out_aval)]
+    if 0 in out_aval.shape or 0 in lhs.shape or 0 in rhs.shape:  # nothing to factor
+        out = _conv(lhs, rhs, **params)
+        return [out], [zeros_like_aval(out_aval)]
+    _, rhs_spec, out_spec = params["dimension_numbers"]
+    patch_params = _patch_params(rhs.shape, **params)
+    shape = _patch_shape(lhs.shape, **patch_params)
+    ops = _TracedOps
+    patches = conv_patches_p.bind1(lhs, **patch_params)
+    kernel = _kernel_matrix(ops, rhs, rhs_spec, shape.groups)
+    out = _rows_to_output(ops, ops.matmul(patches, kernel), shape, out_spec)
+    tangent = None
+    if type(t_rhs) is not Zero:
+        rows = ops.matmul(patches, _kernel_matrix(ops, t_rhs, rhs_spec, shape.groups))
+        tangent = _rows_to_output(ops, rows, shape, out_spec)
+    if type(t_lhs) is not Zero:
+        # a convolution of the tangent: transposed, a convolution of the cotangent
+        # (the scatter algorithm of the impl runs it: see _scatter_is_cheaper)
+        t_out = _conv(t_lhs, rhs, **params)
+        tangent = t_out if tangent is None else add_p.bind1(tangent, t_out)
+    return [out], [tangent]
+
+
+conv_general_dilated_p.jvp = _conv_jvp
 
 
 # Transposes (one spatial axis shown; each axis alike). The forward pairs the input
