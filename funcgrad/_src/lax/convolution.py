@@ -196,18 +196,18 @@ def _conv_by_scatter(xp, lhs, rhs, out_shape, *, padding, rhs_dilation, dimensio
     acc = xp.reshape(acc[:, :, : math.prod(extent)], (o, n, *extent))
     # output y is accumulator position z = y - lo + (T - 1) * rd: copy the overlap
     out_sizes = [out_shape[a] for a in out_spec[2:]]
+    to_out_spec = tuple(int(a) for a in np.argsort((out_spec[1], out_spec[0], *out_spec[2:])))
     out = xp.zeros((o, n, *out_sizes), dtype=acc.dtype)
     src, dst = [], []
     for size, e, t, r, (lo, _) in zip(out_sizes, extent, taps, rhs_dilation, padding):
         shift = (t - 1) * r - lo  # z = y + shift
         first, last = max(0, -shift), min(size, e - shift)
         if last <= first:
-            return xp.transpose(out, np.argsort((out_spec[1], out_spec[0], *out_spec[2:])))
+            return xp.transpose(out, to_out_spec)
         dst.append(slice(first, last))
         src.append(slice(first + shift, last + shift))
     out[(slice(None), slice(None), *dst)] = acc[(slice(None), slice(None), *src)]
-    # (O, N, spatial...) -> out_spec's layout
-    return xp.transpose(out, tuple(int(a) for a in np.argsort((out_spec[1], out_spec[0], *out_spec[2:]))))
+    return xp.transpose(out, to_out_spec)  # (O, N, spatial...) -> out_spec's layout
 
 
 def _conv_abstract_eval(lhs, rhs, **params):
@@ -342,7 +342,9 @@ def _patches_impl(backend, lhs, **params):
     shape = _patch_shape(lhs.shape, **params)
     if 0 in shape.matrix_shape:
         return [xp.zeros(shape.matrix_shape, dtype=lhs.dtype)]
-    x = _padded_channels_last(xp, lhs, params["lhs_spec"], params["lhs_dilation"], params["padding"])
+    x = _padded_channels_last(
+        xp, lhs, params["lhs_spec"], params["lhs_dilation"], params["padding"]
+    )
     nsp = x.ndim - 2
     sn, *ss, sc = x.strides
     strides, dilation = params["window_strides"], params["rhs_dilation"]
