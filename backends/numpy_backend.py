@@ -37,6 +37,43 @@ def _leading_reduction_split(x: Any, axes: tuple) -> tuple[int, int] | None:
     return x.size // block, block
 
 
+# A broadcast whose contiguous inner run is short (a bias over NHWC activations: runs of
+# C elements) makes every ufunc reading it loop over only that many elements per step;
+# from this many output elements on, the broadcast is backed by a small contiguous tile.
+_TILE_MIN_SIZE = 1 << 14
+_TILE_MIN_RUN = 1024
+_TILE_MAX_SIZE = 1 << 14
+
+
+def _contiguous_run(view: np.ndarray) -> int:
+    """How many elements of ``view`` lie contiguously at its end (its inner loop)."""
+    run, expected = 1, view.itemsize
+    for size, stride in zip(reversed(view.shape), reversed(view.strides)):
+        if size == 1:
+            continue
+        if stride != expected:
+            break
+        run *= size
+        expected *= size
+    return run
+
+
+def _tiled(view: np.ndarray) -> np.ndarray:
+    """``view`` (a broadcast) re-expressed over a contiguous tile of its trailing axes, so
+    that ufuncs reading it run over long contiguous rows; ``view`` itself where no
+    tile of at most _TILE_MAX_SIZE elements would help."""
+    first_real = next((d for d, st in enumerate(view.strides) if st and view.shape[d] > 1), 0)
+    start = first_real
+    while start > 0 and math.prod(view.shape[start:]) < _TILE_MIN_RUN:
+        start -= 1
+    if start == first_real or math.prod(view.shape[start:]) > _TILE_MAX_SIZE:
+        return view
+    tile = np.ascontiguousarray(view[(0,) * start])  # axes before start are all broadcast
+    tiled = np.ndarray(view.shape, view.dtype, tile, 0, (0,) * start + tile.strides)
+    tiled.flags.writeable = False
+    return tiled
+
+
 class NumPyBackend(Backend):
     """CPU execution on NumPy arrays; buffers handed to funcgrad are read-only."""
 
@@ -61,6 +98,8 @@ class NumPyBackend(Backend):
                 strides[out_dim] = x.strides[in_dim]
         view = np.ndarray(shape, x.dtype, x, 0, strides)
         view.flags.writeable = False  # elements alias each other: never a write target
+        if view.size >= _TILE_MIN_SIZE and _contiguous_run(view) < _REDUCE_ROW_MIN:
+            return _tiled(view)
         return view
 
     # The ufuncs' own reduce methods: np.sum and friends add microseconds of Python

@@ -102,3 +102,33 @@ def test_bias_gradient_reduction_takes_the_two_stage_path():
     assert block % 6 == 0 and block >= 64 and rows * block == x.size
     assert _leading_reduction_split(x, (1, 2)) is None  # not a leading prefix
     assert _leading_reduction_split(np.asfortranarray(x), (0, 1, 2)) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    out_shape=st.lists(st.integers(1, 40), min_size=1, max_size=4).map(tuple),
+    data=st.data(),
+)
+def test_broadcast_in_dim_matches_broadcast_to(out_shape, data):
+    """Including the tiled form (a short trailing block over many elements)."""
+    ndim = len(out_shape)
+    dims = tuple(sorted(data.draw(st.sets(st.integers(0, ndim - 1), max_size=ndim), label="dims")))
+    in_shape = tuple(data.draw(st.sampled_from([1, out_shape[d]]), label=f"size {d}") for d in dims)
+    x = np.random.default_rng(0).standard_normal(in_shape).astype(np.float32)
+    out = BACKEND.broadcast_in_dim(x, out_shape, dims)
+    expanded = [1] * ndim
+    for i, d in enumerate(dims):
+        expanded[d] = in_shape[i]
+    np.testing.assert_array_equal(out, np.broadcast_to(x.reshape(expanded), out_shape))
+    assert not out.flags.writeable
+
+
+def test_bias_broadcast_is_backed_by_a_contiguous_tile():
+    from backends.numpy_backend import _contiguous_run
+
+    bias = np.arange(6, dtype=np.float32)
+    out = BACKEND.broadcast_in_dim(bias, (64, 24, 24, 6), (3,))
+    assert _contiguous_run(out) == 24 * 24 * 6  # ufuncs reading it run over long rows
+    np.testing.assert_array_equal(out, np.broadcast_to(bias, (64, 24, 24, 6)))
+    small = BACKEND.broadcast_in_dim(bias, (4, 6), (1,))
+    assert small.base is bias or small.base.base is bias  # small outputs stay plain views

@@ -225,6 +225,11 @@ def _reducer_emit(xp_name: str, ufunc_name: str, typed: bool) -> Emitter:
         dtype = f", dtype={w.glob(eqn.inputs[0].aval.dtype, 'dt')}" if typed else ""
         if not axes:
             return None
+        shape = eqn.inputs[0].aval.shape
+        if axes == tuple(range(len(axes))) and math.prod(shape[len(axes) :]) < 64:
+            # leading axes onto a short trailing block (a bias gradient): the backend's
+            # kernel, which on NumPy reduces in two stages instead of short inner loops
+            return f"{w.glob(w.backend.reduce, 'reduce')}({xp_name!r}, {args[0]}, {axes!r})"
         # ufunc.reduce is what sum/max call, minus their Python-level argument handling
         ufunc = getattr(w.backend.xp, ufunc_name, None)
         if getattr(ufunc, "reduce", None) is not None:
