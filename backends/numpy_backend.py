@@ -14,8 +14,9 @@ from backends.base import Backend
 # NumPyBackend.select gains nothing.
 _SELECT_BITS_MIN_SIZE = 4096
 _SAME_SIZE_INT = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
-# A leading-axes reduction runs over rows of at least this many elements (see reduce).
-_REDUCE_ROW_MIN = 64
+# NumPy's ufunc loops over fewer contiguous elements than this per step run several
+# times slower than over long rows (see reduce and broadcast_in_dim).
+_SHORT_RUN = 64
 
 
 def _leading_reduction_split(x: Any, axes: tuple) -> tuple[int, int] | None:
@@ -26,13 +27,13 @@ def _leading_reduction_split(x: Any, axes: tuple) -> tuple[int, int] | None:
     if not 0 < k < x.ndim or axes != tuple(range(k)) or not x.flags.c_contiguous:
         return None
     block = math.prod(x.shape[k:])
-    if block >= _REDUCE_ROW_MIN or block == 0:
+    if block >= _SHORT_RUN or block == 0:
         return None
     for axis in range(k - 1, 0, -1):  # fold trailing reduced axes into the block
-        if block >= _REDUCE_ROW_MIN:
+        if block >= _SHORT_RUN:
             break
         block *= x.shape[axis]
-    if block < _REDUCE_ROW_MIN or block == math.prod(x.shape[k:]):
+    if block < _SHORT_RUN or block == math.prod(x.shape[k:]):
         return None
     return x.size // block, block
 
@@ -98,7 +99,7 @@ class NumPyBackend(Backend):
                 strides[out_dim] = x.strides[in_dim]
         view = np.ndarray(shape, x.dtype, x, 0, strides)
         view.flags.writeable = False  # elements alias each other: never a write target
-        if view.size >= _TILE_MIN_SIZE and _contiguous_run(view) < _REDUCE_ROW_MIN:
+        if view.size >= _TILE_MIN_SIZE and _contiguous_run(view) < _SHORT_RUN:
             return _tiled(view)
         return view
 
