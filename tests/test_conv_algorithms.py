@@ -1,8 +1,9 @@
-"""The convolution's algorithms: im2col patches, their transpose, and the scatter form.
+"""The convolution's algorithms: im2col patches, their transpose, and the scatter forms.
 
 conv_general_dilated's impl picks im2col (patches @ kernel matrix) or, for a
 convolution over mostly padding (an input gradient), a scatter of every input element's
-products with the kernel taps. Both are checked against the loop reference of
+products with the kernel taps (the last axis's taps summed by a banded matmul where that
+axis is short). Both are checked against the loop reference of
 tests/records_convolution.py, on the same configurations; the patches primitive and its
 transpose (col2im) against their definitions and each other.
 """
@@ -10,6 +11,7 @@ transpose (col2im) against their definitions and each other.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from records_convolution import conv_configs, conv_reference, draw_patch_config
@@ -22,9 +24,11 @@ from funcgrad._src.lax import convolution as conv
 from funcgrad.test_util import check_grads
 
 
+@pytest.mark.parametrize("algorithm", [conv._conv_by_scatter, conv._conv_by_banded_rows],
+                         ids=["scatter", "banded_rows"])  # fmt: skip
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_scatter_algorithm_against_loop_reference(data):
+def test_scatter_algorithms_against_loop_reference(algorithm, data):
     lhs, rhs, params = data.draw(conv_configs(max_nsp=3), label="conv")
     nsp = lhs.ndim - 2
     # the scatter form's domain: unit strides, no lhs dilation, no groups
@@ -32,7 +36,7 @@ def test_scatter_algorithm_against_loop_reference(data):
     params = dict(params, window_strides=(1,) * nsp, lhs_dilation=(1,) * nsp)
     out_shape = conv._conv_shape(lhs.shape, rhs.shape, **params)
     assume(0 not in out_shape)
-    actual = conv._conv_by_scatter(np, lhs, rhs, out_shape, **params)
+    actual = algorithm(np, lhs, rhs, out_shape, **params)
     np.testing.assert_allclose(actual, conv_reference(lhs, rhs, **params), rtol=1e-10, atol=1e-12)
 
 
@@ -46,6 +50,9 @@ def test_input_gradients_scatter_and_forward_convolutions_use_im2col():
     assert not conv._scatter_is_cheaper((64, 12, 12, 6), (5, 5, 6, 16), (64, 8, 8, 16), **forward)
     backward = dict(common, padding=((4, 4), (4, 4)))
     assert conv._scatter_is_cheaper((64, 8, 8, 16), (5, 5, 16, 6), (64, 12, 12, 6), **backward)
+    # its last axis is short: the banded-matmul form (a 128 x 360 band)
+    band = conv._banded_size((64, 8, 8, 16), (5, 5, 16, 6), (64, 12, 12, 6), **backward)
+    assert band == 8 * 16 * 5 * 12 * 6 <= conv._MAX_BANDED_SIZE
 
 
 def test_single_feature_patches_are_laid_out_tap_major():
@@ -57,7 +64,9 @@ def test_single_feature_patches_are_laid_out_tap_major():
               "feature_group_count": 1, "batch_group_count": 1}  # fmt: skip
     (patches,) = conv._patches_impl(get_backend("numpy"), x, **params)
     assert patches.shape == (2 * 4 * 6, 6) and patches.flags.f_contiguous
-    rows = [x[n, i : i + 3, j : j + 2, 0].ravel() for n in range(2) for i in range(4) for j in range(6)]
+    rows = [
+        x[n, i : i + 3, j : j + 2, 0].ravel() for n in range(2) for i in range(4) for j in range(6)
+    ]
     np.testing.assert_array_equal(patches, np.stack(rows))
 
 

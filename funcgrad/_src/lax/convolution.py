@@ -128,7 +128,9 @@ def _conv_impl(backend, lhs, rhs, **params):
     if 0 in out_shape:
         return [xp.zeros(out_shape, dtype=dtype)]
     if _scatter_is_cheaper(lhs.shape, rhs.shape, out_shape, **params):
-        return [_conv_by_scatter(xp, lhs, rhs, out_shape, **params).astype(dtype, copy=False)]
+        by = _conv_by_banded_rows if _banded_size(lhs.shape, rhs.shape, out_shape, **params) <= (
+            _MAX_BANDED_SIZE) else _conv_by_scatter  # fmt: skip
+        return [by(xp, lhs, rhs, out_shape, **params).astype(dtype, copy=False)]
     patch_params = _patch_params(rhs.shape, **params)
     shape = _patch_shape(lhs.shape, **patch_params)
     (cols,) = _patches_impl(backend, lhs, **patch_params)
@@ -208,6 +210,73 @@ def _conv_by_scatter(xp, lhs, rhs, out_shape, *, padding, rhs_dilation, dimensio
         src.append(slice(first + shift, last + shift))
     out[(slice(None), slice(None), *dst)] = acc[(slice(None), slice(None), *src)]
     return xp.transpose(out, to_out_spec)  # (O, N, spatial...) -> out_spec's layout
+
+
+# The scatter's matmul writes K products per input element, then adds them. Where the
+# last spatial axis is short, its taps and the input features are summed inside the
+# matmul instead: each input line (last axis x features) times a banded matrix whose
+# column (y, o) holds, at row (i, c), the kernel entry w[t, c, o] of the tap t that takes
+# input i to output y along that axis (so the band also absorbs its padding). The other
+# axes' taps stay a scatter of whole lines. Used while that matrix has at most this many
+# entries (its size grows with the square of the last axis).
+_MAX_BANDED_SIZE = 1 << 20
+
+
+def _banded_size(lhs_shape, rhs_shape, out_shape, *, dimension_numbers, **_) -> int:
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    return (lhs_shape[lhs_spec[-1]] * lhs_shape[lhs_spec[1]] * out_shape[out_spec[-1]]
+            * math.prod(rhs_shape[a] for a in rhs_spec[:1] + rhs_spec[2:-1]))  # fmt: skip
+
+
+def _conv_by_banded_rows(xp, lhs, rhs, out_shape, *, padding, rhs_dilation, dimension_numbers,
+                         **_):  # fmt: skip
+    """The scatter of _conv_by_scatter with the last axis's taps summed by a banded matmul
+    (see _MAX_BANDED_SIZE); the same domain."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    x = xp.transpose(lhs, _channels_last(lhs_spec))  # (N, spatial..., C)
+    w = xp.transpose(rhs, (*rhs_spec[2:], rhs_spec[1], rhs_spec[0]))  # (spatial..., C, O)
+    n, *sizes, c = x.shape
+    *taps, _, o = w.shape
+    out_sizes = [out_shape[a] for a in out_spec[2:]]
+    size, y_size, t_last, rd, lo = (
+        sizes[-1],
+        out_sizes[-1],
+        taps[-1],
+        rhs_dilation[-1],
+        padding[-1][0],
+    )
+    other = taps[:-1]
+    # the band: rows (i, c), columns (other taps..., y, o)
+    band = xp.zeros((size, c, math.prod(other), y_size, o), dtype=w.dtype)
+    i, t = np.meshgrid(np.arange(size), np.arange(t_last), indexing="ij")
+    y = i + lo - t * rd
+    hit = (y >= 0) & (y < y_size)
+    w_last = xp.reshape(xp.moveaxis(w, len(taps) - 1, 0), (t_last, math.prod(other), c, o))
+    band[i[hit], :, :, y[hit], :] = xp.swapaxes(w_last[t[hit]], 1, 2)
+    lines = xp.matmul(xp.reshape(x, (-1, size * c)),
+                      xp.reshape(band, (size * c, -1)))  # fmt: skip
+    lines = xp.reshape(lines, (n, *sizes[:-1], math.prod(other), y_size * o))
+    if not other:
+        return _from_channels_last(xp, xp.reshape(lines, (n, y_size, o)), out_spec)
+    acc = xp.zeros((n, *out_sizes[:-1], y_size * o), dtype=lines.dtype)
+    for k, tap in enumerate(np.ndindex(*other)):
+        src, dst = [], []
+        for s_in, s_out, t_a, r, (lo_a, _) in zip(sizes, out_sizes, tap, rhs_dilation, padding):
+            shift = lo_a - t_a * r  # output y = input i + shift
+            first, last = max(0, -shift), min(s_in, s_out - shift)
+            if last <= first:
+                break
+            src.append(slice(first, last))
+            dst.append(slice(first + shift, last + shift))
+        else:
+            target = acc[(slice(None), *dst)]
+            xp.add(target, lines[(slice(None), *src, k)], out=target)
+    return _from_channels_last(xp, xp.reshape(acc, (n, *out_sizes, o)), out_spec)
+
+
+def _from_channels_last(xp, out, out_spec):
+    """(N, spatial..., O) in ``out_spec``'s layout."""
+    return xp.transpose(out, tuple(int(a) for a in np.argsort(_channels_last(out_spec))))
 
 
 def _conv_abstract_eval(lhs, rhs, **params):
