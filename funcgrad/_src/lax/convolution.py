@@ -4,9 +4,24 @@
 learning library: the kernel is not flipped) with window strides, explicit ``(lo, hi)``
 padding (negative values crop), input ("lhs") dilation, kernel ("rhs") dilation,
 feature groups and batch groups, on operands whose axes are named by
-:class:`ConvDimensionNumbers`. Its impl builds one strided view of the windows of the
-dilated, padded input and contracts it with the kernel in one batched BLAS product
-(``matmul`` over the groups), with no Python loop over pixels, channels or examples.
+:class:`ConvDimensionNumbers`. No Python loop runs over pixels, channels or examples;
+the impl picks one of three algorithms, all BLAS products:
+
+* im2col (the default): the ``conv_patches`` matrix of the input's windows (one strided
+  view, copied once; channels last, so NHWC needs no transposes) times the kernel
+  matrix, one ``matmul`` over the groups;
+* scatter, for convolutions over mostly padding (input gradients: the cotangent padded
+  by the window): every input element times every tap's kernel matrix, each tap's
+  products added as one shifted slice;
+* banded rows, the scatter's variant where the last spatial axis is short: its taps and
+  the features are summed by one matmul with a banded matrix.
+
+Differentiation (a choice of this library, not JAX's): the JVP computes the primal
+through the patches and reuses them for the kernel's tangent, so that the kernel's
+gradient is ``patches^T @ cotangent`` on the saved patches; the input's tangent is a
+convolution, and the transpose rules for both operands are convolutions, as in JAX
+(``linear_transpose`` and higher orders use them). ``conv_patches_transpose`` (col2im)
+is the patches' transpose, for differentiating through them again.
 
 Group conventions (as in XLA): with ``feature_group_count = G`` the input features,
 and the output features, are split into G consecutive blocks; block g of the output
