@@ -120,5 +120,40 @@ class Backend(ABC):
             out[index] = ufunc(out[index], updates)
         return out
 
+    def gather(self, x: Any, index: tuple) -> Any:
+        """``x[index]`` with NumPy's indexing rules (out-of-bounds indices raise IndexError)."""
+        return x[index]
+
+    def cumulative(self, op: str, x: Any, axis: int) -> Any:
+        """The running ``op`` (sum, prod, max, min) of ``x`` along ``axis``, in ``x``'s dtype;
+        NaN propagates through max and min, as in NumPy."""
+        xp = self.xp
+        if op == "sum":
+            return xp.cumsum(x, axis=axis, dtype=x.dtype)
+        if op == "prod":
+            return xp.cumprod(x, axis=axis, dtype=x.dtype)
+        return {"max": xp.maximum, "min": xp.minimum}[op].accumulate(x, axis=axis)
+
+    def lexsort(self, keys: tuple, axis: int) -> Any:
+        """The stable permutation along ``axis`` that sorts by ``keys`` (arrays of one shape,
+        possibly of different dtypes), the last key first, as ``numpy.lexsort``."""
+        return self.xp.lexsort(keys, axis=axis)
+
+    # --- fused elementwise kernels (jit) --------------------------------------------
+
+    #: Whether jit should hand groups of elementwise equations to
+    #: :meth:`elementwise_kernel` (one pass over memory for the group instead of one per
+    #: operation). False for NumPy: its ufuncs cannot be fused.
+    fuses_elementwise: bool = False
+
+    def elementwise_kernel(self, description: Any) -> Any:
+        """A callable running a fused elementwise group: ``fn(*inputs) -> tuple of outputs``.
+
+        ``description`` is a
+        :class:`funcgrad._src.interpreters.fusion.ElementwiseKernelDescription` (the C
+        source, parameters, dtypes and shapes); the code is compiled once per signature.
+        """
+        raise NotImplementedError(f"backend {self.name!r} does not compile elementwise kernels")
+
     def __repr__(self) -> str:
         return f"<backend {self.name!r}>"

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src.core import Array, Primitive
+from funcgrad._src.interpreters import fusion
 from funcgrad._src.ir import ClosedJaxpr, Equation, Literal, Var
 from funcgrad._src.lax import elementwise, indexing, linalg, reductions, structural
 
@@ -226,12 +227,14 @@ def _reducer_emit(xp_name: str, ufunc_name: str, typed: bool) -> Emitter:
         if not axes:
             return None
         shape = eqn.inputs[0].aval.shape
-        if axes == tuple(range(len(axes))) and math.prod(shape[len(axes) :]) < 64:
+        if (axes == tuple(range(len(axes))) and math.prod(shape[len(axes) :]) < 64
+                and math.prod(shape) >= 4096):  # fmt: skip
             # leading axes onto a short trailing block (a bias gradient): the backend's
             # kernel, which on NumPy reduces in two stages instead of short inner loops
             return f"{w.glob(w.backend.reduce, 'reduce')}({xp_name!r}, {args[0]}, {axes!r})"
         # ufunc.reduce is what sum/max call, minus their Python-level argument handling
-        ufunc = getattr(w.backend.xp, ufunc_name, None)
+        # (NumPy only: CuPy's maximum/minimum have no reduce)
+        ufunc = getattr(w.backend.xp, ufunc_name, None) if w.backend.xp is np else None
         if getattr(ufunc, "reduce", None) is not None:
             key = f"_{ufunc_name}_reduce"
             w.globals.setdefault(key, ufunc.reduce)
@@ -333,6 +336,22 @@ _fresh.update({structural.convert_element_type_p, linalg.dot_general_p, elementw
                reductions.reduce_sum_p, reductions.reduce_max_p, reductions.reduce_min_p})  # fmt: skip
 
 
+# --- fused elementwise groups (backends with fuses_elementwise; see fusion.py) -------------
+
+
+def _fused_emit(w, eqn, args, out):
+    # One call of the kernel the backend compiled for the group (it returns fresh outputs).
+    if len(eqn.outputs) != 1:
+        return None  # several outputs: the generic path unpacks the impl's list
+    kernel = eqn.params["kernel"]
+    fn = w.glob(w.backend.elementwise_kernel(kernel), kernel.name)
+    return f"{fn}({', '.join(args)})[0]"
+
+
+_emitters[fusion.fused_elementwise_p] = _fused_emit
+_fresh.add(fusion.fused_elementwise_p)
+
+
 # --- buffer planning ----------------------------------------------------------------------
 
 
@@ -376,6 +395,13 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
              donated: Sequence[bool] = ()) -> Executable:  # fmt: skip
     """Generate, compile and return the code of an (optimised) program for ``backend``."""
     jaxpr = closed.jaxpr
+    # Elementwise fusion hook: on backends that compile kernels, each group of elementwise
+    # equations becomes one fused_elementwise equation; the kernels' C heads the source.
+    kernel_comments: list[str] = []
+    if getattr(backend, "fuses_elementwise", False):
+        fused, kernels = fusion.fuse(closed)
+        jaxpr = fused.jaxpr
+        kernel_comments = [f"# {line}".rstrip() for k in kernels for line in k.text().splitlines()]
     w = _Writer(backend)
     names: dict[Var, str] = {}
     counter = iter(range(1 << 30))
@@ -434,6 +460,8 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             bind(v, {foreign})
     for v, c in zip(jaxpr.constvars, closed.consts):
         buf = c._buffer if type(c) is Array else c
+        if type(c) is Array and c._backend is not backend:  # made on another backend
+            buf = backend.asarray(c._backend.to_numpy(buf))
         names[v] = w.glob(buf, "c")
         bind(v, {foreign})
 
@@ -512,7 +540,8 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
     fname = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "program"
     if fname[0].isdigit() or keyword.iskeyword(fname):
         fname = fname + "_"
-    source = "\n".join([f"def {fname}({', '.join(params)}):", *body, f"    return ({ret})"])
+    source = "\n".join([*kernel_comments, f"def {fname}({', '.join(params)}):", *body,
+                        f"    return ({ret})"])  # fmt: skip
     namespace = dict(w.globals)
     code = compile(source, f"<funcgrad.jit {name}>", "exec")
     exec(code, namespace)  # noqa: S102  (our own generated source: the point of jit)
