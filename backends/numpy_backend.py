@@ -17,6 +17,8 @@ _SAME_SIZE_INT = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 # NumPy's ufunc loops over fewer contiguous elements than this per step run several
 # times slower than over long rows (see reduce and broadcast_in_dim).
 _SHORT_RUN = 64
+# Below this many elements a reduction's cost is its call: no two-stage split.
+_SPLIT_MIN_SIZE = 4096
 
 
 def _leading_reduction_split(x: Any, axes: tuple) -> tuple[int, int] | None:
@@ -112,7 +114,7 @@ class NumPyBackend(Backend):
     def reduce(self, op: str, x: Any, axes: tuple) -> Any:
         ufunc_reduce = self._UFUNC_REDUCTIONS[op]
         dtype = {"dtype": x.dtype} if op in ("sum", "prod") else {}
-        split = _leading_reduction_split(x, axes)
+        split = _leading_reduction_split(x, axes) if x.size >= _SPLIT_MIN_SIZE else None
         if split is not None:
             # Reducing the leading axes of a contiguous array onto a short trailing block
             # (a bias gradient: (N, H, W, C) -> (C,)) runs NumPy's inner loop over only

@@ -20,7 +20,10 @@ from funcgrad._src.core import (
     ShapedArray,
     current_backend,
     current_trace,
+    default_backend,
     get_aval,
+    inputs_backend_name,
+    on_inputs_backend,
 )
 from funcgrad._src.core import _context as trace_context
 from funcgrad._src.interpreters import ad, tape
@@ -96,12 +99,13 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     def flat_fun(*xs):
         return fun(*tree_unflatten(p_tree, xs))
 
-    trace, out = ad.jvp_flat(flat_fun, p_flat, tangents_in, current_trace())
-    out, aux = _split_aux("jvp", out, has_aux)
-    aux = _aux_primals(trace, aux)
-    out_flat, out_tree = tree_flatten(out)
-    primal_outs, tangent_outs = ad.unpack_outputs(trace, out_flat)
-    tangent_outs = [ad.instantiate(t) for t in tangent_outs]
+    with on_inputs_backend(p_flat):
+        trace, out = ad.jvp_flat(flat_fun, p_flat, tangents_in, current_trace())
+        out, aux = _split_aux("jvp", out, has_aux)
+        aux = _aux_primals(trace, aux)
+        out_flat, out_tree = tree_flatten(out)
+        primal_outs, tangent_outs = ad.unpack_outputs(trace, out_flat)
+        tangent_outs = [ad.instantiate(t) for t in tangent_outs]
     result = tree_unflatten(out_tree, primal_outs), tree_unflatten(out_tree, tangent_outs)
     return (*result, aux) if has_aux else result
 
@@ -248,17 +252,20 @@ def linearize(fun: Callable, *primals: Any):
     from funcgrad._src.ir import eval_jaxpr
 
     p_flat, p_tree = _flat_args("linearize", primals, "primals")
-    lin = _linearize_flat("linearize", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, False)
+    with on_inputs_backend(p_flat):
+        lin = _linearize_flat("linearize", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat,
+                              False)  # fmt: skip
 
     def f_jvp(*tangents):
         t_flat, t_tree = _flat_args("linearize", tangents, "tangents")
         if t_tree != p_tree:
             raise ValueError(f"linearize: tangents {t_tree} do not match the primals {p_tree}")
-        outs = iter(eval_jaxpr(lin.jaxpr, lin.consts, t_flat))
-        flat = [
-            ad.zeros_like_aval(a) if z else next(outs)
-            for a, z in zip(lin.out_avals(), lin.zero_outs)
-        ]
+        with on_inputs_backend(p_flat):
+            outs = iter(eval_jaxpr(lin.jaxpr, lin.consts, t_flat))
+            flat = [
+                ad.zeros_like_aval(a) if z else next(outs)
+                for a, z in zip(lin.out_avals(), lin.zero_outs)
+            ]
         return tree_unflatten(lin.out_tree, flat)
 
     return tree_unflatten(lin.out_tree, lin.primal_outs), f_jvp
@@ -275,7 +282,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         [4.0, 3.0]
     """
     p_flat, p_tree = _flat_args("vjp", primals, "primals")
-    lin = _vjp_flat("vjp", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, has_aux)
+    with on_inputs_backend(p_flat):
+        lin = _vjp_flat("vjp", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat, has_aux)
     out_avals = lin.out_avals()
 
     def f_vjp(ct):
@@ -292,7 +300,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         ct_flat = [
             c if c.dtype == a.dtype else c.astype(a.dtype) for c, a in zip(ct_flat, out_avals)
         ]
-        return tree_unflatten(p_tree, lin.transpose(ct_flat))
+        with on_inputs_backend(p_flat):
+            return tree_unflatten(p_tree, lin.transpose(ct_flat))
 
     out = tree_unflatten(lin.out_tree, lin.primal_outs)
     return (out, f_vjp, lin.aux) if has_aux else (out, f_vjp)
@@ -370,6 +379,25 @@ def _check_differentiable(
             )
 
 
+def _value_and_cotangents(fname: str, flat_fun: Callable, primals: list, has_aux: bool):
+    """grad's work: linearize ``flat_fun`` at ``primals``, check that its output is a float
+    scalar, and pull a one back; returns (linearization, value, input cotangents)."""
+    lin = _vjp_flat(fname, flat_fun, primals, has_aux)
+    if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
+        raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
+    (value,) = lin.primal_outs
+    shape, dtype = (value.shape, value.dtype) if type(value) is Array else _shape_dtype(value)
+    if shape != ():
+        raise TypeError(
+            f"{fname}: grad requires a scalar (0-d) output, got shape {shape}. "
+            f"Reduce it (e.g. fnp.sum or fnp.mean), or use vjp / jacrev for vector outputs."
+        )
+    if dtype.kind not in "fc":
+        raise TypeError(f"{fname}: grad requires a float output, got dtype {dtype}")
+    grads = lin.transpose([_one(dtype, value._backend if type(value) is Array else None)])
+    return lin, value, grads
+
+
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
                    holomorphic: bool = False, allow_int: bool = False) -> Callable:  # fmt: skip
     """A function returning ``(fun(*args), gradient of fun w.r.t. args[argnums])``.
@@ -418,19 +446,12 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                     offset += size
                 return fun(*call_args, **kwargs)
 
-        lin = _vjp_flat(fname, flat_fun, primals, has_aux)
-        if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
-            raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
-        (value,) = lin.primal_outs
-        shape, dtype = (value.shape, value.dtype) if type(value) is Array else _shape_dtype(value)
-        if shape != ():
-            raise TypeError(
-                f"{fname}: grad requires a scalar (0-d) output, got shape {shape}. "
-                f"Reduce it (e.g. fnp.sum or fnp.mean), or use vjp / jacrev for vector outputs."
-            )
-        if dtype.kind not in "fc":
-            raise TypeError(f"{fname}: grad requires a float output, got dtype {dtype}")
-        grads = lin.transpose([_one(dtype, value._backend if type(value) is Array else None)])
+        name = inputs_backend_name(primals)
+        if name is None:
+            lin, value, grads = _value_and_cotangents(fname, flat_fun, primals, has_aux)
+        else:  # constants that rules make go to the inputs' backend
+            with default_backend(name):
+                lin, value, grads = _value_and_cotangents(fname, flat_fun, primals, has_aux)
         if allow_int:
             grads = [_float0_if_int(g, get_aval(p)) for g, p in zip(grads, primals)]
         if diff_trees[0] is None:

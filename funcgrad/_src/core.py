@@ -363,6 +363,41 @@ def default_backend(name: str | Backend | None):
         _context.default_backend = prev
 
 
+def inputs_backend_name(values) -> str | None:
+    """The backend name of the first concrete array among ``values`` if it is not the
+    current default (see :class:`on_inputs_backend`), else None; cheap on the hot path."""
+    default = _process_default if _context.default_backend is None else None
+    if default is None:
+        default = current_backend()
+    for x in values:
+        if type(x) is Array:
+            return None if x._backend is default else x._backend.name
+    return None
+
+
+class on_inputs_backend:
+    """Within the block, values created from nothing (a rule's zeros, iota, literals
+    broadcast to arrays, a traced program's constants) live on the backend of the first
+    concrete array among ``values``, so that transforming a function of CuPy arrays never
+    mixes in NumPy ones. Costs one attribute check per value when that backend is the
+    default already.
+    """
+
+    __slots__ = ("_name", "_prev")
+
+    def __init__(self, values) -> None:
+        self._name = inputs_backend_name(values)
+
+    def __enter__(self) -> None:
+        if self._name is not None:
+            self._prev = _context.default_backend
+            _context.default_backend = self._name
+
+    def __exit__(self, *exc) -> None:
+        if self._name is not None:
+            _context.default_backend = self._prev
+
+
 # ------------------------------------------------------------------------------------
 # Arrays
 # ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from funcgrad._src.core import (
     ConcretizationError,
     Tracer,
     current_backend,
+    default_backend,
     get_aval,
     set_current_trace,
 )
@@ -471,7 +472,9 @@ class Jitted:
         trace = StagingTrace(parent, transformation=f"jit of {self._name}")
         tracers = [trace.new_arg(a) for a in in_avals]
         try:
-            with set_current_trace(trace):
+            # constants the function creates (fnp.arange, host data) live where the
+            # program runs, not on the default backend
+            with set_current_trace(trace), default_backend(backend):
                 out_leaves = flat_fun(*tracers)
         except ConcretizationError as e:
             trace.active = False
@@ -481,7 +484,8 @@ class Jitted:
             raise
         jaxpr, consts = trace.finish([t.var for t in tracers], out_leaves)
         closed, lifted = ir.close_over_tracers(jaxpr, consts)
-        closed = optimize.simplify(closed)
+        with default_backend(backend):  # folded constants too
+            closed = optimize.simplify(closed)
         entry = _Entry(closed, out_trees[-1], backend, self._name, donated)
         self._note_miss(in_avals, static, treedef, has_kwargs, backend)
         return entry, lifted

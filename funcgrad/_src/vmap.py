@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from funcgrad._src.core import Array, Tracer
+from funcgrad._src.core import Array, Tracer, on_inputs_backend
 from funcgrad._src.interpreters import batching
 from funcgrad._src.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
@@ -126,7 +126,8 @@ def vmap(
                     )
             return out_leaves
 
-        outs, out_dims = batching.batch_flat(flat_fun, vals, dims, size)
+        with on_inputs_backend(vals):
+            outs, out_dims = batching.batch_flat(flat_fun, vals, dims, size)
         out_value, out_tree = out_trees[-1]
         out_spec = _axes_for_leaves("vmap", "out_axes", out_axes, out_value)
         results = []

@@ -21,6 +21,7 @@ from funcgrad._src.core import (
     EVAL_TRACE,
     Primitive,
     ShapedArray,
+    default_backend,
     get_aval,
     set_current_trace,
 )
@@ -40,7 +41,8 @@ def executable(
     key = ("exe", backend.name, donated)
     exe = closed.derived.get(key)
     if exe is None:
-        optimized = optimize.optimize_for_execution(closed)
+        with default_backend(backend):  # folded constants live where the code runs
+            optimized = optimize.optimize_for_execution(closed)
         exe = closed.derived[key] = codegen.generate(optimized, backend, name, donated)
     return exe
 

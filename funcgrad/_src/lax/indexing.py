@@ -82,7 +82,8 @@ gather_p = Primitive("gather")
 
 
 def _gather_impl(backend, x, *indices, indexer):
-    return [x[build_index(indexer, indices)]]
+    # the backend's kernel: out-of-bounds indices must raise (CuPy's indexing wraps them)
+    return [backend.gather(x, build_index(indexer, indices))]
 
 
 def _gather_abstract_eval(x, *indices, indexer):

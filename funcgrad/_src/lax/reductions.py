@@ -164,14 +164,15 @@ argmin_p = _make_arg_reducer("argmin", "argmin")
 # --- cumulative scans -----------------------------------------------------------------
 
 
-def _make_cumulative(name: str, scan) -> Primitive:
+def _make_cumulative(name: str, op: str) -> Primitive:
     prim = Primitive(name)
 
     def impl(backend, x, *, axis, reverse):
+        # the backend's kernel: not every array library has maximum.accumulate (CuPy)
         xp = backend.xp
         if reverse:
-            return [xp.flip(scan(xp, xp.flip(x, axis), axis), axis)]
-        return [scan(xp, x, axis)]
+            return [xp.flip(backend.cumulative(op, xp.flip(x, axis), axis), axis)]
+        return [backend.cumulative(op, x, axis)]
 
     def abstract_eval(x, *, axis, reverse):
         _check_axes(name, x, (axis,))
@@ -182,10 +183,10 @@ def _make_cumulative(name: str, scan) -> Primitive:
     return prim
 
 
-cumsum_p = _make_cumulative("cumsum", lambda xp, x, axis: xp.cumsum(x, axis=axis, dtype=x.dtype))
-cumprod_p = _make_cumulative("cumprod", lambda xp, x, axis: xp.cumprod(x, axis=axis, dtype=x.dtype))
-cummax_p = _make_cumulative("cummax", lambda xp, x, axis: xp.maximum.accumulate(x, axis=axis))
-cummin_p = _make_cumulative("cummin", lambda xp, x, axis: xp.minimum.accumulate(x, axis=axis))
+cumsum_p = _make_cumulative("cumsum", "sum")
+cumprod_p = _make_cumulative("cumprod", "prod")
+cummax_p = _make_cumulative("cummax", "max")
+cummin_p = _make_cumulative("cummin", "min")
 
 
 def _shift(v, axis: int, offset: int, fill):

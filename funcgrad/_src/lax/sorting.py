@@ -21,9 +21,9 @@ def _sort_impl(backend, *operands, dimension, num_keys):
         perm = xp.argsort(operands[0], axis=dimension, kind="stable")
     else:
         # lexsort sorts by its last key first; a tuple (not a stacked array) keeps each
-        # key's own dtype, so int64 keys beside float keys lose no precision
-        keys = tuple(xp.moveaxis(k, dimension, -1) for k in operands[:num_keys][::-1])
-        perm = xp.moveaxis(xp.lexsort(keys, axis=-1), -1, dimension)
+        # key's own dtype, so int64 keys beside float keys lose no precision (the
+        # backend's kernel: CuPy's lexsort takes one stacked array and no axis)
+        perm = backend.lexsort(tuple(operands[:num_keys][::-1]), dimension)
     return [xp.take_along_axis(op, perm, axis=dimension) for op in operands]
 
 

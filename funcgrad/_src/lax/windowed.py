@@ -173,8 +173,9 @@ def _windows(xp, x, window_dimensions, window_strides, window_dilation):
         return xp.zeros(out_shape + tuple(window_dimensions), dtype=x.dtype)
     strides = tuple(st * s for st, s in zip(x.strides, window_strides))
     strides += tuple(st * d for st, d in zip(x.strides, window_dilation))
+    # only ever read (no writeable=False: CuPy's as_strided has no such argument)
     return xp.lib.stride_tricks.as_strided(
-        x, shape=out_shape + tuple(window_dimensions), strides=strides, writeable=False
+        x, shape=out_shape + tuple(window_dimensions), strides=strides
     )
 
 
