@@ -174,6 +174,7 @@ def main() -> None:
     t_fg, t_np = best_times_interleaved(
         [lambda: funcgrad_step(params, x, onehot), lambda: numpy_step(params_np, x_np, onehot_np)],
         number=10,
+        repeat=30,
     )
     print(f"LeNet SGD step, batch {BATCH}, float32: funcgrad jit {t_fg * 1e3:.2f} ms, "
           f"NumPy im2col by hand {t_np * 1e3:.2f} ms: speedup of funcgrad {t_np / t_fg:.2f}x "
