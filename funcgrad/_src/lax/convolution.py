@@ -36,6 +36,7 @@ stride with the flipped kernel.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -263,11 +264,9 @@ def _conv_by_banded_rows(xp, lhs, rhs, out_shape, *, padding, rhs_dilation, dime
     other = taps[:-1]
     # the band: rows (i, c), columns (other taps..., y, o)
     band = xp.zeros((size, c, math.prod(other), y_size, o), dtype=w.dtype)
-    i, t = np.meshgrid(np.arange(size), np.arange(t_last), indexing="ij")
-    y = i + lo - t * rd
-    hit = (y >= 0) & (y < y_size)
+    i, t, y = (xp.asarray(a) for a in _band_entries(size, t_last, rd, lo, y_size))
     w_last = xp.reshape(xp.moveaxis(w, len(taps) - 1, 0), (t_last, math.prod(other), c, o))
-    band[i[hit], :, :, y[hit], :] = xp.swapaxes(w_last[t[hit]], 1, 2)
+    band[i, :, :, y, :] = xp.swapaxes(w_last[t], 1, 2)
     lines = xp.matmul(xp.reshape(x, (-1, size * c)),
                       xp.reshape(band, (size * c, -1)))  # fmt: skip
     lines = xp.reshape(lines, (n, *sizes[:-1], math.prod(other), y_size * o))
@@ -287,6 +286,16 @@ def _conv_by_banded_rows(xp, lhs, rhs, out_shape, *, padding, rhs_dilation, dime
             target = acc[(slice(None), *dst)]
             xp.add(target, lines[(slice(None), *src, k)], out=target)
     return _from_channels_last(xp, xp.reshape(acc, (n, *out_sizes, o)), out_spec)
+
+
+@functools.lru_cache(maxsize=256)
+def _band_entries(size: int, taps: int, dilation: int, lo: int, out_size: int) -> tuple:
+    """(input i, tap t, output y) along one axis for every tap that takes an input to
+    an output (y = i + lo - t * dilation inside [0, out_size))."""
+    i, t = np.meshgrid(np.arange(size), np.arange(taps), indexing="ij")
+    y = i + lo - t * dilation
+    hit = (y >= 0) & (y < out_size)
+    return i[hit], t[hit], y[hit]
 
 
 def _from_channels_last(xp, out, out_spec):
