@@ -15,6 +15,7 @@ CuPy's API gaps), which test_conformance.py runs.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import itertools
@@ -93,6 +94,7 @@ def compile_c(descriptions: list) -> list:
     """One shared library with a C function per kernel (one gcc run): the functions."""
     if not _build_dir:
         _build_dir.append(tempfile.mkdtemp(prefix="funcgrad-fused-"))
+        atexit.register(shutil.rmtree, _build_dir[0], ignore_errors=True)
     names = [f"fg_kernel_{i}" for i in range(len(descriptions))]
     source = "\n\n".join(
         [
