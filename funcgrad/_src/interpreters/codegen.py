@@ -12,10 +12,10 @@ dtype, and its buffer was allocated inside the program by an earlier kernel (nev
 a user's input unless it was donated, never a constant, never memory that a live
 view or an output still shares).
 
-Buffer pool (NumPy): an elementwise result of at least 128 KiB that never reaches an
-output is written into a buffer the program keeps between calls (results whose
-lifetimes do not overlap share one), so that large intermediates are not mapped and
-page-faulted in anew on every call. ``as_text()`` lists these buffers; a call made
+Buffer pool (NumPy): an elementwise result, matrix product or im2col patch matrix of at
+least 128 KiB that never reaches an output is written into a buffer the program keeps
+between calls (results whose lifetimes do not overlap share one), so that large
+intermediates are not mapped and page-faulted in anew on every call. ``as_text()`` lists these buffers; a call made
 while the program is already running (another thread) runs a copy without the pool.
 
 Examples:
@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._src.core import Array, Primitive
+from funcgrad._src.core import Array, Primitive, ShapedArray
 from funcgrad._src.interpreters import fusion
 from funcgrad._src.ir import ClosedJaxpr, Equation, Literal, Var
-from funcgrad._src.lax import elementwise, indexing, linalg, reductions, structural
+from funcgrad._src.lax import convolution, elementwise, indexing, linalg, reductions, structural
 
 _UFUNC_OF: dict[Primitive, str] = {
     **{p: elementwise.UNARY_UFUNCS[n] for n, p in elementwise.unary_primitives.items()},
@@ -282,13 +282,14 @@ def _dot_general_emit(w, eqn, args, out):
             else _MATVEC.get((ln, rn, contracting))
         )
         if pattern is not None:
-            return f"{w.xp_fn('matmul')}({pattern.format(a=args[0], b=args[1])})"
+            into = f", out={out}" if out is not None else ""
+            return f"{w.xp_fn('matmul')}({pattern.format(a=args[0], b=args[1])}{into})"
     if not contracting[0]:
-        return _outer_product(w, lhs, rhs, lb, rb, args)
+        return _outer_product(w, lhs, rhs, lb, rb, args, out)
     return None
 
 
-def _outer_product(w, lhs, rhs, lb, rb, args):
+def _outer_product(w, lhs, rhs, lb, rb, args, out=None):
     """A dot_general without contraction: every product is a single multiplication, so
     a broadcasting multiply computes it (with no BLAS call per batch element)."""
     lf = [d for d in range(lhs.aval.ndim) if d not in lb]
@@ -307,7 +308,8 @@ def _outer_product(w, lhs, rhs, lb, rb, args):
 
     a = arrange(lhs, args[0], lb, lf, 0, len(rf))
     b = arrange(rhs, args[1], rb, rf, len(lf), 0)
-    return f"{w.xp_fn('multiply')}({a}, {b})"
+    into = f", out={out}" if out is not None else ""
+    return f"{w.xp_fn('multiply')}({a}, {b}{into})"
 
 
 def _select_emit(w, eqn, args, out):
@@ -489,7 +491,7 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
         if prim in _UFUNC_OF and _UFUNC_OF[prim] not in _NO_OUT and outs[0].aval.ndim:
             reuse = _reusable_operand(inputs, outs[0], i, last_use, base_of, storage_of, never)
         line = None
-        pooled_line = None
+        pooled_line = pooled_buffer = None
         if emitter is not None:
             kw = {"cast": cast} if cast is not None else {}
             line = emitter(w, eqn, args, names[reuse] if reuse is not None else None, **kw)
@@ -507,7 +509,15 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             fn = functools.partial(impl, **eqn.params) if eqn.params else impl
             call_args = [f"_asarray({x})" if type(a) is Var and a in maybe_scalar else x
                          for a, x in zip(inputs, args)]  # fmt: skip
-            line = f"{w.glob(fn, prim.name.replace('-', '_') + '_')}(_backend{''.join(', ' + x for x in call_args)})"
+            arg_list = "".join(", " + x for x in call_args)
+            line = f"{w.glob(fn, prim.name.replace('-', '_') + '_')}(_backend{arg_list})"
+            into = _IMPLS_INTO.get(prim)
+            if into is not None and pooling and len(outs) == 1 and _large(outs[0].aval):
+                allocate, write = into
+                buffer = allocate(backend, inputs[0].aval, **eqn.params)
+                write_fn = w.glob(functools.partial(write, **eqn.params), prim.name + "_into")
+                pooled_line = f"{write_fn}(_backend, {_POOL_SLOT}{arg_list})"
+                pooled_buffer = buffer
         out_names = [new_name(v) for v in outs]
         if generic:
             if outs:
@@ -528,13 +538,18 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             if pooled_line is not None:
                 statement = f"    {out_names[0]} = {pooled_line}"
                 pool_candidates.append((s, i, len(body) - 1, statement, outs[0].aval))
+                pooled_line = None
         else:
             # anything else may return views of (or the very) operand buffers
             shared = (
                 set().union(*(storage_of[a] for a in inputs if type(a) is Var)) if inputs else set()
             )
             for v in outs:
-                bind(v, set(shared) | {_Storage(owned=False)})
+                own = _Storage(owned=False)
+                bind(v, set(shared) | {own})
+            if pooled_line is not None:  # an impl that can write into a pool buffer
+                statement = f"    {out_names[0]}, = {pooled_line}"
+                pool_candidates.append((own, i, len(body) - 1, statement, pooled_buffer))
         # kernels return NumPy scalars, not 0-d arrays, for some 0-d results
         maybe_scalar.update(v for v in outs if not v.aval.ndim)
         local_vars.update(outs)
@@ -576,8 +591,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
 # --- buffer pool ---------------------------------------------------------------------
 # On NumPy a fresh buffer above glibc's mmap threshold is mapped anew and page-faulted
 # in on every call: a jitted program over 10**6 elements ran ~3x slower than the same
-# operations eagerly. So an elementwise kernel whose result is at least this large and
-# never leaves the program writes into a buffer that the program keeps between calls
+# operations eagerly. So an elementwise kernel or a matrix product whose result is at
+# least this large and never leaves the program writes into a buffer that the program
+# keeps between calls
 # (one per slot: results whose lifetimes do not overlap share a slot). A call made
 # while the program is running (another thread, a re-entrant callback) runs a copy of
 # the code without the pool, so pool buffers are never shared between live calls.
@@ -585,14 +601,19 @@ _POOL_MIN_BYTES = 1 << 17
 _POOL_SLOT = "\x00slot\x00"  # placeholder for the pool buffer in an emitted line
 
 
+def _large(aval: ShapedArray) -> bool:
+    return aval.ndim > 0 and aval.size * aval.dtype.itemsize >= _POOL_MIN_BYTES
+
+
 def _poolable(eqn: Equation, prim: Primitive) -> bool:
-    aval = eqn.outputs[0].aval
     return (
-        prim in _UFUNC_OF
-        and _UFUNC_OF[prim] not in _NO_OUT
-        and aval.ndim > 0
-        and aval.size * aval.dtype.itemsize >= _POOL_MIN_BYTES
-    )
+        prim is linalg.dot_general_p or (prim in _UFUNC_OF and _UFUNC_OF[prim] not in _NO_OUT)
+    ) and _large(eqn.outputs[0].aval)
+
+
+# Primitives whose impl can also write into a given buffer: (allocate(backend, first
+# operand's aval, **params) -> buffer, write(backend, out, *operands, **params) -> [out]).
+_IMPLS_INTO = {convolution.conv_patches_p: (convolution.patches_buffer, convolution.patches_into)}
 
 
 def _assign_pool(w: _Writer, body: list, candidates: list, escaping: set, last_use, never):
@@ -603,10 +624,16 @@ def _assign_pool(w: _Writer, body: list, candidates: list, escaping: set, last_u
     body = list(body)
     free: dict[tuple, list] = {}  # (shape, dtype) -> [(end, slot name)]
     slots = []
-    for storage, start, line_index, pooled_line, aval in candidates:
+    for storage, start, line_index, pooled_line, aval_or_buffer in candidates:
         if storage in escaping:
             continue
         end = max(last_use.get(u, never) for u in storage.users)
+        if not isinstance(aval_or_buffer, ShapedArray):  # a primitive's own layout: unshared
+            slot = w.glob(aval_or_buffer, "pool")
+            slots.append((slot, ShapedArray(aval_or_buffer.shape, aval_or_buffer.dtype)))
+            body[line_index] = pooled_line.replace(_POOL_SLOT, slot)
+            continue
+        aval = aval_or_buffer
         key = (aval.shape, aval.dtype)
         ready = [entry for entry in free.get(key, []) if entry[0] < start]
         if ready:

@@ -430,38 +430,85 @@ def _padded_channels_last(xp, lhs, lhs_spec, lhs_dilation, padding):
     return out[(slice(None), *crop, slice(None))]
 
 
-def _patches_impl(backend, lhs, **params):
-    xp = backend.xp
-    shape = _patch_shape(lhs.shape, **params)
-    if 0 in shape.matrix_shape:
-        return [xp.zeros(shape.matrix_shape, dtype=lhs.dtype)]
+def _tap_major(lhs_shape, lhs_spec, window_strides) -> bool:
+    """One input feature: a row of a window is only a few adjacent elements, so the
+    copy is faster tap by tap, each tap's column a run of whole output rows; the
+    (K, rows) matrix is then handed out transposed (BLAS reads either layout)."""
+    return lhs_shape[lhs_spec[1]] == 1 and window_strides[-1] == 1
+
+
+def _ordered_windows(xp, lhs, shape: _PatchShape, **params):
+    """Every window of ``lhs`` as one strided view, its axes in the order of the patch
+    matrix's memory: (G, rows..., K...), or (G, K..., rows...) when tap-major."""
     x = _padded_channels_last(
         xp, lhs, params["lhs_spec"], params["lhs_dilation"], params["padding"]
     )
     nsp = x.ndim - 2
     sn, *ss, sc = x.strides
     strides, dilation = params["window_strides"], params["rhs_dilation"]
-    # every window as one strided view: (N, out spatial..., kernel spatial..., C)
+    # (N, out spatial..., kernel spatial..., C)
     windows = xp.lib.stride_tricks.as_strided(
         x,
         shape=(x.shape[0], *shape.out_sizes, *shape.kernel_sizes, x.shape[-1]),
         strides=(sn, *(s * st for s, st in zip(ss, strides)),
                  *(s * d for s, d in zip(ss, dilation)), sc),
     )  # fmt: skip
-    bg, fg = shape.batch_groups, shape.feature_groups
-    windows = xp.reshape(windows, (bg, shape.nb, *windows.shape[1:-1], fg, shape.cg))
+    windows = xp.reshape(
+        windows,
+        (shape.batch_groups, shape.nb, *windows.shape[1:-1], shape.feature_groups, shape.cg),
+    )
     osp, ksp = tuple(range(2, 2 + nsp)), tuple(range(2 + nsp, 2 + 2 * nsp))
     fg_axis, cg_axis = 2 + 2 * nsp, 3 + 2 * nsp
+    if _tap_major(lhs.shape, params["lhs_spec"], strides):
+        return xp.transpose(windows, (0, fg_axis, *ksp, cg_axis, 1, *osp))
+    return xp.transpose(windows, (0, fg_axis, 1, *osp, *ksp, cg_axis))
+
+
+def _as_patches(xp, memory, shape: _PatchShape, tap_major: bool):
+    """The (rows, K) / (G, rows, K) patch matrix over ``memory`` laid out as copied."""
     g, rows, k = shape.groups, shape.rows, shape.columns
-    if x.shape[-1] == 1 and strides[-1] == 1:
-        # One input feature: a row of a window is only a few adjacent elements, so the
-        # copy is faster tap by tap, each tap's column a run of whole output rows; the
-        # (K, rows) matrix is handed out transposed (BLAS reads either layout).
-        order = (0, fg_axis, *ksp, cg_axis, 1, *osp)
-        cols = xp.swapaxes(xp.reshape(xp.transpose(windows, order), (g, k, rows)), 1, 2)
+    if tap_major:
+        cols = xp.swapaxes(xp.reshape(memory, (g, k, rows)), 1, 2)
     else:
-        cols = xp.reshape(xp.transpose(windows, (0, fg_axis, 1, *osp, *ksp, cg_axis)), (g, rows, k))
-    return [cols[0] if g == 1 else cols]
+        cols = xp.reshape(memory, (g, rows, k))
+    return cols[0] if g == 1 else cols
+
+
+def _patches_impl(backend, lhs, **params):
+    xp = backend.xp
+    shape = _patch_shape(lhs.shape, **params)
+    if 0 in shape.matrix_shape:
+        return [xp.zeros(shape.matrix_shape, dtype=lhs.dtype)]
+    ordered = _ordered_windows(xp, lhs, shape, **params)
+    tap_major = _tap_major(lhs.shape, params["lhs_spec"], params["window_strides"])
+    return [_as_patches(xp, xp.ascontiguousarray(ordered), shape, tap_major)]
+
+
+# For jit's buffer pool (codegen): the patch matrix written into a buffer the program
+# keeps between calls, laid out as the impl lays it out.
+def patches_buffer(backend, lhs_aval, **params):
+    """An uninitialised patch matrix for an lhs of ``lhs_aval``'s type."""
+    shape = _patch_shape(lhs_aval.shape, **params)
+    tap_major = _tap_major(lhs_aval.shape, params["lhs_spec"], params["window_strides"])
+    g, rows, k = shape.groups, shape.rows, shape.columns
+    memory = backend.xp.empty((g, k, rows) if tap_major else (g, rows, k), dtype=lhs_aval.dtype)
+    return _as_patches(backend.xp, memory, shape, tap_major)
+
+
+def patches_into(backend, out, lhs, **params):
+    """The patches of ``lhs`` copied into ``out`` (made by patches_buffer)."""
+    xp = backend.xp
+    shape = _patch_shape(lhs.shape, **params)
+    if 0 in shape.matrix_shape:
+        return [out]
+    ordered = _ordered_windows(xp, lhs, shape, **params)
+    memory = out if out.ndim == 3 else out[None]
+    if _tap_major(lhs.shape, params["lhs_spec"], params["window_strides"]):
+        memory = xp.swapaxes(memory, 1, 2)
+    target = memory.view()
+    target.shape = ordered.shape  # a view of ``out``'s memory, never a copy (else raises)
+    xp.copyto(target, ordered)
+    return [out]
 
 
 def _patches_abstract_eval(lhs, **params):
