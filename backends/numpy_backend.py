@@ -9,7 +9,6 @@ import numpy as np
 
 from backends.base import Backend
 
-
 # Below this many elements np.where's per-call cost dominates: the bitwise select of
 # NumPyBackend.select gains nothing.
 _SELECT_BITS_MIN_SIZE = 4096
