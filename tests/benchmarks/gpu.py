@@ -21,8 +21,6 @@ the script itself where there is no GPU: its times mean nothing.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import sys
 import time
 
@@ -31,11 +29,8 @@ import numpy as np
 import backends
 import funcgrad
 import funcgrad.numpy as fnp
-from funcgrad.tree_util import tree_map
-from tests.benchmarks.mlp import loss_fn
+from tests.benchmarks.mlp import check_step, eight_matmuls, mlp_setup, sgd_step
 from tests.benchmarks.timing import best_times_interleaved
-
-LEARNING_RATE = 0.01
 
 
 def _device(smoke: bool):
@@ -62,22 +57,8 @@ def _timed(fn, sync, calls: int):
     return run
 
 
-@functools.partial(funcgrad.jit, donate_argnums=0)
-def sgd_step(params, x, y):
-    loss, grads = funcgrad.value_and_grad(loss_fn)(params, x, y)
-    return tree_map(lambda p, g: p - LEARNING_RATE * g, params, grads), loss
-
-
 def mlp_step(device: str, xp, sync, batch: int, hidden: int) -> None:
-    rng = np.random.default_rng(0)
-    sizes = [784, hidden, hidden, 10]
-    ws = [
-        (rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32)
-        for a, b in itertools.pairwise(sizes)
-    ]
-    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
-    x = rng.standard_normal((batch, 784)).astype(np.float32)
-    onehot = np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch)]
+    ws, bs, x, onehot = mlp_setup(batch, hidden)
 
     def params_on_device():
         return funcgrad.device_put([{"w": w, "b": b} for w, b in zip(ws, bs)], device)
@@ -88,30 +69,19 @@ def mlp_step(device: str, xp, sync, batch: int, hidden: int) -> None:
     sync()
     first_call = time.perf_counter() - start
     with funcgrad.default_backend(device):  # one eager step as the reference
-        ref_loss, ref_grads = funcgrad.value_and_grad(loss_fn)(params_on_device(), fx, fy)
-    np.testing.assert_allclose(float(loss0), float(ref_loss), rtol=1e-4)
-    np.testing.assert_allclose(np.asarray(params[0]["w"]), ws[0] - LEARNING_RATE * np.asarray(ref_grads[0]["w"]),
-                               rtol=1e-3, atol=1e-5)  # fmt: skip
+        check_step(params, loss0, params_on_device(), fx, fy, ws[0],
+                   loss_rtol=1e-4, w_rtol=1e-3, w_atol=1e-5)  # fmt: skip
 
     state = {"params": params}
 
     def step():
         state["params"], _ = sgd_step(state["params"], fx, fy)
 
-    dx, dws = xp.asarray(x), [xp.asarray(w) for w in ws]
-    h1, h2 = dx @ dws[0], dx @ dws[0] @ dws[1]
-    logits = h2 @ dws[2]
-
-    def eight_matmuls():
-        a1 = dx @ dws[0]
-        a2 = a1 @ dws[1]
-        _ = a2 @ dws[2]
-        _ = h2.T @ logits, h1.T @ h2, dx.T @ h1  # weight gradients
-        _ = logits @ dws[2].T, h2 @ dws[1].T  # input gradients
+    matmuls = eight_matmuls(xp.asarray(x), [xp.asarray(w) for w in ws])
 
     calls = 20
     t_step, t_mm = best_times_interleaved(
-        [_timed(step, sync, calls), _timed(eight_matmuls, sync, calls)], 1, repeat=5
+        [_timed(step, sync, calls), _timed(matmuls, sync, calls)], 1, repeat=5
     )
     t_step, t_mm = t_step / calls, t_mm / calls
     print(f"jitted SGD step, MLP 784-{hidden}-{hidden}-10, batch {batch}, float32 on {device}: "

@@ -15,15 +15,19 @@ Run with ``python -m tests.benchmarks.jit``. Times are the best of several repea
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
 
 import funcgrad
 import funcgrad.numpy as fnp
-from funcgrad.tree_util import tree_map
-from tests.benchmarks.mlp import loss_fn, mlp_setup
+from tests.benchmarks.mlp import (
+    LEARNING_RATE,
+    check_step,
+    eight_matmuls,
+    mlp_setup,
+    sgd_step,
+)
 from tests.benchmarks.timing import best_times_interleaved
 
 
@@ -42,27 +46,9 @@ def small_jit_grad() -> None:
           f"(NumPy by hand {t_np * 1e6:.1f} us; target <= 20 us)")  # fmt: skip
 
 
-LEARNING_RATE = 0.01
-
-
-@functools.partial(funcgrad.jit, donate_argnums=0)
-def sgd_step(params, x, y):
-    loss, grads = funcgrad.value_and_grad(loss_fn)(params, x, y)
-    return tree_map(lambda p, g: p - LEARNING_RATE * g, params, grads), loss
-
-
 def mlp_step() -> None:
     ws, bs, x, onehot = mlp_setup()
-    h1 = x @ ws[0]
-    h2 = h1 @ ws[1]
-    logits = h2 @ ws[2]
-
-    def eight_matmuls():
-        a1 = x @ ws[0]
-        a2 = a1 @ ws[1]
-        _ = a2 @ ws[2]
-        _ = h2.T @ logits, h1.T @ h2, x.T @ h1  # weight gradients
-        _ = logits @ ws[2].T, h2 @ ws[1].T  # input gradients
+    matmuls = eight_matmuls(x, ws)
 
     def fresh_params():
         return [{"w": fnp.asarray(w), "b": fnp.asarray(b)} for w, b in zip(ws, bs)]
@@ -75,11 +61,9 @@ def mlp_step() -> None:
     start = time.perf_counter()
     params, loss0 = sgd_step(fresh_params(), fx, fy)
     first_call = time.perf_counter() - start
-    # check one step against eager value_and_grad
-    ref_loss, ref_grads = funcgrad.value_and_grad(loss_fn)(fresh_params(), fx, fy)
-    np.testing.assert_allclose(float(loss0), float(ref_loss), rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(params[0]["w"]), ws[0] - LEARNING_RATE * np.asarray(ref_grads[0]["w"]),
-                               rtol=1e-4, atol=1e-6)  # fmt: skip
+    check_step(
+        params, loss0, fresh_params(), fx, fy, ws[0], loss_rtol=1e-5, w_rtol=1e-4, w_atol=1e-6
+    )
 
     state = {"params": params}
 
@@ -114,7 +98,7 @@ def mlp_step() -> None:
         for b, d in zip(hand_bs, (d1, d2, d3)):
             b -= d.sum(0)
 
-    t_step, t_mm, t_hand = best_times_interleaved([step, eight_matmuls, numpy_step_by_hand], 5)
+    t_step, t_mm, t_hand = best_times_interleaved([step, matmuls, numpy_step_by_hand], 5)
     print(f"jitted SGD step, MLP 784-512-512-10, batch 128, float32: {t_step * 1e3:.2f} ms; "
           f"8 NumPy matmuls {t_mm * 1e3:.2f} ms; ratio {t_step / t_mm:.2f} (target <= 1.15); "
           f"the step by hand in NumPy {t_hand * 1e3:.2f} ms, ratio {t_hand / t_mm:.2f}")  # fmt: skip
@@ -140,7 +124,9 @@ def per_example_grads() -> None:
         return (p - y)[:, None] * x
 
     fw, fx, fy = fnp.asarray(w), fnp.asarray(x), fnp.asarray(y)
-    np.testing.assert_allclose(np.asarray(per_example(fw, fx, fy)), numpy_closed_form(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(per_example(fw, fx, fy)), numpy_closed_form(), rtol=1e-4, atol=1e-6
+    )
     t_fg, t_np = best_times_interleaved([lambda: per_example(fw, fx, fy), numpy_closed_form], 200)
     print(f"jit(vmap(grad(logistic loss))), 256 x 100 float32: {t_fg * 1e6:.1f} us; NumPy closed "
           f"form {t_np * 1e6:.1f} us; ratio {t_fg / t_np:.2f} (target <= 3)")  # fmt: skip
