@@ -8,7 +8,9 @@ was mutated.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -156,3 +158,16 @@ def check_against_numpy(
     for a, orig in zip((a for a in fg_args if isinstance(a, fnp.ndarray)), originals):
         np.testing.assert_array_equal(np.asarray(a), orig, err_msg="a funcgrad input changed")
     return actual
+
+
+def counting(fun: Callable) -> Callable:
+    """``fun`` with a count (``.count``) of how many times it runs: under jit, once per
+    trace."""
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        wrapped.count += 1
+        return fun(*args, **kwargs)
+
+    wrapped.count = 0
+    return wrapped

@@ -4,12 +4,11 @@ nesting, closures, pytrees, error messages, and that the staged programs typeche
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import counting
 
 import funcgrad
 import funcgrad.numpy as fnp
@@ -28,16 +27,6 @@ def assert_close(actual, expected, rtol=1e-7, atol=1e-12):
         a, e = np.asarray(a), np.asarray(e)
         assert a.shape == e.shape, (a.shape, e.shape)
         np.testing.assert_allclose(a, e, rtol=rtol, atol=atol)
-
-
-def counting(fun):
-    @functools.wraps(fun)
-    def wrapped(*args, **kwargs):
-        wrapped.count += 1
-        return fun(*args, **kwargs)
-
-    wrapped.count = 0
-    return wrapped
 
 
 def typecheck_all(closed: ClosedJaxpr) -> int:

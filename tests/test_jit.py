@@ -12,29 +12,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import arrays
+from oracle import arrays, counting
 
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad._src.config import Config
 from funcgrad._src.interpreters.jit import jit_p
-from funcgrad._src.jit import CacheMissWarning
 from funcgrad._src.ir import ClosedJaxpr, typecheck
+from funcgrad._src.jit import CacheMissWarning
 from funcgrad.tree_util import tree_leaves, tree_map
 
 pytestmark = pytest.mark.filterwarnings("ignore::funcgrad._src.jit.CacheMissWarning")
-
-
-def counting(fun):
-    """``fun`` with a count of how many times it runs (it runs once per trace under jit)."""
-
-    @functools.wraps(fun)
-    def wrapped(*args, **kwargs):
-        wrapped.count += 1
-        return fun(*args, **kwargs)
-
-    wrapped.count = 0
-    return wrapped
 
 
 def assert_tree_close(actual, expected, rtol=1e-6, atol=1e-12):

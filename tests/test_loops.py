@@ -9,22 +9,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import counting
 
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad._src.control_flow.loops import fori_loop, map, scan, scan_p, while_loop, while_p
 from funcgrad._src.ir import typecheck
 from funcgrad.test_util import check_grads
-
-
-def counting(fun):
-    @functools.wraps(fun)
-    def wrapped(*args, **kwargs):
-        wrapped.count += 1
-        return fun(*args, **kwargs)
-
-    wrapped.count = 0
-    return wrapped
 
 
 def close(a, b, rtol=1e-9, atol=1e-12):
