@@ -559,18 +559,9 @@ def _cond_transpose(cts, index, *args, branches):
         lambda: _transpose_branches(branches, undefined, ct_nonzero),
     )  # fmt: skip
     known = [a for a, u in zip(args, undefined) if not u]
-    outs = iter(cond_p.bind(index, *known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz),
-                            branches=t_branches))  # fmt: skip
-    nz_iter = iter(in_nonzero)
-    result = [None]
-    for a, u in zip(args, undefined):
-        if not u:
-            result.append(None)
-        elif next(nz_iter):
-            result.append(next(outs))
-        else:
-            result.append(ad.Zero(a.aval))
-    return result
+    outs = cond_p.bind(index, *known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz),
+                       branches=t_branches)  # fmt: skip
+    return [None, *jit_interp.operand_cotangents(args, undefined, in_nonzero, outs)]
 
 
 cond_p.transpose = _cond_transpose

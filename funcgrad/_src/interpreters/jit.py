@@ -219,10 +219,16 @@ def call_transpose(rebind: Callable, jaxpr: ClosedJaxpr, cts: Sequence, args: Se
     t_closed, in_nonzero = jaxpr.derive(("transpose", undefined, ct_nonzero),
                                         lambda: _transpose_program(jaxpr, undefined, ct_nonzero))  # fmt: skip
     known = [a for a, u in zip(args, undefined) if not u]
-    outs = iter(
-        rebind([*known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz)], t_closed, "transpose")
-    )
-    nz_iter = iter(in_nonzero)
+    outs = rebind([*known, *(ct for ct, nz in zip(cts, ct_nonzero) if nz)], t_closed, "transpose")
+    return operand_cotangents(args, undefined, in_nonzero, outs)
+
+
+def operand_cotangents(args: Sequence, undefined: Sequence, in_nonzero: Sequence,
+                       outs: Sequence) -> list:  # fmt: skip
+    """A transpose rule's result: None for each known operand; for each linear one, the
+    next of ``outs`` where the transposed program computes it (``in_nonzero``), else a
+    symbolic zero."""
+    outs, nz_iter = iter(outs), iter(in_nonzero)
     result = []
     for a, u in zip(args, undefined):
         if not u:
