@@ -225,6 +225,11 @@ def _broadcast_in_dim_emit(w, eqn, args, out):
     )
 
 
+# From this many elements a reduction goes through Backend.reduce (a microsecond of
+# Python more than calling the ufunc directly, which matters only for tiny arrays).
+_BACKEND_REDUCE_MIN_SIZE = 4096
+
+
 def _reducer_emit(xp_name: str, ufunc_name: str, typed: bool) -> Emitter:
     def emit(w, eqn, args, out):
         if type(eqn.inputs[0]) is not Var:
@@ -233,14 +238,12 @@ def _reducer_emit(xp_name: str, ufunc_name: str, typed: bool) -> Emitter:
         dtype = f", dtype={w.glob(eqn.inputs[0].aval.dtype, 'dt')}" if typed else ""
         if not axes:
             return None
-        shape = eqn.inputs[0].aval.shape
-        if (axes == tuple(range(len(axes))) and math.prod(shape[len(axes) :]) < 64
-                and math.prod(shape) >= 4096):  # fmt: skip
-            # leading axes onto a short trailing block (a bias gradient): the backend's
-            # kernel, which on NumPy reduces in two stages instead of short inner loops
+        if eqn.inputs[0].aval.size >= _BACKEND_REDUCE_MIN_SIZE:
+            # the backend's kernel, which picks the algorithm (on NumPy: two stages for
+            # a bias gradient's short trailing block); its call costs nothing here
             return f"{w.glob(w.backend.reduce, 'reduce')}({xp_name!r}, {args[0]}, {axes!r})"
-        # ufunc.reduce is what sum/max call, minus their Python-level argument handling
-        # (NumPy only: CuPy's maximum/minimum have no reduce)
+        # small: ufunc.reduce is what sum/max call, minus their Python-level argument
+        # handling (NumPy only: CuPy's maximum/minimum have no reduce)
         ufunc = getattr(w.backend.xp, ufunc_name, None) if w.backend.xp is np else None
         if getattr(ufunc, "reduce", None) is not None:
             key = f"_{ufunc_name}_reduce"
@@ -491,7 +494,7 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
         if prim in _UFUNC_OF and _UFUNC_OF[prim] not in _NO_OUT and outs[0].aval.ndim:
             reuse = _reusable_operand(inputs, outs[0], i, last_use, base_of, storage_of, never)
         line = None
-        pooled_line = pooled_buffer = None
+        pooled_line = allocate_pooled = None
         if emitter is not None:
             kw = {"cast": cast} if cast is not None else {}
             line = emitter(w, eqn, args, names[reuse] if reuse is not None else None, **kw)
@@ -514,10 +517,10 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             into = _IMPLS_INTO.get(prim)
             if into is not None and pooling and len(outs) == 1 and _large(outs[0].aval):
                 allocate, write = into
-                buffer = allocate(backend, inputs[0].aval, **eqn.params)
                 write_fn = w.glob(functools.partial(write, **eqn.params), prim.name + "_into")
                 pooled_line = f"{write_fn}(_backend, {_POOL_SLOT}{arg_list})"
-                pooled_buffer = buffer
+                # allocated only if the result turns out not to escape
+                allocate_pooled = functools.partial(allocate, backend, inputs[0].aval, **eqn.params)
         out_names = [new_name(v) for v in outs]
         if generic:
             if outs:
@@ -549,7 +552,7 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
                 bind(v, set(shared) | {own})
             if pooled_line is not None:  # an impl that can write into a pool buffer
                 statement = f"    {out_names[0]}, = {pooled_line}"
-                pool_candidates.append((own, i, len(body) - 1, statement, pooled_buffer))
+                pool_candidates.append((own, i, len(body) - 1, statement, allocate_pooled))
         # kernels return NumPy scalars, not 0-d arrays, for some 0-d results
         maybe_scalar.update(v for v in outs if not v.aval.ndim)
         local_vars.update(outs)
@@ -624,16 +627,17 @@ def _assign_pool(w: _Writer, body: list, candidates: list, escaping: set, last_u
     body = list(body)
     free: dict[tuple, list] = {}  # (shape, dtype) -> [(end, slot name)]
     slots = []
-    for storage, start, line_index, pooled_line, aval_or_buffer in candidates:
+    for storage, start, line_index, pooled_line, aval_or_allocate in candidates:
         if storage in escaping:
             continue
         end = max(last_use.get(u, never) for u in storage.users)
-        if not isinstance(aval_or_buffer, ShapedArray):  # a primitive's own layout: unshared
-            slot = w.glob(aval_or_buffer, "pool")
-            slots.append((slot, ShapedArray(aval_or_buffer.shape, aval_or_buffer.dtype)))
+        if not isinstance(aval_or_allocate, ShapedArray):  # a primitive's own layout: unshared
+            buffer = aval_or_allocate()
+            slot = w.glob(buffer, "pool")
+            slots.append((slot, ShapedArray(buffer.shape, buffer.dtype)))
             body[line_index] = pooled_line.replace(_POOL_SLOT, slot)
             continue
-        aval = aval_or_buffer
+        aval = aval_or_allocate
         key = (aval.shape, aval.dtype)
         ready = [entry for entry in free.get(key, []) if entry[0] < start]
         if ready:
