@@ -1,0 +1,233 @@
+"""Logging a training run: TensorBoard event files (tensorboardX) and plain CSV/JSON-lines.
+
+:class:`Logger` is called from the user's loop. Every scalar goes to each sink that is
+switched on: TensorBoard (through tensorboardX, an optional extra), a ``scalars.csv``
+and a ``scalars.jsonl`` file that any tool can read. Histograms, images, text,
+hyperparameters and the jitted step's program go to TensorBoard (the program and the
+hyperparameters also to ``text.jsonl`` / ``hparams.json``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import pathlib
+import time
+from typing import Any
+
+import numpy as np
+
+from funcgrad.tree_util import tree_flatten_with_path
+
+__all__ = ["Logger", "make_grid"]
+
+
+def make_grid(
+    images: Any, *, nrow: int = 8, padding: int = 2, pad_value: float = 0.0
+) -> np.ndarray:
+    """Tile a batch of channels-last images ``(n, h, w, c)`` into one image (torchvision's layout).
+
+    Images fill rows of ``nrow`` left to right, each cell surrounded by ``padding``
+    pixels of ``pad_value``; single images pass through. Feature maps ``(h, w, c)`` with
+    many channels can be shown as a grid of ``c`` grey images with
+    ``make_grid(fmap.transpose(2, 0, 1)[..., None])``.
+
+    Examples:
+        >>> make_grid(np.zeros((5, 4, 4, 3)), nrow=3, padding=1).shape
+        (11, 16, 3)
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        return images
+    if images.ndim != 4:
+        raise ValueError(
+            f"stax.logger.make_grid: expected (n, h, w, c) images, got shape {images.shape}"
+        )
+    n, h, w, c = images.shape
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    grid = np.full(
+        (rows * (h + padding) + padding, cols * (w + padding) + padding, c), pad_value, images.dtype
+    )
+    for i in range(n):
+        r, q = divmod(i, cols)
+        top, left = padding + r * (h + padding), padding + q * (w + padding)
+        grid[top : top + h, left : left + w] = images[i]
+    return grid
+
+
+def _scalar(value: Any, tag: str) -> float:
+    array = np.asarray(value)
+    if array.size != 1:
+        raise ValueError(
+            f"stax.logger.Logger.scalar: {tag!r} must be one number, got shape {array.shape}"
+        )
+    return float(array.reshape(()))
+
+
+class Logger:
+    """Write scalars, histograms, images, text and hyperparameters of a run to ``logdir``.
+
+    Args:
+        logdir: the run's folder (created if missing). TensorBoard reads it with
+            ``tensorboard --logdir <parent>``.
+        tensorboard: write TensorBoard event files (needs tensorboardX:
+            ``pip install "funcgrad[tensorboard]"``).
+        csv: append every scalar to ``logdir/scalars.csv`` (step, tag, value, wall_time).
+        jsonl: append every scalar to ``logdir/scalars.jsonl``, one JSON object a line.
+
+    Examples:
+        >>> import tempfile
+        >>> with Logger(tempfile.mkdtemp(), tensorboard=False) as log:
+        ...     log.scalar("loss", 0.25, step=1)
+        ...     log.scalars({"accuracy": 0.9, "lr": 1e-3}, step=1)
+        >>> open(log.logdir / "scalars.csv").read().splitlines()[1].split(",")[:3]
+        ['1', 'loss', '0.25']
+    """
+
+    def __init__(
+        self, logdir: Any, *, tensorboard: bool = True, csv: bool = True, jsonl: bool = True
+    ):
+        self.logdir = pathlib.Path(logdir)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        self._writer = None
+        if tensorboard:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError as error:
+                raise ImportError(
+                    "stax.logger.Logger writes TensorBoard files with tensorboardX, which is not "
+                    'installed: pip install "funcgrad[tensorboard]" (or pass tensorboard=False)'
+                ) from error
+            self._writer = SummaryWriter(logdir=str(self.logdir))
+        self._csv_file = self._csv = None
+        if csv:
+            path = self.logdir / "scalars.csv"
+            fresh = not path.exists() or path.stat().st_size == 0
+            self._csv_file = open(path, "a", newline="")  # noqa: SIM115  (closed in close())
+            self._csv = _csv_writer(self._csv_file)
+            if fresh:
+                self._csv.writerow(["step", "tag", "value", "wall_time"])
+        self._jsonl = open(self.logdir / "scalars.jsonl", "a") if jsonl else None  # noqa: SIM115
+
+    # -- scalars -------------------------------------------------------------------
+
+    def scalar(self, tag: str, value: Any, step: int) -> None:
+        """Log one number (a Python or 0-d/1-element array value) at ``step``."""
+        number = _scalar(value, tag)
+        now = time.time()
+        if self._writer is not None:
+            self._writer.add_scalar(tag, number, global_step=int(step), walltime=now)
+        if self._csv is not None:
+            self._csv.writerow([int(step), tag, repr(number), now])
+        if self._jsonl is not None:
+            self._jsonl.write(
+                json.dumps({"step": int(step), "tag": tag, "value": number, "wall_time": now})
+                + "\n"
+            )
+
+    def scalars(self, values: dict[str, Any], step: int) -> None:
+        """Log several numbers at ``step``, each under its own tag."""
+        for tag, value in values.items():
+            self.scalar(tag, value, step)
+
+    # -- TensorBoard-only records --------------------------------------------------
+
+    def _tensorboard(self, what: str):
+        if self._writer is None:
+            raise RuntimeError(
+                f"stax.logger.Logger.{what}: TensorBoard is off for this logger (tensorboard=False)"
+            )
+        return self._writer
+
+    def histogram(self, tag: str, values: Any, step: int) -> None:
+        """A histogram of every value of an array, or of each leaf of a pytree under
+        ``tag/<path>`` (e.g. ``grads/0/w`` for ``grads[0]["w"]``)."""
+        writer = self._tensorboard("histogram")
+        for path, leaf in tree_flatten_with_path(values)[0]:
+            name = "/".join([tag, *(_key_name(k) for k in path)])
+            writer.add_histogram(
+                name, np.asarray(leaf, dtype=np.float64).ravel(), global_step=int(step)
+            )
+
+    def image(self, tag: str, image: Any, step: int) -> None:
+        """One channels-last image ``(h, w, c)`` (floats in [0, 1] or uint8), or a batch
+        ``(n, h, w, c)`` shown as a :func:`make_grid`."""
+        image = make_grid(np.asarray(image))
+        if image.shape[-1] not in (1, 3, 4):
+            raise ValueError(
+                f"stax.logger.Logger.image: {tag!r} needs 1, 3 or 4 channels, got shape {image.shape}"
+            )
+        self._tensorboard("image").add_image(tag, image, global_step=int(step), dataformats="HWC")
+
+    def text(self, tag: str, text: str, step: int = 0) -> None:
+        """A piece of text (shown in TensorBoard's text tab; also appended to ``text.jsonl``)."""
+        with open(self.logdir / "text.jsonl", "a") as f:
+            f.write(json.dumps({"step": int(step), "tag": tag, "text": text}) + "\n")
+        if self._writer is not None:
+            self._writer.add_text(tag, text, global_step=int(step))
+
+    def program(self, tag: str, jitted: Any, *args: Any, **kwargs: Any) -> str:
+        """Log the generated program of a ``funcgrad.jit`` function for these arguments as text.
+
+        Returns the text (``jitted.lower(*args, **kwargs).as_text()``).
+        """
+        text = jitted.lower(*args, **kwargs).as_text()
+        self.text(tag, "```\n" + text + "\n```")
+        return text
+
+    def hparams(self, hparams: dict[str, Any], metrics: dict[str, float]) -> None:
+        """Record the run's hyperparameters with its final metrics (TensorBoard's HParams tab;
+        also ``hparams.json``)."""
+        clean = {
+            k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in hparams.items()
+        }
+        values = {k: _scalar(v, k) for k, v in metrics.items()}
+        (self.logdir / "hparams.json").write_text(
+            json.dumps({"hparams": clean, "metrics": values}, indent=1)
+        )
+        if self._writer is not None:
+            # tensorboardX writes hparams through a second writer: a sub-folder keeps its
+            # event file apart from the main one (the same folder could share a file name).
+            self._writer.add_hparams(clean, values, name="hparams")
+
+    # -- lifetime ------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Push everything written so far to disk."""
+        if self._writer is not None:
+            self._writer.flush()
+        for f in (self._csv_file, self._jsonl):
+            if f is not None:
+                f.flush()
+
+    def close(self) -> None:
+        """Flush and close every sink (idempotent)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for name in ("_csv_file", "_jsonl"):
+            f = getattr(self, name)
+            if f is not None:
+                f.close()
+                setattr(self, name, None)
+        self._csv = None
+
+    def __enter__(self) -> Logger:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _csv_writer(f):
+    return csv.writer(f)
+
+
+def _key_name(key: Any) -> str:
+    """One step of a pytree key path as a plain name (a dict key, index or attribute)."""
+    for attribute in ("key", "idx", "name"):
+        if hasattr(key, attribute):
+            return str(getattr(key, attribute))
+    return str(key)
