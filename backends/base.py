@@ -58,6 +58,21 @@ class Backend(ABC):
     def to_numpy(self, buf: Any) -> Any:
         """A read-only NumPy array with the contents of ``buf`` (copied from a device)."""
 
+    def synchronize(self, buf: Any) -> None:
+        """Wait until every computation writing ``buf`` has finished (a no-op on the CPU)."""
+
+    def is_ufunc(self, kernel: Any) -> bool:
+        """True if ``kernel`` is a universal function of ``xp`` (``xp.ufunc``).
+
+        jit relies on what such a kernel guarantees: called without ``out=`` it returns
+        a newly allocated, writable buffer that shares no memory with its operands
+        (a 0-d result may be a scalar), and it accepts ``out=``. Other namespace
+        functions with ufunc-like names (``real``, ``imag``, sometimes ``conj``) may
+        return an operand or a view of it, so jit never writes into their results.
+        """
+        ufunc_type = getattr(self.xp, "ufunc", None)
+        return isinstance(ufunc_type, type) and isinstance(kernel, ufunc_type)
+
     def export_dlpack(self, buf: Any, **kwargs: Any) -> Any:
         """A DLPack capsule for ``buf`` (``__dlpack__`` of a funcgrad array)."""
         return buf.__dlpack__(**kwargs)
@@ -89,7 +104,8 @@ class Backend(ABC):
 
     def reduce(self, op: str, x: Any, axes: tuple) -> Any:
         """``x`` reduced over ``axes`` by ``op`` (sum, prod, max, min, and, or), in ``x``'s
-        dtype for sum and prod."""
+        dtype for sum and prod: a new writable buffer (jit may write later results
+        into it), or a scalar for a 0-d result."""
         fn = getattr(self.xp, self._REDUCTIONS[op])
         if op in ("sum", "prod"):
             return fn(x, axis=axes, dtype=x.dtype)
@@ -97,7 +113,8 @@ class Backend(ABC):
 
     def select(self, pred: Any, on_true: Any, on_false: Any) -> Any:
         """``on_true`` where ``pred``, else ``on_false`` (arrays of one dtype or 0-d scalars
-        of it, broadcast together)."""
+        of it, broadcast together): a new writable buffer, never an operand or a view
+        of one (jit may write later results into it)."""
         return self.xp.where(pred, on_true, on_false)
 
     def scatter(self, mode: str, operand: Any, index: tuple, updates: Any) -> Any:

@@ -254,6 +254,11 @@ class CuPyBackend(Backend):
             buf = self.xp.asarray(buf)
         return buf
 
+    def synchronize(self, buf: Any) -> None:
+        # kernels run asynchronously on the current stream of the buffer's device
+        with buf.device:
+            self.xp.cuda.get_current_stream().synchronize()
+
     def to_numpy(self, buf: Any) -> Any:
         host = self.xp.asnumpy(buf)
         host.setflags(write=False)  # the same contract as NumPy's read-only views

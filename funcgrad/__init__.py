@@ -11,7 +11,7 @@ Examples:
 """
 
 from funcgrad._src import array_methods as _array_methods  # noqa: F401  (attaches operators)
-from funcgrad._src.api import device_get, device_put, devices
+from funcgrad._src.api import block_until_ready, device_get, device_put, devices
 from funcgrad._src.autodiff import (
     float0,
     grad,
@@ -46,6 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array",
     "ConcretizationError",
+    "block_until_ready",
     "checkpoint",
     "remat",
     "Tracer",

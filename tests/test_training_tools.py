@@ -260,3 +260,31 @@ def test_plots_write_pngs(tmp_path):
             assert image.format == "PNG" and image.size[0] > 100
     with pytest.raises(ValueError, match="square"):
         plots.plot_confusion_matrix(np.zeros((2, 3)), tmp_path / "x.png")
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def test_benchmark_waits_for_the_outputs(monkeypatch):
+    """An asynchronous backend is simulated by a synchronize that takes 5 ms: the timed
+    runs must include it, once per run."""
+    import time
+
+    from stax import timing
+
+    x = fnp.ones(4)
+    backend = type(x._backend)
+    calls = []
+
+    def slow_synchronize(self, buf):
+        calls.append(buf.shape)
+        time.sleep(0.005)
+
+    monkeypatch.setattr(backend, "synchronize", slow_synchronize)
+    result = timing.benchmark(lambda v: {"a": v * 2, "b": [v + 1]}, x, warmup=2, runs=6)
+    assert result.runs == 6 and len(calls) == 2 * (2 + 6)
+    assert result.min >= 0.009  # two outputs, each waited for
+    assert result.min <= result.median <= result.max and result.stdev >= 0
+    assert "median" in str(result)
+    auto = timing.benchmark(lambda v: v, x, warmup=0, min_time=0.05)
+    assert 5 <= auto.runs <= 1000

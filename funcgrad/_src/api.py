@@ -14,6 +14,26 @@ def devices() -> list[str]:
     return backends.available_backends()
 
 
+def block_until_ready(x: Any) -> Any:
+    """Wait until every array leaf of pytree ``x`` has been computed; return ``x``.
+
+    Backends may run kernels asynchronously (CuPy queues them on the GPU); time a
+    computation only after this returns. On NumPy it returns at once.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> funcgrad.block_until_ready({"y": fnp.ones(3) * 2})["y"].tolist()
+        [2.0, 2.0, 2.0]
+    """
+
+    def wait(leaf):
+        if type(leaf) is Array:
+            leaf._backend.synchronize(leaf._buffer)
+
+    tree_map(wait, x)
+    return x
+
+
 def device_put(x: Any, device: str | None = None) -> Any:
     """Every array leaf of pytree ``x`` placed on backend ``device`` (default: the current default).
 
