@@ -40,6 +40,7 @@ from funcgrad._src.core import (
 )
 from funcgrad import lax, nn, numpy, random, test_util, tree_util  # noqa: E402
 from funcgrad import debug  # noqa: E402
+from funcgrad import io  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -62,6 +63,7 @@ __all__ = [
     "devices",
     "eval_shape",
     "float0",
+    "io",
     "grad",
     "hessian",
     "jacfwd",

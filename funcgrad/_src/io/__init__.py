@@ -1,0 +1,1 @@
+"""Private machinery behind `funcgrad.io`: checkpoint files and the checkpoint manager."""
