@@ -186,6 +186,30 @@ def test_add_noise_variance_schedule_and_key_chain():
     assert abs(x.mean()) < 0.05 and abs(x.var() - 2.0) < 0.1
 
 
+def test_add_noise_and_noisy_sgd_take_key_or_seed():
+    """optax >= 0.2.5 names the third argument key (an int or a key array); seed= stays."""
+
+    def first_update(tx):
+        return np.asarray(tx.update(GF["w"], tx.init(PF["w"]))[0])
+
+    by_seed = first_update(transforms.add_noise(0.5, 0.55, seed=7))
+    np.testing.assert_array_equal(first_update(transforms.add_noise(0.5, 0.55, key=7)), by_seed)
+    np.testing.assert_array_equal(first_update(transforms.add_noise(0.5, 0.55, 7)), by_seed)
+    key_array = transforms.add_noise(0.5, 0.55, key=random.key(7))
+    np.testing.assert_array_equal(first_update(key_array), by_seed)
+    np.testing.assert_array_equal(
+        first_update(transforms.add_noise(0.5, 0.55)),
+        first_update(transforms.add_noise(0.5, 0.55, key=0)),
+    )
+    assert not np.array_equal(first_update(transforms.add_noise(0.5, 0.55, key=8)), by_seed)
+    sgd_key = first_update(transforms.noisy_sgd(0.1, eta=0.5, key=random.key(3)))
+    np.testing.assert_array_equal(first_update(transforms.noisy_sgd(0.1, eta=0.5, seed=3)), sgd_key)
+    with pytest.raises(ValueError, match="add_noise: give key or its older name seed"):
+        transforms.add_noise(0.5, 0.55, key=1, seed=1)
+    with pytest.raises(ValueError, match="add_noise: key must be"):
+        transforms.add_noise(0.5, 0.55, key=fnp.zeros(3))
+
+
 # --------------------------------------------------------------------------- clipping
 
 

@@ -78,6 +78,7 @@ from transforms.inject import InjectHyperparamsState, inject_hyperparams
 from transforms.lbfgs import ScaleByLBFGSState, lbfgs, scale_by_lbfgs
 from transforms.linesearch import (
     ScaleByZoomLinesearchState,
+    ZoomLinesearchInfo,
     scale_by_zoom_linesearch,
     value_and_grad_from_state,
 )
@@ -215,6 +216,7 @@ __all__ = [
     "TransformUpdateFn",
     "Updates",
     "ZeroNansState",
+    "ZoomLinesearchInfo",
     "adabelief",
     "adadelta",
     "adafactor",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 import funcgrad.numpy as fnp
 from funcgrad import random, tree_util
 from transforms import _masking, base, tree_utils
@@ -67,7 +69,28 @@ class AddNoiseState(NamedTuple):
     rng_key: Any
 
 
-def add_noise(eta: float, gamma: float, seed: int) -> base.GradientTransformation:
+def _canonical_key(fn_name: str, key: Any, seed: Any) -> Any:
+    """optax's rule: ``key`` (an int seed or a key array) or the older ``seed``; 0 if neither."""
+    if seed is not None:
+        if key is not None:
+            raise ValueError(f"{fn_name}: give key or its older name seed, not both")
+        key = seed
+    if key is None:
+        key = 0
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return random.key(int(key))
+    key = fnp.asarray(key)
+    if key.shape != (2,) or str(key.dtype) != "uint32":
+        raise ValueError(
+            f"{fn_name}: key must be an int seed or a funcgrad.random.key(...) (uint32[2]), "
+            f"got {key.dtype}{list(key.shape)}"
+        )
+    return key
+
+
+def add_noise(
+    eta: float, gamma: float, key: Any = None, *, seed: int | None = None
+) -> base.GradientTransformation:
     r"""Add Gaussian noise whose variance decays with the step count.
 
     .. math::
@@ -76,12 +99,14 @@ def add_noise(eta: float, gamma: float, seed: int) -> base.GradientTransformatio
 
     with :math:`k = 1, 2, \dots` the step. At each step the key is split into one key per
     leaf (in ``tree_leaves`` order) plus the next state's key, so a run is reproducible
-    from ``seed``.
+    from ``key``.
 
     Args:
         eta: the initial variance (>= 0).
         gamma: the annealing exponent.
-        seed: the seed of the random key (``funcgrad.random.key(seed)``).
+        key: the random key: an int seed (``funcgrad.random.key(key)``) or a key array;
+            None means 0 (optax's default, which optax plans to remove).
+        seed: the older name of an int ``key`` (optax < 0.2.5); give one of the two.
 
     Returns:
         A ``GradientTransformation`` with state ``AddNoiseState``.
@@ -93,16 +118,17 @@ def add_noise(eta: float, gamma: float, seed: int) -> base.GradientTransformatio
     Examples:
         >>> import funcgrad.numpy as fnp
         >>> import transforms
-        >>> tx = transforms.add_noise(eta=0.0, gamma=0.55, seed=0)
+        >>> tx = transforms.add_noise(eta=0.0, gamma=0.55, key=0)
         >>> u, _ = tx.update(fnp.ones(2), tx.init(fnp.zeros(2)))
         >>> u.tolist()
         [1.0, 1.0]
     """
     check_nonnegative("add_noise", "eta", eta)
+    rng_key = _canonical_key("add_noise", key, seed)
 
     def init_fn(params):
         del params
-        return AddNoiseState(count=fnp.zeros((), dtype=fnp.int32), rng_key=random.key(seed))
+        return AddNoiseState(count=fnp.zeros((), dtype=fnp.int32), rng_key=rng_key)
 
     def update_fn(updates, state, params=None):
         del params

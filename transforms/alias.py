@@ -108,14 +108,20 @@ def sgd(
 
 
 def noisy_sgd(
-    learning_rate: ScalarOrSchedule, eta: float = 0.01, gamma: float = 0.55, seed: int = 0
+    learning_rate: ScalarOrSchedule,
+    eta: float = 0.01,
+    gamma: float = 0.55,
+    key: Any = None,
+    *,
+    seed: int | None = None,
 ) -> base.GradientTransformationExtraArgs:
     r"""SGD on gradients with annealed Gaussian noise.
 
     .. math::
         w_{k+1} = w_k - \alpha_k (g_k + \sigma_k \xi_k),\quad \sigma_k^2 = \eta / k^{\gamma}
 
-    ``chain(add_noise(eta, gamma, seed), scale_by_learning_rate(learning_rate))``.
+    ``chain(add_noise(eta, gamma, key, seed=seed), scale_by_learning_rate(learning_rate))``;
+    ``key`` is an int seed or a ``funcgrad.random.key`` (None: 0), ``seed`` its older name.
 
     References:
         Neelakantan et al., 2015 (https://arxiv.org/abs/1511.06807).
@@ -127,7 +133,9 @@ def noisy_sgd(
         >>> opt.update(fnp.ones(2), opt.init(fnp.zeros(2)))[0].tolist()
         [-0.1, -0.1]
     """
-    return base.chain(adding.add_noise(eta, gamma, seed), _lr("noisy_sgd", learning_rate))
+    return base.chain(
+        adding.add_noise(eta, gamma, key, seed=seed), _lr("noisy_sgd", learning_rate)
+    )
 
 
 def sign_sgd(learning_rate: ScalarOrSchedule) -> base.GradientTransformationExtraArgs:

@@ -650,6 +650,8 @@ def scale_by_amsgrad(
     eps: float = 1e-8,
     eps_root: float = 0.0,
     mu_dtype: Any = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
 ) -> base.GradientTransformation:
     r"""AMSGrad: Adam with the running maximum of the bias-corrected second moment.
 
@@ -657,7 +659,10 @@ def scale_by_amsgrad(
         \hat v^{\max}_k = \max(\hat v^{\max}_{k-1}, \hat v_k),\qquad
         u_k = \hat m_k / (\sqrt{\hat v^{\max}_k + \bar\epsilon} + \epsilon)
 
-    with :math:`\hat m_k, \hat v_k` as in ``scale_by_adam``.
+    with :math:`\hat m_k, \hat v_k` as in ``scale_by_adam``. ``bias_correction_mu=False``
+    uses :math:`m_k` for :math:`\hat m_k`, ``bias_correction_nu=False`` takes the maximum
+    of the raw :math:`v_k` (both False: the original paper's algorithm), as optax's
+    arguments of the same names.
 
     References:
         Reddi et al., On the Convergence of Adam and Beyond, ICLR 2018.
@@ -685,8 +690,8 @@ def scale_by_amsgrad(
         count_inc = tree_utils.safe_int32_increment(state.count)
         mu = tree_utils.tree_update_moment(updates, state.mu, b1, 1)
         nu = tree_utils.tree_update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        mu_hat = tree_utils.tree_bias_correction(mu, b1, count_inc)
-        nu_hat = tree_utils.tree_bias_correction(nu, b2, count_inc)
+        mu_hat = tree_utils.tree_bias_correction(mu, b1, count_inc) if bias_correction_mu else mu
+        nu_hat = tree_utils.tree_bias_correction(nu, b2, count_inc) if bias_correction_nu else nu
         nu_max = tree_util.tree_map(fnp.maximum, state.nu_max, nu_hat)
         updates = tree_util.tree_map(
             lambda m, v: m / (fnp.sqrt(v + eps_root) + eps), mu_hat, nu_max

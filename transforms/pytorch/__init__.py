@@ -1,6 +1,7 @@
 """transforms.pytorch: torch.optim's optimizers and LR schedulers, with torch's names.
 
-Optimizers are gradient transformations whose trajectories equal PyTorch's; schedulers
+Optimizers are gradient transformations whose trajectories equal PyTorch's (`lbfgs`:
+one ``update`` is one ``LBFGS.step(closure)``, the closure passed as ``value_fn``); schedulers
 are functions of the step count (pass one as an optimizer's ``lr``);
 `reduce_lr_on_plateau` is a transformation fed the monitored metric.
 
@@ -14,6 +15,7 @@ Examples:
 """
 
 from transforms.pytorch import blocks
+from transforms.pytorch.lbfgs import LBFGSState, lbfgs
 from transforms.pytorch.optimizers import (
     ASGDState,
     adadelta,
@@ -47,6 +49,7 @@ from transforms.pytorch.schedulers import (
 
 __all__ = [
     "ASGDState",
+    "LBFGSState",
     "ReduceLROnPlateauState",
     "adadelta",
     "adagrad",
@@ -61,6 +64,7 @@ __all__ = [
     "cyclic_lr",
     "exponential_lr",
     "lambda_lr",
+    "lbfgs",
     "linear_lr",
     "multi_step_lr",
     "nadam",
