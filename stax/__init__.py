@@ -50,8 +50,9 @@ state also passes ``init_state=`` and ``apply_with_state=``. Raise
 :class:`~stax.protocol.LayerError` for bad inputs; combinators add the layer's position.
 
 Modules: :mod:`stax.protocol` (Layer, keywords, errors), :mod:`stax.combinators`,
-:mod:`stax.layers` (core, conv, pooling, resampling, normalization, activations),
-:mod:`stax.initializers`, :mod:`stax.params` (count, named paths, structure checks).
+:mod:`stax.layers` (core, conv, pooling, resampling, normalization, activations,
+embedding, recurrent), :mod:`stax.initializers`, :mod:`stax.params` (count, named paths,
+structure checks), :mod:`stax.models` (LeNet-5 ... DenseNet-121, as ``stax.models.resnet18``).
 Following JAX stax, the initializers ``glorot_normal``, ``normal``, ``ones``, ``zeros``
 (aliases ``glorot``, ``randn``) and the ``funcgrad.nn`` functions it used are
 re-exported here.
@@ -132,4 +133,27 @@ __all__ = [
     "zeros",
 ] + _layers.__all__
 
-# Other stax modules (losses, data, models, ...) are imported below, one line each.
+# The tools built on the layers: the model zoo, tables and timing, and inspection.
+# (stax.losses, stax.data, stax.metrics, ... are imported as submodules.)
+from stax import models  # noqa: E402
+from stax.inspect import (  # noqa: E402
+    grad_cam,
+    intermediate_grads,
+    intermediates,
+    split_at,
+    split_params,
+)
+from stax.tabulate import Summary, summary  # noqa: E402
+from stax.timing import time_layers  # noqa: E402
+
+__all__ += [
+    "Summary",
+    "grad_cam",
+    "intermediate_grads",
+    "intermediates",
+    "models",
+    "split_at",
+    "split_params",
+    "summary",
+    "time_layers",
+]

@@ -4,7 +4,9 @@ Each combinator builds both halves of the protocol (see :mod:`stax.protocol`): t
 pair, with JAX stax's parameter layout (``serial``: a list with one entry per layer;
 ``parallel``: a tuple), and the state functions, whose state has the same layout as the
 params (``()`` for a combinator none of whose layers has state). Random keys are split
-per layer; every other apply-time keyword reaches every layer unchanged.
+per layer; every other apply-time keyword reaches every layer unchanged. ``serial`` and
+``parallel`` record their sub-layers as ``layer.children`` and every combinator its
+``layer.kind``, so tools (``stax.summary``, ``stax.intermediates``) can walk a network.
 """
 
 from __future__ import annotations
@@ -124,9 +126,15 @@ def serial(*layers) -> Layer:
         return inputs, new_state
 
     if not stateful:
-        return Layer(init_fun, apply_fun, name="serial")
+        return Layer(init_fun, apply_fun, name="serial", kind="serial", children=layers)
     return Layer(
-        init_fun, apply_fun, init_state=init_state, apply_with_state=apply_with_state, name="serial"
+        init_fun,
+        apply_fun,
+        init_state=init_state,
+        apply_with_state=apply_with_state,
+        name="serial",
+        kind="serial",
+        children=layers,
     )
 
 
@@ -219,13 +227,15 @@ def parallel(*layers) -> Layer:
         return outputs, tuple(states)
 
     if not stateful:
-        return Layer(init_fun, apply_fun, name="parallel")
+        return Layer(init_fun, apply_fun, name="parallel", kind="parallel", children=layers)
     return Layer(
         init_fun,
         apply_fun,
         init_state=init_state,
         apply_with_state=apply_with_state,
         name="parallel",
+        kind="parallel",
+        children=layers,
     )
 
 
@@ -235,6 +245,7 @@ def shape_dependent(make_layer: Callable[[tuple], Any]) -> Layer:
     ``make_layer(shape)`` returns a layer; it is called with the input shape at init
     (batch size ``-1`` as given) and with ``inputs.shape`` at apply, as in JAX stax. The
     layer may have state: ``init_state`` and ``apply_with_state`` use the built layer's.
+    ``layer.build(input_shape)`` returns the built layer (tools that walk a network use it).
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -242,8 +253,8 @@ def shape_dependent(make_layer: Callable[[tuple], Any]) -> Layer:
         >>> import stax
         >>> square = stax.shape_dependent(lambda shape: stax.Dense(shape[-1]))
         >>> out_shape, params = square[0](random.key(0), (-1, 3))
-        >>> out_shape
-        (-1, 3)
+        >>> out_shape, square.kind, square.build((-1, 3)).name
+        ((-1, 3), 'shape_dependent', 'Dense(3)')
     """
 
     def build(shape):
@@ -261,13 +272,16 @@ def shape_dependent(make_layer: Callable[[tuple], Any]) -> Layer:
     def apply_with_state(params, state, inputs, **kwargs):
         return build(inputs.shape).apply_with_state(params, state, inputs, **kwargs)
 
-    return Layer(
+    layer = Layer(
         init_fun,
         apply_fun,
         init_state=init_state,
         apply_with_state=apply_with_state,
         name="shape_dependent",
+        kind="shape_dependent",
     )
+    layer.build = build  # the layer it stands for at a given input shape (for stax.summary)
+    return layer
 
 
 def _Identity() -> Layer:

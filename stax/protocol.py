@@ -144,6 +144,13 @@ class Layer(tuple):
         apply_with_state: ``(params, state, inputs, **kwargs) -> (outputs, new_state)``;
             omit for a layer without state.
         name: shown in error messages and reprs.
+        kind: what builds the layer, for tools that walk a network (``stax.summary``,
+            ``stax.intermediates``): ``'serial'``, ``'parallel'`` or ``'shape_dependent'``
+            for the combinators, ``'layer'`` (the default) for everything else.
+        children: the sub-layers of a ``serial`` or ``parallel``, in params order
+            (``layer.children[i]`` owns ``params[i]``); ``()`` for other layers. A
+            ``shape_dependent`` layer has no fixed children: its ``build(input_shape)``
+            returns the layer it stands for at that shape.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -157,6 +164,8 @@ class Layer(tuple):
         >>> out_shape, state = net.init_state((-1, 2))
         >>> [type(s).__name__ for s in state]
         ['tuple', 'BatchNormState', 'tuple']
+        >>> net.kind, [child.name for child in net.children]
+        ('serial', ['Dense(4)', 'BatchNorm', 'Relu'])
     """
 
     def __new__(
@@ -167,6 +176,8 @@ class Layer(tuple):
         init_state=None,
         apply_with_state=None,
         name: str | None = None,
+        kind: str = "layer",
+        children: Sequence[Layer] = (),
     ):
         self = super().__new__(cls, (init_fun, apply_fun))
         if (init_state is None) != (apply_with_state is None):
@@ -174,6 +185,7 @@ class Layer(tuple):
         self.init_fun, self.apply_fun = init_fun, apply_fun
         self.stateful = init_state is not None
         self.name = name or layer_name((init_fun, apply_fun))
+        self.kind, self.children = kind, tuple(children)
         if init_state is None:
 
             def init_state(input_shape):
