@@ -70,7 +70,9 @@ def main() -> None:
     train_acc = accuracy(x_train, labels[train_idx], w)
     test_acc = accuracy(x_test, labels[test_idx], w)
     print(f"digits: {len(train_idx)} train / {len(test_idx)} test images, 64 pixels, 10 classes")
-    print(f"ridge (lambda={args.lam}): train accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
+    print(
+        f"ridge (lambda={args.lam}): train accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}"
+    )
 
 
 if __name__ == "__main__":

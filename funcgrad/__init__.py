@@ -35,12 +35,15 @@ from funcgrad._src.core import (
     Array,
     ConcretizationError,
     Tracer,
+    TracerArrayConversionError,
     UnexpectedTracerError,
     default_backend,
 )
 from funcgrad import lax, nn, numpy, random, test_util, tree_util  # noqa: E402
 from funcgrad import debug  # noqa: E402
 from funcgrad import io  # noqa: E402
+from funcgrad import distributed  # noqa: E402
+from funcgrad import scipy  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -51,6 +54,7 @@ __all__ = [
     "checkpoint",
     "remat",
     "Tracer",
+    "TracerArrayConversionError",
     "UnexpectedTracerError",
     "custom_jvp",
     "custom_vjp",
@@ -58,14 +62,15 @@ __all__ = [
     "debug",
     "default_backend",
     "disable_jit",
+    "distributed",
     "device_get",
     "device_put",
     "devices",
     "eval_shape",
     "float0",
-    "io",
     "grad",
     "hessian",
+    "io",
     "jacfwd",
     "jacobian",
     "jacrev",
@@ -84,5 +89,6 @@ __all__ = [
     "nn",
     "numpy",
     "random",
+    "scipy",
     "tree_util",
 ]

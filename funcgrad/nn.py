@@ -14,6 +14,7 @@ Examples:
     [0.2689, 0.7311]
 """
 
+from funcgrad._src.nn import initializers
 from funcgrad._src.nn.activations import (
     celu,
     elu,
@@ -36,6 +37,15 @@ from funcgrad._src.nn.activations import (
     swish,
 )
 from funcgrad._src.nn.attention import dot_product_attention
+from funcgrad._src.nn.more_functions import (
+    identity,
+    log1mexp,
+    logmeanexp,
+    sparse_plus,
+    sparse_sigmoid,
+    squareplus,
+    tanh,
+)
 from funcgrad._src.nn.preprocessing import one_hot, standardize
 from funcgrad._src.nn.softmax_family import log_softmax, logsumexp, softmax
 
@@ -49,9 +59,13 @@ __all__ = [
     "hard_silu",
     "hard_swish",
     "hard_tanh",
+    "identity",
+    "initializers",
     "leaky_relu",
+    "log1mexp",
     "log_sigmoid",
     "log_softmax",
+    "logmeanexp",
     "logsumexp",
     "mish",
     "one_hot",
@@ -63,6 +77,10 @@ __all__ = [
     "soft_sign",
     "softmax",
     "softplus",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
     "standardize",
     "swish",
+    "tanh",
 ]

@@ -172,7 +172,7 @@ def test_conv_grads_both_operands(data):
 def test_conv_grads_float32(data):
     lhs, rhs, params = data.draw(conv_configs(dtype=np.float32, max_nsp=2))
     check_grads(lambda x, w: _public(x, w, params), (fnp.asarray(lhs), fnp.asarray(rhs)),
-                order=1, modes=("rev",), atol=2e-2, rtol=2e-2)  # fmt: skip
+                order=1, atol=2e-2, rtol=2e-2)  # fmt: skip
 
 
 @settings(max_examples=25)
@@ -211,7 +211,7 @@ def test_grad_of_a_small_cnn_under_jit():
         )
         return fnp.sum(h**2)
 
-    check_grads(loss, (w1, w2), order=1, modes=("rev",))
+    check_grads(loss, (w1, w2), order=1)
     g = funcgrad.grad(loss, argnums=(0, 1))(w1, w2)
     gj = funcgrad.jit(funcgrad.grad(loss, argnums=(0, 1)))(w1, w2)
     for a, b in zip(g, gj):

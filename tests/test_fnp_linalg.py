@@ -690,4 +690,4 @@ def test_compositions_are_differentiable(name, fn):
     from funcgrad.test_util import check_grads
 
     a = well_conditioned(np.random.default_rng(0), (), 3, 3, np.float64)
-    check_grads(fn, (fnp.asarray(a),), order=1, modes=("rev",))
+    check_grads(fn, (fnp.asarray(a),), order=1)

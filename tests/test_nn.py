@@ -664,8 +664,13 @@ def test_public_module():
     expected = {"relu", "relu6", "leaky_relu", "elu", "celu", "selu", "gelu", "silu", "swish",
                 "softplus", "soft_sign", "sigmoid", "log_sigmoid", "hard_sigmoid", "hard_tanh",
                 "hard_swish", "hard_silu", "mish", "glu", "softmax", "log_softmax", "logsumexp",
-                "one_hot", "standardize", "dot_product_attention"}  # fmt: skip
+                "one_hot", "standardize", "dot_product_attention", "identity", "tanh",
+                "squareplus", "sparse_plus", "sparse_sigmoid", "log1mexp", "logmeanexp",
+                "initializers"}  # fmt: skip
     assert set(nn.__all__) == expected
-    assert all(callable(getattr(nn, name)) for name in nn.__all__)
-    modules = (activations, attention, preprocessing, softmax_family)
-    assert sorted(nn.__all__) == sorted(name for m in modules for name in m.__all__)
+    assert all(callable(getattr(nn, name)) for name in nn.__all__ if name != "initializers")
+    from funcgrad._src.nn import more_functions
+
+    modules = (activations, attention, preprocessing, softmax_family, more_functions)
+    names = [name for m in modules for name in m.__all__] + ["initializers"]
+    assert sorted(nn.__all__) == sorted(names)

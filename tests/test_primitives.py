@@ -18,6 +18,8 @@ from hypothesis.extra import numpy as hnp
 from op_record import OpRecord
 from records_convolution import RECORDS as _CONVOLUTION_RECORDS
 from records_windowed import RECORDS as _WINDOWED_RECORDS
+from records_extended import RECORDS as _EXTENDED_RECORDS
+from records_special import RECORDS as _SPECIAL_RECORDS
 from oracle import arrays, assert_same, dtypes, shapes
 
 import funcgrad.numpy as fnp
@@ -489,7 +491,7 @@ RECORDS += [
 
 
 # Families with their own record tables.
-RECORDS += _CONVOLUTION_RECORDS + _WINDOWED_RECORDS
+RECORDS += _CONVOLUTION_RECORDS + _WINDOWED_RECORDS + _EXTENDED_RECORDS + _SPECIAL_RECORDS
 
 # Decompositions have sign/phase freedom: checked through invariants in test_decompositions.
 _INVARIANT_TESTED = {"eigh", "qr", "svd"}

@@ -12,7 +12,14 @@ import importlib
 
 import numpy as np
 
-from funcgrad._src.core import Array, Tracer, concrete_or_error, tracer_repr
+from funcgrad._src.core import (
+    Array,
+    Tracer,
+    TracerArrayConversionError,
+    concrete_or_error,
+    escaped_tracer_error,
+    tracer_repr,
+)
 from funcgrad._src.numpy import indexing, ufuncs
 
 _WEAK = (bool, int, float, complex)
@@ -109,8 +116,9 @@ def _len(self):
 
 
 def _array(self, dtype=None, copy=None):
-    x = _concrete(self, "numpy.asarray")
-    host = x._backend.to_numpy(x._buffer)
+    if isinstance(self, Tracer):
+        raise _conversion_error(self, "numpy.asarray (the __array__ method)")
+    host = self._backend.to_numpy(self._buffer)
     if dtype is not None and host.dtype != dtype:
         return host.astype(dtype)
     if copy:
@@ -118,6 +126,75 @@ def _array(self, dtype=None, copy=None):
     view = host.view()
     view.setflags(write=False)  # the caller must not be able to mutate our buffer
     return view
+
+
+def _conversion_error(tracer, what: str) -> Exception:
+    """Converting a traced value to NumPy is refused, as in JAX: NumPy would compute on a
+    constant, silently cutting the value out of the derivative (grad), the batch (vmap) or
+    the compiled program (jit)."""
+    if not tracer._trace_is_live():
+        return escaped_tracer_error(tracer, None, what)
+    return TracerArrayConversionError(
+        f"{what} was called on the traced value {tracer_repr(tracer)}: NumPy cannot compute "
+        f"on traced values (the result would drop out of the transformation). Use the "
+        f"funcgrad.numpy function of the same name instead of NumPy's, or call it outside "
+        f"the transformed function"
+    )
+
+
+def _host_args(tree, func):
+    """``tree`` (arguments of a NumPy function) with funcgrad arrays made NumPy arrays."""
+    t = type(tree)
+    if t is Array:
+        return _array(tree)
+    if isinstance(tree, Tracer):
+        raise _conversion_error(tree, f"numpy.{getattr(func, '__name__', func)}")
+    if t in (list, tuple):
+        return t(_host_args(e, func) for e in tree)
+    if t is dict:
+        return {k: _host_args(v, func) for k, v in tree.items()}
+    return tree
+
+
+def _array_function(self, func, types, args, kwargs):
+    """NumPy's functions on funcgrad arrays (``np.sum(x)``, ``np.concatenate([x, y])``)
+    compute in NumPy: the arrays convert through ``__array__`` (read-only host views) and
+    the result is NumPy's. Only functions that read metadata (``np.shape``, ``np.ndim``,
+    ``np.size``, ``np.result_type``) also accept traced values; for the others a traced
+    value raises TracerArrayConversionError naming it (use ``funcgrad.numpy``)."""
+    del types
+    metadata = _METADATA_FUNCTIONS.get(func)
+    if metadata is not None:
+        return metadata(*args, **kwargs)
+    return func(*_host_args(args, func), **_host_args(kwargs, func))
+
+
+def _result_type(*args):
+    from funcgrad._src.dtypes import result_type
+
+    return result_type(*args)
+
+
+_METADATA_FUNCTIONS = {
+    np.shape: lambda a: tuple(a.shape),
+    np.ndim: lambda a: a.ndim,
+    np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
+    np.result_type: _result_type,
+}
+
+
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+
+
+def _array_namespace(api_version):
+    """The array API namespace of funcgrad arrays: ``funcgrad.numpy``."""
+    if api_version is not None and api_version not in _API_VERSIONS:
+        raise ValueError(
+            f"__array_namespace__: api_version {api_version!r} is not supported; funcgrad."
+            f"numpy implements the array API standard {_API_VERSIONS[-1]} (and accepts "
+            f"{', '.join(_API_VERSIONS[:-1])})"
+        )
+    return _numpy_namespace()
 
 
 def _tolist(self):
@@ -228,15 +305,14 @@ _OPERATORS = {
     "__complex__": lambda self: _python_scalar(self, complex, "complex()"),
     "__index__": lambda self: _index(self),
     "__array__": _array,
+    "__array_function__": _array_function,
     "__dlpack__": _dlpack,
     "__dlpack_device__": _dlpack_device,
-    "__array_namespace__": lambda self, api_version=None: _numpy_namespace(),
+    "__array_namespace__": lambda self, /, *, api_version=None: _array_namespace(api_version),
     "__repr__": _repr,
     "__str__": _str,
     "__format__": _format,
     "__round__": _round,
-    # NumPy must defer to our reflected operators instead of converting us to an ndarray.
-    "__array_ufunc__": None,
     "__hash__": None,
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import os
 from typing import Any, Callable, Sequence
 
@@ -83,15 +84,10 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples or lists of arguments")
     p_flat, p_tree = _flat_args("jvp", tuple(primals), "primals")
-    t_flat, t_tree = _flat_args("jvp", tuple(tangents), "tangents")
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
     if p_tree != t_tree:
         raise ValueError(f"jvp: primals and tangents differ in structure: {p_tree} vs {t_tree}")
-    for i, (p, t) in enumerate(zip(p_flat, t_flat)):
-        if p.shape != t.shape or (ad.differentiable_dtype(p.dtype) and p.dtype != t.dtype):
-            raise ValueError(
-                f"jvp: tangent {i} has shape {t.shape} and dtype {t.dtype}, but its primal has "
-                f"shape {p.shape} and dtype {p.dtype}; they must match"
-            )
+    t_flat = _matching_leaves("jvp", "tangent", "primal", t_leaves, [p.aval for p in p_flat])
     tangents_in = [
         t if ad.differentiable_dtype(p.dtype) else ad.Zero(p.aval) for p, t in zip(p_flat, t_flat)
     ]
@@ -108,6 +104,34 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
         tangent_outs = [ad.instantiate(t) for t in tangent_outs]
     result = tree_unflatten(out_tree, primal_outs), tree_unflatten(out_tree, tangent_outs)
     return (*result, aux) if has_aux else result
+
+
+def _matching_leaves(fname: str, what: str, of: str, leaves: list, avals: list) -> list:
+    """Tangent or cotangent leaves as arrays, checked against the avals they go with.
+
+    A float or complex value needs one of exactly its dtype and shape (TypeError for the
+    dtype, ValueError for the shape, as in JAX); a Python scalar is weak and takes the
+    value's dtype. Integer and boolean values have no tangent space: anything of their
+    shape is accepted (and ignored).
+    """
+    out = []
+    for i, (x, aval) in enumerate(zip(leaves, avals)):
+        weak = type(x) in (int, float, complex)
+        x = x if type(x) is Array else _as_array(x, fname, f"{what}s")
+        if x.shape != aval.shape:
+            raise ValueError(
+                f"{fname}: {what} {i} has shape {x.shape}, but the {of} it goes with has shape "
+                f"{aval.shape}; they must match"
+            )
+        if ad.differentiable_dtype(aval.dtype) and x.dtype != aval.dtype:
+            if not weak:
+                raise TypeError(
+                    f"{fname}: {what} {i} has dtype {x.dtype}, but the {of} it goes with has "
+                    f"dtype {aval.dtype}; they must match (cast it with .astype({aval.dtype}))"
+                )
+            x = x.astype(aval.dtype)
+        out.append(x)
+    return out
 
 
 def _aux_primals(trace: Any, aux: Any) -> Any:
@@ -256,10 +280,13 @@ def linearize(fun: Callable, *primals: Any):
         lin = _linearize_flat("linearize", lambda *xs: fun(*tree_unflatten(p_tree, xs)), p_flat,
                               False)  # fmt: skip
 
+    in_avals = [p.aval for p in p_flat]
+
     def f_jvp(*tangents):
-        t_flat, t_tree = _flat_args("linearize", tangents, "tangents")
+        t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != p_tree:
             raise ValueError(f"linearize: tangents {t_tree} do not match the primals {p_tree}")
+        t_flat = _matching_leaves("linearize", "tangent", "primal", t_leaves, in_avals)
         with on_inputs_backend(p_flat):
             outs = iter(eval_jaxpr(lin.jaxpr, lin.consts, t_flat))
             flat = [
@@ -287,16 +314,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     out_avals = lin.out_avals()
 
     def f_vjp(ct):
-        ct_flat, ct_tree = _flat_args("vjp", ct, "cotangents")
+        ct_leaves, ct_tree = tree_flatten(ct)
         if ct_tree != lin.out_tree:
             raise ValueError(
                 f"vjp: cotangent structure {ct_tree} differs from the output's {lin.out_tree}"
             )
-        for i, (c, a) in enumerate(zip(ct_flat, out_avals)):
-            if c.shape != a.shape:
-                raise ValueError(
-                    f"vjp: cotangent {i} has shape {c.shape}, the output has shape {a.shape}"
-                )
+        ct_flat = _matching_leaves("vjp", "cotangent", "output", ct_leaves, out_avals)
+        # integer outputs take no cotangent: a zero of their own dtype flows nowhere
         ct_flat = [
             c if c.dtype == a.dtype else c.astype(a.dtype) for c, a in zip(ct_flat, out_avals)
         ]
@@ -347,6 +371,24 @@ def linear_transpose(fun: Callable, *primals: Any):
 # --- grad and friends ---------------------------------------------------------------
 
 
+def _normalize_argnums(fname: str, argnums: Any) -> int | tuple[int, ...]:
+    """``argnums`` as a Python int or a tuple of them; anything ``operator.index`` accepts
+    (NumPy integers) counts as an int, as in JAX. Bools are refused."""
+    if type(argnums) is int:
+        return argnums
+    items = list(argnums) if isinstance(argnums, (tuple, list)) else [argnums]
+    try:
+        if any(type(n) is bool or isinstance(n, np.bool_) for n in items):
+            raise TypeError
+        nums = tuple(operator.index(n) for n in items)
+    except TypeError:
+        raise TypeError(
+            f"{fname}: argnums must be an int or a tuple of ints, got "
+            f"{type(argnums).__name__} {argnums!r:.40}"
+        ) from None
+    return nums if isinstance(argnums, (tuple, list)) else nums[0]
+
+
 def _check_argnums(fname: str, argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for n in nums:
@@ -358,8 +400,11 @@ def _check_argnums(fname: str, argnums: int | Sequence[int], nargs: int) -> tupl
 
 
 def _check_differentiable(
-    fname: str, argnum: int, leaves: list, allow_int: bool, holomorphic: bool
-):
+    fname: str, argnum: int, leaves: list, allow_int: bool, holomorphic: bool,
+    complex_ok: bool = False,
+):  # fmt: skip
+    """Refuse inputs that cannot be differentiated. ``complex_ok``: complex inputs are
+    fine without ``holomorphic`` (grad of a real-valued function of complex inputs)."""
     for x in leaves:
         dt = x.dtype
         if dt.kind in "biu" and not allow_int:
@@ -368,10 +413,10 @@ def _check_differentiable(
                 f"can be differentiated. Pass it as a float array, exclude it from argnums, "
                 f"or pass allow_int=True (its gradient is then a float0 zero)."
             )
-        if dt.kind == "c" and not holomorphic:
+        if dt.kind == "c" and not holomorphic and not complex_ok:
             raise TypeError(
                 f"{fname}: argument {argnum} is complex ({dt}); pass holomorphic=True for a "
-                f"holomorphic function, or differentiate its real and imaginary parts."
+                f"holomorphic function, or use jvp/vjp directly for a non-holomorphic one."
             )
         if holomorphic and dt.kind != "c":
             raise TypeError(
@@ -379,9 +424,11 @@ def _check_differentiable(
             )
 
 
-def _value_and_cotangents(fname: str, flat_fun: Callable, primals: list, has_aux: bool):
-    """grad's work: linearize ``flat_fun`` at ``primals``, check that its output is a float
-    scalar, and pull a one back; returns (linearization, value, input cotangents)."""
+def _value_and_cotangents(fname: str, flat_fun: Callable, primals: list, has_aux: bool,
+                          holomorphic: bool = False):  # fmt: skip
+    """grad's work: linearize ``flat_fun`` at ``primals``, check that its output is a real
+    (complex with ``holomorphic``) scalar, and pull a one back; returns (linearization,
+    value, input cotangents)."""
     lin = _vjp_flat(fname, flat_fun, primals, has_aux)
     if len(lin.primal_outs) != 1 and lin.out_tree != _SCALAR_TREE:
         raise TypeError(f"{fname}: the function must return a scalar, got a {lin.out_tree}")
@@ -392,8 +439,15 @@ def _value_and_cotangents(fname: str, flat_fun: Callable, primals: list, has_aux
             f"{fname}: grad requires a scalar (0-d) output, got shape {shape}. "
             f"Reduce it (e.g. fnp.sum or fnp.mean), or use vjp / jacrev for vector outputs."
         )
-    if dtype.kind not in "fc":
-        raise TypeError(f"{fname}: grad requires a float output, got dtype {dtype}")
+    if holomorphic and dtype.kind != "c":
+        raise TypeError(
+            f"{fname}: grad with holomorphic=True requires a complex output, got dtype {dtype}"
+        )
+    if not holomorphic and dtype.kind != "f":
+        hint = (" (the gradient of a complex output is defined only for holomorphic "
+                "functions: pass holomorphic=True, or differentiate fnp.real/fnp.abs of it)"
+                if dtype.kind == "c" else "")  # fmt: skip
+        raise TypeError(f"{fname}: grad requires a real float output, got dtype {dtype}{hint}")
     grads = lin.transpose([_one(dtype, value._backend if type(value) is Array else None)])
     return lin, value, grads
 
@@ -413,6 +467,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         (5.0, [2.0, 4.0])
     """
     fname = f"grad of {_fun_name(fun)}"
+    argnums = _normalize_argnums("funcgrad.grad", argnums)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
@@ -421,7 +476,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             diff_trees, sizes = (None,), (1,)
             primals = [args[argnums]]
             if primals[0].dtype.kind != "f" or holomorphic:
-                _check_differentiable("grad", argnums, primals, allow_int, holomorphic)
+                _check_differentiable("grad", argnums, primals, allow_int, holomorphic, True)
 
             def flat_fun(x):
                 call_args = list(args)
@@ -432,7 +487,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             diff_flat, diff_trees = [], []
             for n in nums:
                 leaves, tree = _flat_args("grad", args[n], f"argument {n}")
-                _check_differentiable("grad", n, leaves, allow_int, holomorphic)
+                _check_differentiable("grad", n, leaves, allow_int, holomorphic, True)
                 diff_flat.append(leaves)
                 diff_trees.append(tree)
             sizes = [len(leaves) for leaves in diff_flat]
@@ -448,10 +503,12 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
         name = inputs_backend_name(primals)
         if name is None:
-            lin, value, grads = _value_and_cotangents(fname, flat_fun, primals, has_aux)
+            lin, value, grads = _value_and_cotangents(fname, flat_fun, primals, has_aux,
+                                                      holomorphic)  # fmt: skip
         else:  # constants that rules make go to the inputs' backend
             with default_backend(name):
-                lin, value, grads = _value_and_cotangents(fname, flat_fun, primals, has_aux)
+                lin, value, grads = _value_and_cotangents(fname, flat_fun, primals, has_aux,
+                                                          holomorphic)  # fmt: skip
         if allow_int:
             grads = [_float0_if_int(g, get_aval(p)) for g, p in zip(grads, primals)]
         if diff_trees[0] is None:
@@ -500,10 +557,13 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     """The gradient of scalar-valued ``fun`` with respect to ``args[argnums]``.
 
     Args:
-        fun: returns a 0-d float array (or ``(value, aux)`` with ``has_aux``).
+        fun: returns a 0-d real float array (or ``(value, aux)`` with ``has_aux``).
         argnums: which positional argument(s) to differentiate: an int or a tuple.
         has_aux: return ``(grad, aux)``.
-        holomorphic: ``fun`` is holomorphic in complex inputs.
+        holomorphic: ``fun`` is holomorphic in complex inputs and returns a complex
+            scalar; the result is its complex derivative. Without it a complex output is
+            an error, and complex inputs of a real-valued ``fun`` get JAX's
+            ``df/dx - i df/dy`` (the conjugate of the ascent direction).
         allow_int: integer inputs get a ``float0`` zero gradient instead of an error.
 
     Examples:
@@ -574,13 +634,15 @@ jacobian = jacrev
 
 
 def _jacobian(fname, fun, argnums, has_aux, holomorphic, forward):
+    argnums = _normalize_argnums(f"funcgrad.{fname}", argnums)
+
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums = _check_argnums(fname, argnums, len(args))
         diff_flat, diff_trees = [], []
         for n in nums:
             leaves, tree = _flat_args(fname, args[n], f"argument {n}")
-            _check_differentiable(fname, n, leaves, False, holomorphic)
+            _check_differentiable(fname, n, leaves, False, holomorphic, not forward)
             diff_flat.append(leaves)
             diff_trees.append(tree)
         sizes = [len(leaves) for leaves in diff_flat]

@@ -287,8 +287,14 @@ def _mixed_backends_error(prim: Primitive, args: tuple) -> ValueError:
     )
 
 
-def escaped_tracer_error(tracer: Tracer, prim: Primitive | None = None) -> Exception:
-    where = f" was passed to '{prim.name}'" if prim is not None else " was used"
+def escaped_tracer_error(
+    tracer: Tracer, prim: Primitive | None = None, fname: str | None = None
+) -> Exception:
+    where = (
+        f" was passed to '{prim.name}'" if prim is not None
+        else f" was used by {fname}" if fname is not None
+        else " was used"
+    )  # fmt: skip
     return UnexpectedTracerError(
         f"a traced value ({tracer.aval.str_short()}) made by {tracer._trace.transformation}"
         f"{where} after that transformation ended: the tracer escaped, e.g. through a "
@@ -303,6 +309,10 @@ class UnexpectedTracerError(RuntimeError):
 
 class ConcretizationError(TypeError):
     """A Python value (bool, int, shape, ...) was needed from a traced value."""
+
+
+class TracerArrayConversionError(ConcretizationError):
+    """A traced value was converted to a NumPy array (``np.asarray``, a NumPy function)."""
 
 
 EVAL_TRACE = EvalTrace()
@@ -403,7 +413,25 @@ class on_inputs_backend:
 # ------------------------------------------------------------------------------------
 
 
-class Array:
+class _ArrayType(type):
+    """``isinstance(tracer, Array)`` is True, as ``isinstance(tracer, jax.Array)`` is in JAX:
+    user code that checks types behaves the same inside ``grad``, ``vmap`` and ``jit``.
+
+    funcgrad's own code tells concrete arrays apart with ``type(x) is Array``.
+    """
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return type.__instancecheck__(cls, instance) or (
+            cls is Array and isinstance(instance, Tracer)
+        )
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return type.__subclasscheck__(cls, subclass) or (
+            cls is Array and isinstance(subclass, type) and issubclass(subclass, Tracer)
+        )
+
+
+class Array(metaclass=_ArrayType):
     """An immutable n-dimensional array on one backend.
 
     Create arrays with ``funcgrad.numpy`` (``fnp.asarray``, ``fnp.zeros``, ...).
@@ -462,7 +490,9 @@ def array_from_buffer(buffer: Any, backend: Backend) -> Array:
 
 def is_array_like(x: Any) -> bool:
     """True for funcgrad arrays and tracers."""
-    return type(x) is Array or isinstance(x, (Array, Tracer))
+    # Array has no subclasses; its metaclass counts tracers as instances, but that check
+    # runs in Python, so tracers are tested directly.
+    return type(x) is Array or isinstance(x, Tracer)
 
 
 def concrete_or_error(x: Any, fname: str, what: str, hint: str) -> Array:
@@ -476,6 +506,8 @@ def concrete_or_error(x: Any, fname: str, what: str, hint: str) -> Array:
     """
     if type(x) is Array:
         return x
+    if isinstance(x, Tracer) and not x._trace_is_live():
+        raise escaped_tracer_error(x, None, fname)
     value = x.concrete_value() if isinstance(x, Tracer) else None
     if value is None:
         raise ConcretizationError(

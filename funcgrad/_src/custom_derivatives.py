@@ -143,6 +143,62 @@ ad.JVPTrace.process_custom_jvp_call = _jvp_trace_custom_jvp_call
 ad.JVPTrace.process_custom_vjp_call = _jvp_trace_custom_vjp_call
 
 
+# --- checks on what the user's rules return -------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"{type(value).__name__} {value!r:.60}"
+
+
+def _leaf_paths(tree: Any) -> list[str]:
+    from funcgrad._src.tree_util import keystr, tree_flatten_with_path
+
+    return [keystr(path) for path, _ in tree_flatten_with_path(tree)[0]]
+
+
+def _check_tangent(name: str, what: str, path: str, primal: Any, tangent: Any) -> None:
+    """A rule's tangent must have its primal's shape, and its dtype when the primal is
+    floating point (JAX's rule); symbolic zeros and Python scalars for 0-d outputs pass."""
+    if type(tangent) is ad.Zero or tangent is None:
+        return
+    p, t = get_aval(primal), get_aval(tangent)
+    if t.shape != p.shape:
+        raise TypeError(
+            f"{name}: the {what}{path} has shape {t.shape}, but the primal output has shape "
+            f"{p.shape}; they must match"
+        )
+    if p.dtype.kind in "fc" and not t.weak_type and t.dtype != p.dtype:
+        raise TypeError(
+            f"{name}: the {what}{path} has dtype {t.dtype}, but the primal output has dtype "
+            f"{p.dtype}; cast the tangent with .astype({p.dtype.name!r})"
+        )
+
+
+def _check_cotangent(name: str, where: str, primal: Any, ct: Any) -> Any:
+    """A bwd cotangent must have its input's shape; for floating-point inputs it is cast
+    to the input's dtype unless that would drop an imaginary part (then it is an error)."""
+    if ct is None or type(ct) is ad.Zero:
+        return ct
+    p, c = get_aval(primal), get_aval(ct)
+    if c.shape != p.shape:
+        raise TypeError(
+            f"{name}: custom_vjp bwd returned a cotangent of shape {c.shape} for {where}, "
+            f"which has shape {p.shape}; they must match"
+        )
+    if p.dtype.kind in "fc" and c.dtype != p.dtype:
+        if c.dtype.kind == "c" and p.dtype.kind != "c":
+            raise TypeError(
+                f"{name}: custom_vjp bwd returned a complex cotangent ({c.dtype}) for the "
+                f"real input {where} ({p.dtype}); return its real part"
+            )
+        from funcgrad._src.numpy.util import asarray
+
+        return asarray(ct, dtype=p.dtype, fname=f"{name} (custom_vjp bwd)")
+    return ct
+
+
 # --- the user-facing decorators --------------------------------------------------------
 
 
@@ -220,8 +276,11 @@ class custom_jvp:
         self.symbolic_zeros = False
 
     def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
-        """Set the rule ``jvp(primals, tangents) -> (primal_out, tangent_out)``
-        (with nondiff_argnums, the static arguments come first)."""
+        """Set the rule ``jvp(primals, tangents) -> (primal_out, tangent_out)``.
+
+        With ``nondiff_argnums`` the rule is ``jvp(*static_args, primals, tangents)``, as in
+        JAX: the static arguments come first, in order, and ``primals``/``tangents`` hold
+        only the differentiable ones."""
         self.jvp = jvp
         self.symbolic_zeros = symbolic_zeros
         return jvp
@@ -230,7 +289,12 @@ class custom_jvp:
         """Set the rule from one ``fn(tangent, primal_out, *primals)`` per argument
         (``None`` for arguments that do not affect the output)."""
 
-        def jvp(primals, tangents):
+        def jvp(*args):
+            *static, primals, tangents = args
+            if static:  # rebuild the full argument list for fun
+                total = len(static) + len(primals)
+                nums = sorted(n % total for n in self.nondiff_argnums)
+                primals = tuple(_merge(nums, static, primals))
             out = self.fun(*primals)
             total = None
             for fn, t in zip(tangent_fns, tangents):
@@ -254,9 +318,14 @@ class custom_jvp:
         def flat_jvp(primals, tangents):
             p_args = tree_unflatten(call.in_tree, list(primals))
             t_args = tree_unflatten(call.in_tree, list(tangents))
-            out, t_out = self.jvp(
-                (*call.static, *p_args) if call.static else tuple(p_args), tuple(t_args)
-            )
+            # JAX's convention: the static (nondiff_argnums) arguments lead, in order
+            result = self.jvp(*call.static, tuple(p_args), tuple(t_args))
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                raise TypeError(
+                    f"{self.__name__}: the custom JVP rule must return a pair (primal_out, "
+                    f"tangent_out), got {_describe(result)}"
+                )
+            out, t_out = result
             leaves, tree = tree_flatten(out)
             t_leaves, t_tree = tree_flatten(t_out)
             if t_tree != tree:
@@ -264,6 +333,8 @@ class custom_jvp:
                     f"{self.__name__}: the custom JVP rule's tangent output structure {t_tree} "
                     f"differs from its primal output structure {tree}"
                 )
+            for path, p, t in zip(_leaf_paths(out), leaves, t_leaves):
+                _check_tangent(self.__name__, "custom JVP rule's tangent output", path, p, t)
             call.out_trees.append(tree)
             return leaves, t_leaves
 
@@ -331,17 +402,22 @@ class custom_vjp:
                 )
             flat_cts = []
             for i, (ct_arg, arg) in enumerate(zip(cts, dynamic)):
-                n_leaves = len(tree_flatten(arg)[0])
+                arg_leaves, arg_tree = tree_flatten(arg)
                 if ct_arg is None:
-                    flat_cts += [None] * n_leaves
+                    flat_cts += [None] * len(arg_leaves)
                     continue
-                leaves = tree_flatten(ct_arg)[0]
-                if len(leaves) != n_leaves:
+                leaves, ct_tree = tree_flatten(ct_arg)
+                if ct_tree != arg_tree:
                     raise TypeError(
-                        f"{self.__name__}: custom_vjp bwd's cotangent {i} has {len(leaves)} leaves, "
-                        f"its argument has {n_leaves}"
+                        f"{self.__name__}: custom_vjp bwd's cotangent for argument {i} has "
+                        f"structure {ct_tree}, but the argument has structure {arg_tree}; "
+                        f"return one cotangent per argument with the argument's structure "
+                        f"(or None for a zero cotangent)"
                     )
-                flat_cts += leaves
+                for path, x, ct in zip(_leaf_paths(arg), arg_leaves, leaves):
+                    flat_cts.append(
+                        _check_cotangent(self.__name__, f"argument {i}{path}", x, ct)
+                    )
             return flat_cts
 
         outs = current_trace().process_custom_vjp_call(

@@ -41,6 +41,8 @@ from funcgrad._src.core import (
     set_current_trace,
 )
 from funcgrad._src.core import _context as trace_context
+from funcgrad._src import source_info as _source_info
+from funcgrad._src.source_info import capturing as _capturing
 
 
 class Var:
@@ -74,13 +76,16 @@ Atom = Var | Literal
 class Equation:
     """``outs = primitive[params](inputs)``."""
 
-    __slots__ = ("inputs", "outputs", "params", "primitive")
+    __slots__ = ("inputs", "outputs", "params", "primitive", "source")
 
-    def __init__(self, primitive: Primitive, inputs: list, params: dict, outputs: list[Var]):
+    def __init__(self, primitive: Primitive, inputs: list, params: dict, outputs: list[Var],
+                 source: Any = None):  # fmt: skip
         self.primitive = primitive
         self.inputs = inputs
         self.params = params
         self.outputs = outputs
+        # the user's line that staged it (source_info.SourceInfo), when capturing is on
+        self.source = source
 
     def __repr__(self) -> str:
         return f"Equation({self.primitive.name}, {len(self.inputs)} in, {len(self.outputs)} out)"
@@ -162,7 +167,13 @@ class ClosedJaxpr:
         return self.jaxpr.eqns
 
     def __str__(self) -> str:
-        return pretty_print(self.jaxpr)
+        return pretty_print(self.jaxpr, self.derived.get("show_source", False))
+
+    def pretty_print(self, source_info: bool = False) -> str:
+        """The program as text; ``source_info`` ends each equation with the user's
+        ``# file:line`` that staged it (recorded by ``make_jaxpr(..., source_info=True)``
+        or while ``config.debug_nans`` is on)."""
+        return pretty_print(self.jaxpr, source_info)
 
     def __repr__(self) -> str:
         return (
@@ -221,7 +232,7 @@ def _format_param(value: Any, indent: int) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _pretty_lines(jaxpr: Jaxpr, indent: int) -> str:
+def _pretty_lines(jaxpr: Jaxpr, indent: int, source_info: bool = False) -> str:
     """The program's text; lines after the first are indented by ``indent`` spaces."""
     names: dict[Var, str] = {}
     fresh = _names()
@@ -246,16 +257,21 @@ def _pretty_lines(jaxpr: Jaxpr, indent: int) -> str:
         )
         params = f"[{params}]" if params else ""
         args = " ".join(name(a) for a in eqn.inputs)
-        lines.append(f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip())
+        line = f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip()
+        if source_info and eqn.source is not None:
+            line += f"  # {eqn.source.file}:{eqn.source.line}"
+        lines.append(line)
     outs = ", ".join(name(a) for a in jaxpr.outvars)
     lines.append(f"{pad}  in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}")
     return "\n".join(lines)
 
 
-def pretty_print(jaxpr: Jaxpr) -> str:
+def pretty_print(jaxpr: Jaxpr, source_info: bool = False) -> str:
     """The program as text, one equation a line, with typed variables; sub-programs of
-    higher-order primitives are printed inside their equation's parameters."""
-    return _pretty_lines(jaxpr, 0)
+    higher-order primitives are printed inside their equation's parameters. With
+    ``source_info``, each equation that recorded the user's line that staged it ends with
+    ``# file:line``."""
+    return _pretty_lines(jaxpr, 0, source_info)
 
 
 # --- type checking --------------------------------------------------------------------
@@ -583,7 +599,8 @@ class StagingTrace(Trace):
         ]
         out_avals = _abstract_eval(prim, inputs, params)
         outs = [Var(a) for a in out_avals]
-        self.builder.eqns.append(Equation(prim, inputs, params, outs))
+        source = _source_info.user_frame(2) if _capturing[0] else None
+        self.builder.eqns.append(Equation(prim, inputs, params, outs, source))
         return [StagingTracer(self, v) for v in outs]
 
     def record(
@@ -591,7 +608,8 @@ class StagingTrace(Trace):
     ) -> list:
         """Append an equation with the given input atoms; returns the output tracers."""
         outs = [Var(a) for a in out_avals]
-        self.builder.eqns.append(Equation(prim, inputs, params, outs))
+        source = _source_info.user_frame(2) if _capturing[0] else None
+        self.builder.eqns.append(Equation(prim, inputs, params, outs, source))
         return [StagingTracer(self, v) for v in outs]
 
     def process_custom_jvp_call(self, fun, jvp, args, symbolic_zeros):

@@ -17,7 +17,8 @@ import inspect
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,7 +37,8 @@ from funcgrad._src.core import (
     set_current_trace,
 )
 from funcgrad._src.core import _context as trace_context
-from funcgrad._src.interpreters import optimize
+from funcgrad._src.interpreters import optimize, tiering
+from funcgrad._src.interpreters.batching import axis_env
 from funcgrad._src.interpreters.jit import executable, jit_p
 from funcgrad._src.ir import ClosedJaxpr, StagingTrace
 from funcgrad._src.tree_util import (
@@ -160,9 +162,14 @@ _UNSHARED_REFS = _unshared_refs()
 
 
 class _Entry:
-    """One traced signature: the program, the output structure and (lazily) the code."""
+    """One traced signature: the program, the output structure and (lazily) the code.
 
-    __slots__ = ("backend", "closed", "donated", "exe_fn", "name", "out_tree")
+    ``key`` is its key in the owner's cache, ``fast_keys`` its keys in the owner's fast
+    table, ``pool_bytes`` the bytes of buffers its code keeps between calls (known once
+    the code is generated)."""
+
+    __slots__ = ("backend", "closed", "countdown", "donated", "exe_fn", "fast_keys", "fused",
+                 "key", "name", "out_tree", "owner", "pool_bytes", "tier")  # fmt: skip
 
     def __init__(self, closed: ClosedJaxpr, out_tree: Any, backend: Any, name: str, donated: tuple):
         self.closed = closed
@@ -171,12 +178,45 @@ class _Entry:
         self.name = name
         self.donated = donated
         self.exe_fn = None
+        self.key = None
+        self.fast_keys: list = []
+        self.pool_bytes = 0
+        self.owner: Jitted | None = None
+        # the fused CPU tier (see interpreters/tiering.py): calls left before it compiles
+        # (0: not counting), its state (None: not started) and its code
+        self.countdown = 0
+        self.tier: str | None = None
+        self.fused = None
+
+    def compiled(self) -> Any:
+        """The generated code (made on first use; the owner then accounts its pool)."""
+        exe = executable(self.closed, self.backend, self.name, self.donated, private_outputs=True)
+        if self.exe_fn is None:
+            self.exe_fn = exe.fn
+            self.pool_bytes = exe.pool_bytes
+            if self.owner is not None and self.pool_bytes:
+                self.owner._enforce_bytes(self)
+        return exe
 
     def run(self, buffers: list) -> list:
         fn = self.exe_fn
         if fn is None:
-            fn = self.exe_fn = executable(self.closed, self.backend, self.name, self.donated).fn
+            fn = self._first_code()
+        elif self.countdown:
+            self.countdown -= 1
+            if not self.countdown:
+                tiering.start(self)  # compiles the fused tier in the background
         return fn(*buffers)
+
+    def _first_code(self) -> Any:
+        fn = self.compiled().fn
+        how = tiering.mode(self.backend)
+        if how == "always" and self.tier is None:
+            tiering.compile_now(self)
+            fn = self.exe_fn
+        elif how == "tiered":
+            self.countdown = config.cpu_fusion_after_calls
+        return fn
 
 
 class Lowered:
@@ -185,35 +225,116 @@ class Lowered:
     def __init__(self, entry: _Entry):
         self._entry = entry
 
-    def as_text(self) -> str:
-        """The generated Python source that runs the program."""
-        e = self._entry
-        return executable(e.closed, e.backend, e.name, e.donated).source
+    def as_text(self, tier: str = "both") -> str:
+        """The generated Python source that runs the program.
+
+        On NumPy with fused CPU loops on (``funcgrad.config.cpu_fusion``) a program has
+        two tiers: ``tier="numpy"`` gives the first (NumPy calls), ``"fused"`` the second
+        (its loops' source as comments above the Python that calls them; None-like
+        empty text where nothing fuses), ``"both"`` the first followed by the second
+        once it runs (or with ``cpu_fusion="always"``), else by a line saying when it
+        will.
+        """
+        if tier not in ("both", "numpy", "fused"):
+            raise ValueError(f"as_text: tier must be 'both', 'numpy' or 'fused', got {tier!r}")
+        if tier == "fused":
+            return tiering.fused_text(self._entry) or ""
+        text = self._entry.compiled().source
+        fused = tiering.fused_text(self._entry, full=False) if tier == "both" else None
+        return text if fused is None else f"{text}\n\n{fused}"
 
     def as_jaxpr(self, optimized: bool = True) -> ClosedJaxpr:
         """The program: after the execution passes (``optimized``) or as traced."""
-        e = self._entry
         if not optimized:
-            return e.closed
-        return executable(e.closed, e.backend, e.name, e.donated).jaxpr
+            return self._entry.closed
+        return self._entry.compiled().jaxpr
 
     def __repr__(self) -> str:
         return f"<Lowered {self._entry.name}>"
 
 
-def _param_names(fun: Callable) -> tuple[list[str] | None, str | None]:
-    """Names of ``fun``'s positional parameters and of its ``*args`` parameter."""
-    try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
-        return None, None
-    names, star = [], None
-    for p in sig.parameters.values():
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            names.append(p.name)
-        elif p.kind is p.VAR_POSITIONAL:
-            star = p.name
-    return names, star
+class _Signature:
+    """What jit needs to know of ``fun``'s parameters (``known`` is False where Python
+    cannot tell: then nothing is checked)."""
+
+    __slots__ = ("keyword", "known", "positional", "star", "var_keyword")
+
+    def __init__(self, fun: Callable):
+        self.positional: list[str] = []  # positional parameters, in order
+        self.keyword: set[str] = set()  # parameters that can be passed by name
+        self.star: str | None = None  # the *args parameter
+        self.var_keyword = False  # has **kwargs
+        try:
+            sig = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self.known = False
+            return
+        self.known = True
+        for p in sig.parameters.values():
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                self.positional.append(p.name)
+            elif p.kind is p.VAR_POSITIONAL:
+                self.star = p.name
+            elif p.kind is p.VAR_KEYWORD:
+                self.var_keyword = True
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                self.keyword.add(p.name)
+
+
+def _index_tuple(value: Any, what: str, fun_name: str) -> tuple[int, ...]:
+    """``value`` (an int, an integer-like such as ``np.int64``, or a sequence of them) as
+    a tuple of ints, or a TypeError naming ``jit``, the function and the argument."""
+
+    def as_int(v: Any) -> int:
+        if isinstance(v, (bool, np.bool_)) or not hasattr(v, "__index__"):
+            raise TypeError(
+                f"jit of {fun_name}: {what} must be an int or a sequence of ints (argument "
+                f"positions), got {type(v).__name__} {v!r:.40}"
+                + ("; to name parameters use static_argnames" if isinstance(v, str) else "")
+            )
+        return int(v.__index__())
+
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        return (as_int(value),)
+    return tuple(as_int(v) for v in value)
+
+
+def _name_tuple(value: Any, what: str, fun_name: str) -> tuple[str, ...]:
+    """``value`` (a str or a sequence of them) as a tuple, or a TypeError naming it."""
+    items = (value,) if isinstance(value, str) or not isinstance(value, Iterable) else value
+    items = tuple(items)
+    for v in items:
+        if not isinstance(v, str):
+            raise TypeError(
+                f"jit of {fun_name}: {what} must be a str or a sequence of str (parameter "
+                f"names), got {type(v).__name__} {v!r:.40}"
+                + ("; to give positions use static_argnums" if hasattr(v, "__index__") else "")
+            )
+    return items
+
+
+def _check_positions(nums: tuple, what: str, sig: _Signature, fun_name: str) -> tuple:
+    """``nums`` with negative positions counted from the last positional parameter; a
+    ValueError for positions ``fun`` does not have."""
+    if not sig.known:
+        return nums
+    n = len(sig.positional)
+    params = ", ".join(sig.positional) or "none"
+    out = []
+    for i in nums:
+        if i < 0 and sig.star is not None:
+            raise ValueError(
+                f"jit of {fun_name}: {what}={nums} has the negative position {i}, which is "
+                f"ambiguous for a function with *{sig.star}; give non-negative positions"
+            )
+        if (i >= n and sig.star is None) or i < -n:
+            raise ValueError(
+                f"jit of {fun_name}: {what}={nums} refers to positional argument {i}, but "
+                f"{fun_name} takes {n} positional argument{'s' if n != 1 else ''} "
+                f"({params})"
+            )
+        out.append(i % n if i < 0 else i)
+    return tuple(out)
 
 
 class Jitted:
@@ -228,25 +349,43 @@ class Jitted:
             raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self._fun = fun
-        self._name = getattr(fun, "__name__", type(fun).__name__)
-        self._param_names, self._star = _param_names(fun)
-        params = self._param_names or []
-        nums = {static_argnums} if isinstance(static_argnums, int) else set(static_argnums)
-        names = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
-        nums = {n % len(params) if n < 0 and params else n for n in nums}
+        self._name = name = getattr(fun, "__name__", type(fun).__name__)
+        sig = _Signature(fun)
+        self._param_names = sig.positional if sig.known else None
+        self._star = sig.star
+        params = sig.positional
+        nums = _index_tuple(static_argnums, "static_argnums", name)
+        nums = set(_check_positions(nums, "static_argnums", sig, name))
+        names = set(_name_tuple(static_argnames, "static_argnames", name))
+        unknown = sorted(n for n in names if n not in sig.keyword)
+        if sig.known and unknown and not sig.var_keyword:
+            raise ValueError(
+                f"jit of {name}: static_argnames names {', '.join(map(repr, unknown))}, "
+                f"which {'is' if len(unknown) == 1 else 'are'} not a parameter of {name} "
+                f"(parameters that can be passed by name: "
+                f"{', '.join(sorted(sig.keyword)) or 'none'})"
+            )
         nums |= {params.index(n) for n in names if n in params}
         names |= {params[n] for n in nums if n < len(params)}
         self._static_nums = frozenset(nums)
         self._static_names = frozenset(names)
-        donate = {donate_argnums} if isinstance(donate_argnums, int) else set(donate_argnums)
-        self._donate_nums = frozenset(n % len(params) if n < 0 and params else n for n in donate)
-        if self._donate_nums & self._static_nums:
-            raise ValueError(f"jit of {self._name}: an argument cannot be both static and donated")
-        self._cache: dict = {}
+        donate = _index_tuple(donate_argnums, "donate_argnums", name)
+        self._donate_nums = frozenset(_check_positions(donate, "donate_argnums", sig, name))
+        both = self._donate_nums & self._static_nums
+        if both:
+            raise ValueError(
+                f"jit of {name}: argument {self._describe_position(min(both))} is both static "
+                f"and donated; a static argument is a Python value, it has no buffer to donate"
+            )
+        # compiled signatures, least recently used first: key -> _Entry
+        self._cache: OrderedDict = OrderedDict()
         self._fast: dict = {}  # eager all-array calls: (treedef, shapes, dtypes, backend) -> entry
         self._donation_masks: dict = {}
-        self._signatures: list = []  # (description per leaf, ...) of every traced signature
+        self._last_signature: tuple | None = None  # of the last trace, for explanations
         self._misses = 0
+        self._lock = threading.Lock()  # guards the cache and _tracing
+        self._tracing: dict = {}  # key -> _Tracing, while one thread traces that signature
+        self._evicted: OrderedDict = OrderedDict()  # key -> why, of recently evicted ones
 
     # -- the hot path --
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -262,11 +401,18 @@ class Jitted:
             if key is not None:
                 entry = self._fast.get(key)
                 if entry is not None:
+                    try:
+                        self._cache.move_to_end(entry.key)  # most recently used
+                    except KeyError:  # evicted by another thread meanwhile
+                        pass
                     return self._run(entry, leaves, buffers, backend)
         split = self._split(args, kwargs)
         entry, lifted, converted, backend, donated = self._resolve(*split)
         if key is not None and not lifted:
-            self._fast[key] = entry
+            with self._lock:
+                if self._cache.get(entry.key) is entry:  # (not evicted meanwhile)
+                    self._fast[key] = entry
+                    entry.fast_keys.append(key)
             return self._run(entry, leaves, buffers, backend)
         return self._execute(entry, lifted, converted, backend, donated)
 
@@ -349,6 +495,9 @@ class Jitted:
             key_parts.append(a.shape)
             key_parts.append(a.dtype)
         key_parts.append(backend)
+        axes = axis_env()
+        if axes:  # named axes in scope (vmap axis_name, distributed.pmap) shape collectives
+            key_parts.append(axes)
         key = tuple(key_parts)
         if static or any(weak):
             key = key + (static, weak)
@@ -359,12 +508,84 @@ class Jitted:
         lifted = []
         if entry is None:
             in_avals = [a.update(weak_type=w) for a, w in zip(avals, weak)]
-            entry, lifted = self._trace(
-                args, static, kwargs, in_avals, treedef, has_kwargs, backend, donated
+            entry, lifted = self._trace_once(
+                key, args, static, kwargs, in_avals, treedef, has_kwargs, backend, donated
             )
-            if not lifted:
-                self._cache[key] = entry
+        else:
+            try:
+                self._cache.move_to_end(key)  # most recently used
+            except KeyError:  # evicted by another thread meanwhile
+                pass
         return entry, lifted, converted, backend, donated
+
+    # -- the cache: one trace per signature, least recently used evicted --
+    def _trace_once(self, key, *trace_args) -> tuple:
+        """The entry of ``key``: traced here, or by another thread already tracing it
+        (this one waits for it), so that concurrent first calls trace once."""
+        me = threading.get_ident()
+        while True:
+            with self._lock:
+                entry = self._cache.get(key)
+                if entry is not None:
+                    self._cache.move_to_end(key)
+                    return entry, []
+                tracing = self._tracing.get(key)
+                if tracing is None or tracing.thread == me:  # (a recursive call traces again)
+                    mine = tracing is None
+                    if mine:
+                        tracing = self._tracing[key] = _Tracing(me)
+                    break
+            tracing.done.wait()  # then look again: traced, or failed (and traced here)
+        try:
+            entry, lifted = self._trace(*trace_args, evicted=self._evicted.get(key))
+            if not lifted:  # values of enclosing transformations change between calls
+                self._insert(key, entry)
+        finally:
+            if mine:
+                with self._lock:
+                    del self._tracing[key]
+                tracing.done.set()
+        return entry, lifted
+
+    def _insert(self, key: Any, entry: _Entry) -> None:
+        with self._lock:
+            entry.key, entry.owner = key, self
+            self._cache[key] = entry
+            self._evicted.pop(key, None)
+            limit = config.jit_cache_size
+            while len(self._cache) > limit:
+                self._evict_oldest(f"least recently used beyond config.jit_cache_size={limit}")
+
+    def _enforce_bytes(self, keep: _Entry) -> None:
+        """Evict least recently used programs while their pools exceed the byte budget
+        (``keep``, the program about to run, stays even if it alone exceeds it)."""
+        limit = config.jit_cache_bytes
+        with self._lock:
+            total = sum(e.pool_bytes for e in self._cache.values())
+            for key in list(self._cache):
+                if total <= limit:
+                    break
+                entry = self._cache[key]
+                if entry is keep or not entry.pool_bytes:
+                    continue
+                total -= entry.pool_bytes
+                self._evict(
+                    key,
+                    f"its {_mib(entry.pool_bytes)} of pooled buffers put the function's "
+                    f"programs over config.jit_cache_bytes={limit}",
+                )
+
+    def _evict_oldest(self, why: str) -> None:
+        self._evict(next(iter(self._cache)), why)
+
+    def _evict(self, key: Any, why: str) -> None:
+        entry = self._cache.pop(key)
+        for fast_key in entry.fast_keys:
+            if self._fast.get(fast_key) is entry:
+                del self._fast[fast_key]
+        self._evicted[key] = why
+        while len(self._evicted) > 4 * config.jit_cache_size:  # remembered only for a while
+            self._evicted.popitem(last=False)
 
     def _execute(self, entry, lifted, converted, backend, donated) -> Any:
         if (
@@ -452,7 +673,8 @@ class Jitted:
             out.append(f"'{base}'{keystr(path[1:])}")
         return out
 
-    def _trace(self, args, static, kwargs, in_avals, treedef, has_kwargs, backend, donated):
+    def _trace(self, args, static, kwargs, in_avals, treedef, has_kwargs, backend, donated,
+               evicted=None):  # fmt: skip
         out_trees = []
         static_nums, static_names = self._static_nums, self._static_names
 
@@ -487,7 +709,7 @@ class Jitted:
         with default_backend(backend):  # folded constants too
             closed = optimize.simplify(closed)
         entry = _Entry(closed, out_trees[-1], backend, self._name, donated)
-        self._note_miss(in_avals, static, treedef, has_kwargs, backend)
+        self._note_miss(in_avals, static, treedef, has_kwargs, backend, evicted)
         return entry, lifted
 
     def _check_outputs(self, out: Any, leaves: list) -> None:
@@ -529,15 +751,17 @@ class Jitted:
         )
 
     # -- cache-miss explanations --
-    def _note_miss(self, in_avals, static, treedef, has_kwargs, backend) -> None:
+    def _note_miss(self, in_avals, static, treedef, has_kwargs, backend, evicted=None) -> None:
         self._misses += 1
         signature = (treedef, tuple(in_avals), static, backend, has_kwargs)
-        previous = self._signatures[-1] if self._signatures else None
-        self._signatures.append(signature)
+        previous, self._last_signature = self._last_signature, signature
         if previous is None:
             return
         if config.explain_cache_misses or self._misses >= 3:
-            warnings.warn(self._explain_miss(previous, signature), CacheMissWarning, stacklevel=4)
+            message = self._explain_miss(previous, signature)
+            if evicted is not None:
+                message += f" (this signature was compiled before and evicted: {evicted})"
+            warnings.warn(message, CacheMissWarning, stacklevel=6)
 
     def _explain_miss(self, old, new) -> str:
         (t0, a0, s0, b0, _), (t1, a1, s1, b1, k1) = old, new
@@ -574,8 +798,14 @@ class Jitted:
 
     def clear_cache(self) -> None:
         """Forget every traced signature (the next call traces again)."""
-        self._cache.clear()
-        self._fast.clear()
+        with self._lock:
+            self._cache.clear()
+            self._fast.clear()
+            self._evicted.clear()
+
+    def _pool_bytes(self) -> int:
+        """Bytes of the buffers the cached programs keep between calls."""
+        return sum(e.pool_bytes for e in list(self._cache.values()))
 
     def _cache_size(self) -> int:
         return len(self._cache)
@@ -587,6 +817,20 @@ class Jitted:
 
     def __repr__(self) -> str:
         return f"<jit of {self._name}>"
+
+
+class _Tracing:
+    """A signature being traced by ``thread``; ``done`` is set when it has finished."""
+
+    __slots__ = ("done", "thread")
+
+    def __init__(self, thread: int):
+        self.thread = thread
+        self.done = threading.Event()
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
 
 
 class CacheMissWarning(UserWarning):
@@ -602,17 +846,29 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
         fun: a function of arrays (pytrees of them). Usable as ``@jit``,
             ``jit(f, static_argnums=...)`` and ``functools.partial(jit, ...)``.
         static_argnums: positions of arguments passed as Python values (hashable);
-            each distinct value traces again. Use it for shapes, flags, modes.
+            each distinct value traces again. Use it for shapes, flags, modes. Ints
+            (NumPy integers too); negative ones count from the last positional
+            parameter.
         static_argnames: the same, by parameter name.
         donate_argnums: positions of arguments whose buffers the program may reuse
             for its results; a donated array can no longer be used afterwards.
+
+    Raises:
+        TypeError: a position that is not an integer, or a name that is not a str.
+        ValueError: a position ``fun`` does not have (unless it takes ``*args``), a
+            name it does not have (unless it takes ``**kwargs``), or an argument both
+            static and donated. (Callables without an inspectable signature are not
+            checked.)
 
     The cache key is the pytree structure, shapes, dtypes and weak types of the
     arguments, the static arguments (by hash and equality) and the backend. Python
     scalar arguments are traced as weakly typed 0-d values: they promote like the
     scalars they are, as in eager mode (``float32_array * 2.0`` stays float32), and a
     new value does not retrace. Values ``fun`` closes over are baked into the program
-    when it is traced.
+    when it is traced. The cache keeps at most ``funcgrad.config.jit_cache_size``
+    signatures and ``funcgrad.config.jit_cache_bytes`` of pooled buffers per function,
+    evicting the least recently used; threads calling at once with one new signature
+    trace it once. Results never share memory with a non-donated argument.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -632,14 +888,15 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
 
 
 def make_jaxpr(
-    fun: Callable, static_argnums: int | Sequence[int] = ()
+    fun: Callable, static_argnums: int | Sequence[int] = (), *, source_info: bool = False
 ) -> Callable[..., ClosedJaxpr]:
     """A function returning the typed program ``fun`` computes for the given arguments.
 
     Array arguments (pytrees of them) become the program's inputs; arguments listed in
     ``static_argnums`` are passed to ``fun`` as they are. Values ``fun`` closes over
     become the program's constants. Print the result to read the program; a ``jit``
-    call inside shows its own program in its equation.
+    call inside shows its own program in its equation. With ``source_info=True`` each
+    equation records the user's line that staged it and prints it as ``# file:line``.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -653,6 +910,12 @@ def make_jaxpr(
 
     @functools.wraps(fun)
     def make(*args: Any, **kwargs: Any) -> ClosedJaxpr:
-        return jitted._entry_for(args, kwargs).closed
+        from funcgrad._src import source_info as source_lines
+
+        with source_lines.capture(source_info):
+            closed = jitted._entry_for(args, kwargs).closed
+        if source_info:  # print each equation's "# file:line"
+            closed.derived["show_source"] = True
+        return closed
 
     return make

@@ -41,29 +41,56 @@ import numpy as np
 
 import funcgrad.numpy as fnp
 from funcgrad._src.core import Array, Tracer
+from funcgrad._src.nn._util import with_jvp
 from funcgrad._src.numpy.util import canonicalize_axis
 
 __all__ = [
     "PRNGKey",
+    "ball",
     "bernoulli",
     "beta",
+    "binomial",
     "bits",
     "categorical",
+    "cauchy",
+    "chisquare",
     "choice",
+    "clone",
+    "dirichlet",
+    "double_sided_maxwell",
     "exponential",
+    "f",
     "fold_in",
     "gamma",
+    "generalized_normal",
+    "geometric",
     "gumbel",
     "key",
+    "key_data",
     "laplace",
+    "loggamma",
+    "logistic",
+    "lognormal",
+    "maxwell",
+    "multinomial",
+    "multivariate_normal",
     "normal",
     "orthogonal",
+    "pareto",
     "permutation",
+    "poisson",
+    "rademacher",
     "randint",
+    "rayleigh",
     "split",
+    "t",
     "threefry_2x32",
+    "triangular",
     "truncated_normal",
     "uniform",
+    "wald",
+    "weibull_min",
+    "wrap_key_data",
 ]
 
 _UINT32 = np.dtype(np.uint32)
@@ -593,7 +620,8 @@ def laplace(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
     return fnp.sign(u) * -fnp.log1p(-fnp.abs(u))
 
 
-def _shape_parameter(x: Any, shape: Any, dtype: Any, fname: str) -> tuple[Any, tuple, np.dtype]:
+def _shape_parameter(x: Any, shape: Any, dtype: Any, fname: str,
+                     what: str = "a") -> tuple[Any, tuple, np.dtype]:  # fmt: skip
     """A distribution parameter as a float array broadcast to the sample shape."""
     try:
         x = fnp.asarray(x)
@@ -605,7 +633,7 @@ def _shape_parameter(x: Any, shape: Any, dtype: Any, fname: str) -> tuple[Any, t
         dtype = x.dtype
     dtype = _float_dtype(dtype, fname)
     shape = _shape(x.shape if shape is None else shape, fname)
-    x = _check_broadcast(x.astype(dtype), shape, fname, "a")
+    x = _check_broadcast(x.astype(dtype), shape, fname, what)
     return fnp.broadcast_to(x, shape), shape, dtype
 
 
@@ -622,7 +650,7 @@ def _log_gamma_sample(key: Any, a: Any, shape: tuple[int, ...], dtype: np.dtype)
     """
     from funcgrad import lax
 
-    # Not differentiable with respect to a yet: see gamma's docstring.
+    # differentiated by gamma's implicit reparameterisation rule, not through the loop
     a = lax.stop_gradient(a)
     valid = a > 0
     boosted = fnp.where(a < 1, a + 1, a)
@@ -650,25 +678,71 @@ def _log_gamma_sample(key: Any, a: Any, shape: tuple[int, ...], dtype: np.dtype)
     return fnp.where(valid, log_x, np.array(np.nan, dtype=dtype)[()])
 
 
+def _log_gamma_value(key: Any, a: Any) -> Any:
+    return _log_gamma_sample(key, a, a.shape, a.dtype)
+
+
+def _log_gamma_jvp(primals, tangents):
+    """Implicit reparameterisation (Figurnov et al., "Implicit Reparameterization
+    Gradients", NeurIPS 2018): at a fixed quantile ``P(a, x) = u``,
+    ``dx/da = -(dP/da) / density(x)`` (``lax.random_gamma_grad``), so
+    ``d log x / da = random_gamma_grad(a, x) / x``. Where ``x`` underflows to 0 the limit
+    ``-(log x - digamma(a + 1)) / a`` of the same expression is used."""
+    from funcgrad._src.lax import special as ls
+
+    key, a = primals
+    _, a_dot = tangents
+    log_x = _log_gamma(key, a)
+    x = fnp.exp(log_x)
+    safe_x = fnp.where(x > 0, x, 1.0)
+    d_log_x = fnp.where(
+        x > 0,
+        ls.random_gamma_grad_p.bind1(a, safe_x) / safe_x,
+        -(log_x - ls.digamma_p.bind1(a + 1)) / a,
+    )
+    return log_x, d_log_x * a_dot
+
+
+_log_gamma = with_jvp(_log_gamma_value, _log_gamma_jvp)
+
+
 def gamma(key: Any, a: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
     """Gamma(a, 1) samples (shape ``a``, scale 1; multiply by a scale yourself).
 
     ``a`` is a positive number or array broadcasting to ``shape`` (default: ``a``'s
     shape). Sampled by Marsaglia and Tsang's exact rejection method (a loop until every
     element is accepted), so the result is distributed exactly as Gamma(a, 1) for every
-    ``a``; ``a <= 0`` gives NaN. The samples are not differentiable with respect to
-    ``a``: its derivative is zero (``stop_gradient``); JAX's implicit
-    reparameterisation gradient is not implemented yet.
+    ``a``; ``a <= 0`` gives NaN. Differentiable with respect to ``a`` by implicit
+    reparameterisation, as in JAX: ``dx/da = -(dP(a, x)/da) / density(x)`` for the
+    regularized incomplete gamma function ``P`` (``funcgrad.lax.random_gamma_grad``).
 
     Examples:
+        >>> import funcgrad
         >>> from funcgrad import random
         >>> x = random.gamma(random.key(0), 3.0, (20000,))
         >>> abs(float(x.mean()) - 3.0) < 0.1, bool((x > 0).all())
         (True, True)
+        >>> g = funcgrad.grad(lambda a: random.gamma(random.key(0), a, (20000,)).mean())(3.0)
+        >>> abs(float(g) - 1.0) < 0.05  # d E[x] / da = 1
+        True
     """
     key = _check_key(key, "gamma")
     a, shape, dtype = _shape_parameter(a, shape, dtype, "gamma")
-    return fnp.exp(_log_gamma_sample(key, a, shape, dtype))
+    return fnp.exp(_log_gamma(key, a))
+
+
+def loggamma(key: Any, a: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
+    """``log`` of Gamma(a, 1) samples, computed in log space (finite even where the sample
+    underflows, e.g. ``a = 1e-3``); differentiable in ``a`` like :func:`gamma`.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool(random.loggamma(random.key(0), 1e-3, (100,)).min() < -300)
+        True
+    """
+    key = _check_key(key, "loggamma")
+    a, shape, dtype = _shape_parameter(a, shape, dtype, "loggamma")
+    return _log_gamma(key, a)
 
 
 def beta(key: Any, a: Any, b: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
@@ -676,8 +750,8 @@ def beta(key: Any, a: Any, b: Any, shape: Sequence[int] | None = None, dtype: An
 
     Computed from the gammas' logarithms, so small ``a`` and ``b`` (e.g. mixup's 0.2)
     give values at or near 0 and 1 rather than NaN. ``shape`` defaults to the
-    broadcast shape of ``a`` and ``b``. Not differentiable with respect to ``a`` or
-    ``b`` (see :func:`gamma`).
+    broadcast shape of ``a`` and ``b``. Differentiable with respect to ``a`` and ``b``
+    through the gammas' implicit reparameterisation (see :func:`gamma`).
 
     Examples:
         >>> from funcgrad import random
@@ -691,10 +765,42 @@ def beta(key: Any, a: Any, b: Any, shape: Sequence[int] | None = None, dtype: An
     a, shape, dtype = _shape_parameter(a, shape, dtype, "beta")
     b, _, _ = _shape_parameter(b, shape, dtype, "beta")
     key_a, key_b = split(key)
-    log_x = _log_gamma_sample(key_a, a, shape, dtype)
-    log_y = _log_gamma_sample(key_b, b, shape, dtype)
+    log_x = _log_gamma(key_a, a)
+    log_y = _log_gamma(key_b, b)
     top = fnp.maximum(log_x, log_y)
     return fnp.exp(log_x - (top + fnp.log(fnp.exp(log_x - top) + fnp.exp(log_y - top))))
+
+
+def dirichlet(key: Any, alpha: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
+    """Dirichlet(alpha) samples: independent Gamma(alpha_i) draws normalised to sum to 1,
+    in log space (so tiny concentrations give exact zeros and ones, never NaN).
+
+    ``alpha`` has shape ``(..., K)``; the result has shape ``shape + (K,)`` (``shape``
+    defaults to ``alpha.shape[:-1]``). Differentiable in ``alpha`` (see :func:`gamma`).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import random
+        >>> x = random.dirichlet(random.key(0), fnp.asarray([1.0, 2.0, 3.0]), (4,))
+        >>> x.shape, bool(fnp.allclose(x.sum(-1), 1.0))
+        ((4, 3), True)
+    """
+    key = _check_key(key, "dirichlet")
+    alpha = fnp.asarray(alpha)
+    if alpha.ndim < 1:
+        raise ValueError(
+            "funcgrad.random.dirichlet: alpha must have at least one axis (the K "
+            f"categories), got shape {alpha.shape}"
+        )
+    if shape is None:
+        shape = alpha.shape[:-1]
+    shape = _shape(shape, "dirichlet")
+    full, _, dtype = _shape_parameter(alpha, (*shape, alpha.shape[-1]), dtype, "dirichlet")
+    log_g = _log_gamma(key, full)
+    top = fnp.max(log_g, axis=-1, keepdims=True)
+    top = fnp.where(fnp.isfinite(top), top, 0.0)
+    log_total = top + fnp.log(fnp.sum(fnp.exp(log_g - top), axis=-1, keepdims=True))
+    return fnp.exp(log_g - log_total)
 
 
 def orthogonal(key: Any, n: int, shape: Sequence[int] = (), dtype: Any = None) -> Any:
@@ -927,3 +1033,616 @@ def choice(
     if arr is None:
         return index
     return fnp.take(arr, index, axis=axis)
+
+
+# ------------------------------------------------------------------------------------
+# More continuous distributions (compositions of the samplers above)
+# ------------------------------------------------------------------------------------
+
+
+def _param(x: Any, shape: Any, dtype: Any, fname: str, name: str) -> tuple[Any, tuple, np.dtype]:
+    """A float parameter ``name`` broadcast to ``shape`` (default: its own shape)."""
+    return _shape_parameter(x, shape, dtype, fname, name)
+
+
+def _shape_of(*params: Any) -> tuple[int, ...]:
+    return np.broadcast_shapes(*(np.shape(p) for p in params))
+
+
+def chisquare(key: Any, df: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
+    """Chi-squared samples with ``df`` degrees of freedom: ``2 Gamma(df / 2)``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.chisquare(random.key(0), 4.0, (20000,))
+        >>> abs(float(x.mean()) - 4.0) < 0.1
+        True
+    """
+    key = _check_key(key, "chisquare")
+    df, shape, dtype = _param(df, shape, dtype, "chisquare", "df")
+    return 2 * fnp.exp(_log_gamma(key, df / 2))
+
+
+def t(key: Any, df: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Student's t samples: ``z / sqrt(chi2(df) / df)`` for a standard normal ``z``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.t(random.key(0), 3.0, (2, 2)).shape
+        (2, 2)
+    """
+    key = _check_key(key, "t")
+    df, shape, dtype = _param(df, shape if shape else None, dtype, "t", "df")
+    key_n, key_g = split(key)
+    z = normal(key_n, shape, dtype)
+    log_g = _log_gamma(key_g, df / 2)  # chi2 / df = 2 g / df
+    return z * fnp.exp(-0.5 * (log_g + np.log(2.0) - fnp.log(df)))
+
+
+def f(key: Any, dfnum: Any, dfden: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """F samples: ``(chi2(dfnum) / dfnum) / (chi2(dfden) / dfden)`` (in log space).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.f(random.key(0), 3.0, 5.0, (100,)) > 0).all())
+        True
+    """
+    key = _check_key(key, "f")
+    shape = shape if shape else _shape_of(dfnum, dfden)
+    dfnum, shape, dtype = _param(dfnum, shape, dtype, "f", "dfnum")
+    dfden, _, _ = _param(dfden, shape, dtype, "f", "dfden")
+    key_n, key_d = split(key)
+    log_num = _log_gamma(key_n, dfnum / 2) - fnp.log(dfnum)
+    log_den = _log_gamma(key_d, dfden / 2) - fnp.log(dfden)
+    return fnp.exp(log_num - log_den)
+
+
+def cauchy(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Standard Cauchy samples: ``tan(pi (u - 1/2))`` for ``u`` in ``(0, 1)``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.cauchy(random.key(0), (3,)).shape
+        (3,)
+    """
+    key = _check_key(key, "cauchy")
+    shape = _shape(shape, "cauchy")
+    dtype = _float_dtype(dtype, "cauchy")
+    u = _uniform01(key, shape, dtype, open_=True)
+    return fnp.tan(np.pi * (u - 0.5))
+
+
+def logistic(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Standard logistic samples: ``log(u / (1 - u))`` for ``u`` in ``(0, 1)``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.logistic(random.key(0), (3,)).shape
+        (3,)
+    """
+    key = _check_key(key, "logistic")
+    shape = _shape(shape, "logistic")
+    dtype = _float_dtype(dtype, "logistic")
+    u = _uniform01(key, shape, dtype, open_=True)
+    return fnp.log(u) - fnp.log1p(-u)
+
+
+def lognormal(
+    key: Any, sigma: Any = 1.0, shape: Sequence[int] | None = None, dtype: Any = None
+) -> Any:
+    """Log-normal samples ``exp(sigma z)`` for a standard normal ``z``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.lognormal(random.key(0), 0.5, (10,)) > 0).all())
+        True
+    """
+    key = _check_key(key, "lognormal")
+    sigma, shape, dtype = _param(sigma, shape, dtype, "lognormal", "sigma")
+    return fnp.exp(sigma * normal(key, shape, dtype))
+
+
+def pareto(key: Any, b: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
+    """Pareto samples with shape ``b`` (support ``x >= 1``): ``exp(E / b)`` for a standard
+    exponential ``E``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.pareto(random.key(0), 3.0, (10,)) >= 1).all())
+        True
+    """
+    key = _check_key(key, "pareto")
+    b, shape, dtype = _param(b, shape, dtype, "pareto", "b")
+    return fnp.exp(exponential(key, shape, dtype) / b)
+
+
+def weibull_min(key: Any, scale: Any, concentration: Any, shape: Sequence[int] = (),
+                dtype: Any = None) -> Any:  # fmt: skip
+    """Weibull samples: ``scale * E^(1 / concentration)`` for a standard exponential ``E``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.weibull_min(random.key(0), 2.0, 1.5, (10,)) > 0).all())
+        True
+    """
+    key = _check_key(key, "weibull_min")
+    shape = shape if shape else _shape_of(scale, concentration)
+    scale, shape, dtype = _param(scale, shape, dtype, "weibull_min", "scale")
+    concentration, _, _ = _param(concentration, shape, dtype, "weibull_min", "concentration")
+    return scale * exponential(key, shape, dtype) ** (1 / concentration)
+
+
+def rayleigh(key: Any, scale: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
+    """Rayleigh samples: ``scale * sqrt(2 E)`` for a standard exponential ``E``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.rayleigh(random.key(0), 2.0, (10,)) >= 0).all())
+        True
+    """
+    key = _check_key(key, "rayleigh")
+    scale, shape, dtype = _param(scale, shape, dtype, "rayleigh", "scale")
+    return scale * fnp.sqrt(2 * exponential(key, shape, dtype))
+
+
+def wald(key: Any, mean: Any, shape: Sequence[int] | None = None, dtype: Any = None) -> Any:
+    """Wald (inverse Gaussian, shape parameter 1) samples by Michael, Schucany and Haas's
+    transformation with one rejection step (The American Statistician 30(2), 1976).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.wald(random.key(0), 2.0, (20000,))
+        >>> abs(float(x.mean()) - 2.0) < 0.15
+        True
+    """
+    key = _check_key(key, "wald")
+    mean, shape, dtype = _param(mean, shape, dtype, "wald", "mean")
+    key_n, key_u = split(key)
+    y = normal(key_n, shape, dtype) ** 2
+    my = mean * y
+    x = mean + mean * my / 2 - mean / 2 * fnp.sqrt(4 * my + my * my)
+    u = _uniform01(key_u, shape, dtype)
+    return fnp.where(u <= mean / (mean + x), x, mean * mean / x)
+
+
+def triangular(key: Any, left: Any, mode: Any, right: Any, shape: Sequence[int] | None = None,
+               dtype: Any = None) -> Any:  # fmt: skip
+    """Triangular samples on ``[left, right]`` peaking at ``mode``, by inverting the CDF.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.triangular(random.key(0), 0.0, 1.0, 3.0, (100,))
+        >>> bool(((x >= 0) & (x <= 3)).all())
+        True
+    """
+    key = _check_key(key, "triangular")
+    shape = _shape_of(left, mode, right) if shape is None else shape
+    left, shape, dtype = _param(left, shape, dtype, "triangular", "left")
+    mode, _, _ = _param(mode, shape, dtype, "triangular", "mode")
+    right, _, _ = _param(right, shape, dtype, "triangular", "right")
+    u = _uniform01(key, shape, dtype)
+    width = right - left
+    split_at = (mode - left) / width
+    below = left + fnp.sqrt(u * width * (mode - left))
+    above = right - fnp.sqrt((1 - u) * width * (right - mode))
+    return fnp.where(u < split_at, below, above)
+
+
+def generalized_normal(key: Any, p: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Generalized normal samples (density proportional to ``exp(-|x|^p)``): a random sign
+    times ``Gamma(1/p)^(1/p)``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.generalized_normal(random.key(0), 1.5, (3,)).shape
+        (3,)
+    """
+    key = _check_key(key, "generalized_normal")
+    p, shape, dtype = _param(p, shape if shape else None, dtype, "generalized_normal", "p")
+    key_g, key_s = split(key)
+    magnitude = fnp.exp(_log_gamma(key_g, 1 / p) / p)
+    return rademacher(key_s, shape, dtype) * magnitude
+
+
+def ball(key: Any, d: int, p: float = 2, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Points uniformly distributed in the unit ``p``-norm ball of dimension ``d``, of shape
+    ``(*shape, d)`` (Barthe, Guedon, Mendelson and Naor, Ann. Probab. 33(2), 2005:
+    ``g / (||g||_p^p + E)^(1/p)`` for generalized normals ``g`` and an exponential ``E``).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import random
+        >>> x = random.ball(random.key(0), 3, shape=(100,))
+        >>> x.shape, bool((fnp.linalg.norm(x, axis=-1) <= 1).all())
+        ((100, 3), True)
+    """
+    key = _check_key(key, "ball")
+    try:
+        d = operator.index(d)
+    except TypeError:
+        raise TypeError(f"funcgrad.random.ball: d must be an int, got {d!r:.40}") from None
+    shape = _shape(shape, "ball")
+    dtype = _float_dtype(dtype, "ball")
+    key_g, key_e = split(key)
+    g = generalized_normal(key_g, float(p), (*shape, d), dtype)
+    e = exponential(key_e, shape, dtype)
+    return g / ((fnp.sum(fnp.abs(g) ** p, axis=-1) + e) ** (1 / p))[..., None]
+
+
+def rademacher(key: Any, shape: Sequence[int] = (), dtype: Any = np.int64) -> Any:
+    """Random signs, -1 or +1 with probability 1/2 each.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> sorted(set(random.rademacher(random.key(0), (100,)).tolist()))
+        [-1, 1]
+    """
+    key = _check_key(key, "rademacher")
+    shape = _shape(shape, "rademacher")
+    bits = _bits(key, shape, _UINT32) & np.uint32(1)
+    return (2 * bits.astype(np.int64) - 1).astype(dtype)
+
+
+def maxwell(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
+    """Maxwell samples: the length of a 3-d standard normal vector.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> bool((random.maxwell(random.key(0), (10,)) >= 0).all())
+        True
+    """
+    key = _check_key(key, "maxwell")
+    shape = _shape(shape, "maxwell")
+    dtype = _float_dtype(dtype, "maxwell")
+    z = normal(key, (*shape, 3), dtype)
+    return fnp.sqrt(fnp.sum(z * z, axis=-1))
+
+
+def double_sided_maxwell(key: Any, loc: Any, scale: Any, shape: Sequence[int] = (),
+                         dtype: Any = None) -> Any:  # fmt: skip
+    """``loc + scale * s * m`` for a Maxwell sample ``m`` and a random sign ``s``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.double_sided_maxwell(random.key(0), 0.0, 1.0, (4,)).shape
+        (4,)
+    """
+    key = _check_key(key, "double_sided_maxwell")
+    shape = _shape(shape if shape else _shape_of(loc, scale), "double_sided_maxwell")
+    dtype = _float_dtype(dtype, "double_sided_maxwell")
+    key_m, key_s = split(key)
+    return loc + scale * rademacher(key_s, shape, dtype) * maxwell(key_m, shape, dtype)
+
+
+def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Sequence[int] | None = None,
+                        dtype: Any = None, method: str = "cholesky") -> Any:  # fmt: skip
+    """Multivariate normal samples ``mean + A z`` with ``A A^T = cov``, of shape
+    ``shape + (n,)`` (``shape`` defaults to the broadcast batch shape of ``mean`` and
+    ``cov``). ``method`` factors ``cov`` by ``'cholesky'`` (positive definite),
+    ``'eigh'`` or ``'svd'`` (also positive semi-definite).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import random
+        >>> x = random.multivariate_normal(random.key(0), fnp.zeros(2), fnp.eye(2), (5,))
+        >>> x.shape
+        (5, 2)
+    """
+    key = _check_key(key, "multivariate_normal")
+    if method not in ("cholesky", "eigh", "svd"):
+        raise ValueError(
+            f"funcgrad.random.multivariate_normal: method must be 'cholesky', 'eigh' or 'svd', "
+            f"got {method!r}"
+        )
+    mean, cov = fnp.asarray(mean), fnp.asarray(cov)
+    if mean.ndim < 1 or cov.ndim < 2 or cov.shape[-2:] != (mean.shape[-1],) * 2:
+        raise ValueError(
+            f"funcgrad.random.multivariate_normal: mean must have shape (..., n) and cov "
+            f"(..., n, n), got mean {mean.shape} and cov {cov.shape}"
+        )
+    dtype = _float_dtype(dtype if dtype is not None else fnp.result_type(mean, cov, 1.0),
+                         "multivariate_normal")  # fmt: skip
+    mean, cov = mean.astype(dtype), cov.astype(dtype)
+    n = mean.shape[-1]
+    if shape is None:
+        shape = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
+    shape = _shape(shape, "multivariate_normal")
+    if method == "cholesky":
+        factor = fnp.linalg.cholesky(cov)
+    elif method == "eigh":
+        w, v = fnp.linalg.eigh(cov)
+        factor = v * fnp.sqrt(fnp.maximum(w, 0))[..., None, :]
+    else:
+        u, s, _ = fnp.linalg.svd(cov)
+        factor = u * fnp.sqrt(s)[..., None, :]
+    z = normal(key, (*shape, n), dtype)
+    return mean + fnp.einsum("...ij,...j->...i", factor, z)
+
+
+# ------------------------------------------------------------------------------------
+# More discrete distributions
+# ------------------------------------------------------------------------------------
+
+
+def geometric(key: Any, p: Any, shape: Sequence[int] | None = None, dtype: Any = np.int64) -> Any:
+    """The number of Bernoulli(p) trials up to and including the first success (``>= 1``):
+    ``floor(log(u) / log(1 - p)) + 1``.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.geometric(random.key(0), 0.25, (20000,))
+        >>> abs(float(x.mean()) - 4.0) < 0.15, int(x.min())
+        (True, 1)
+    """
+    key = _check_key(key, "geometric")
+    p, shape, work = _param(p, shape, None, "geometric", "p")
+    u = _uniform01(key, shape, work, open_=True)
+    return (fnp.floor(fnp.log(u) / fnp.log1p(-p)) + 1).astype(dtype)
+
+
+def _poisson_small(key: Any, lam: Any, shape: tuple[int, ...]) -> Any:
+    """Knuth's method: count uniforms until their product drops below ``exp(-lam)``."""
+    from funcgrad import lax
+
+    def body(state):
+        k, count, log_prod, done = state
+        k, sub = split(k)
+        log_prod = log_prod + fnp.log(_uniform01(sub, shape, lam.dtype, open_=True))
+        now_done = done | (log_prod < -lam)
+        return k, count + fnp.where(now_done, 0, 1), log_prod, now_done
+
+    start = (key, fnp.zeros(shape, np.int64), fnp.zeros(shape, lam.dtype), lam <= 0)
+    _, count, _, _ = lax.while_loop(lambda s: ~fnp.all(s[3]), body, start)
+    return count
+
+
+def _poisson_large(key: Any, lam: Any, shape: tuple[int, ...]) -> Any:
+    """Hormann's transformed rejection with squeeze (PTRS; "The transformed rejection
+    method for generating Poisson random variables", Insurance: Mathematics and Economics
+    12, 1993), exact, for ``lam >= 10``."""
+    from funcgrad import lax
+    from funcgrad._src.lax import special as ls
+
+    lam = fnp.maximum(lam, 10.0)
+    log_lam = fnp.log(lam)
+    b = 0.931 + 2.53 * fnp.sqrt(lam)
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2)
+
+    def body(state):
+        k_key, kept, done = state
+        k_key, k_u, k_v = split(k_key, 3)
+        u = _uniform01(k_u, shape, lam.dtype) - 0.5
+        v = _uniform01(k_v, shape, lam.dtype, open_=True)
+        us = 0.5 - fnp.abs(u)
+        k = fnp.floor((2 * a / us + b) * u + lam + 0.43)
+        quick = (us >= 0.07) & (v <= vr)
+        rejected = (k < 0) | ((us < 0.013) & (v > us))
+        safe_k = fnp.maximum(k, 0.0)
+        log_ratio = fnp.log(v) + fnp.log(inv_alpha) - fnp.log(a / (us * us) + b)
+        exact = log_ratio <= -lam + safe_k * log_lam - ls.lgamma_p.bind1(safe_k + 1)
+        accept = quick | (~rejected & exact)
+        take = accept & ~done
+        return k_key, fnp.where(take, k, kept), done | accept
+
+    start = (key, fnp.zeros(shape, lam.dtype), fnp.zeros(shape, bool))
+    _, k, _ = lax.while_loop(lambda s: ~fnp.all(s[2]), body, start)
+    return k.astype(np.int64)
+
+
+def poisson(key: Any, lam: Any, shape: Sequence[int] | None = None, dtype: Any = np.int64) -> Any:
+    """Poisson(lam) samples: Knuth's multiplication method below ``lam = 10`` and Hormann's
+    exact transformed rejection (PTRS) above. ``lam == 0`` gives 0; negative or NaN
+    ``lam`` gives -1 (an impossible count, where a float sampler would give NaN).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.poisson(random.key(0), 4.0, (20000,))
+        >>> abs(float(x.mean()) - 4.0) < 0.1
+        True
+    """
+    key = _check_key(key, "poisson")
+    lam, shape, _ = _param(lam, shape, np.float64, "poisson", "lam")
+    key_small, key_large = split(key)
+    large = lam >= 10
+    small = _poisson_small(key_small, fnp.where(large, 0.0, lam), shape)
+    big = _poisson_large(key_large, fnp.where(large, lam, 10.0), shape)
+    out = fnp.where(large, big, small)
+    return fnp.where((lam >= 0), out, -1).astype(dtype)
+
+
+def _binomial_inversion(key: Any, n: Any, p: Any, shape: tuple[int, ...]) -> Any:
+    """Sequential search of the CDF (for ``n p < 10``, where it takes few steps)."""
+    from funcgrad import lax
+
+    q = 1 - p
+    u = _uniform01(key, shape, p.dtype)
+    ratio = p / q
+
+    def body(state):
+        k, pmf, cdf, done = state
+        pmf = pmf * (n - k) / (k + 1) * ratio
+        k = fnp.where(done, k, k + 1)
+        cdf = cdf + fnp.where(done, 0.0, pmf)
+        return k, pmf, cdf, done | (u <= cdf) | (k >= n)
+
+    pmf0 = fnp.exp(n * fnp.log1p(-p))
+    start = (fnp.zeros(shape, p.dtype), pmf0, pmf0, (u <= pmf0) | (n <= 0))
+    k, _, _, _ = lax.while_loop(lambda s: ~fnp.all(s[3]), body, start)
+    return k
+
+
+def _binomial_btrs(key: Any, n: Any, p: Any, shape: tuple[int, ...]) -> Any:
+    """Hormann's BTRS transformed rejection ("The generation of binomial random variates",
+    J. Statist. Comput. Simul. 46, 1993), exact, for ``n p >= 10`` and ``p <= 1/2``."""
+    from funcgrad import lax
+    from funcgrad._src.lax import special as ls
+
+    lg = ls.lgamma_p.bind1
+    q = 1 - p
+    spq = fnp.sqrt(n * p * q)
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    vr = 0.92 - 4.2 / b
+    alpha = (2.83 + 5.1 / b) * spq
+    lpq = fnp.log(p / q)
+    m = fnp.floor((n + 1) * p)
+    h = lg(m + 1) + lg(n - m + 1)
+
+    def body(state):
+        k_key, kept, done = state
+        k_key, k_u, k_v = split(k_key, 3)
+        u = _uniform01(k_u, shape, p.dtype) - 0.5
+        v = _uniform01(k_v, shape, p.dtype, open_=True)
+        us = 0.5 - fnp.abs(u)
+        k = fnp.floor((2 * a / us + b) * u + c)
+        inside = (k >= 0) & (k <= n)
+        quick = inside & (us >= 0.07) & (v <= vr)
+        safe_k = fnp.clip(k, 0.0, n)
+        log_v = fnp.log(v * alpha / (a / (us * us) + b))
+        exact = inside & (log_v <= h - lg(safe_k + 1) - lg(n - safe_k + 1) + (safe_k - m) * lpq)
+        accept = quick | exact
+        return k_key, fnp.where(accept & ~done, k, kept), done | accept
+
+    start = (key, fnp.zeros(shape, p.dtype), fnp.zeros(shape, bool))
+    _, k, _ = lax.while_loop(lambda s: ~fnp.all(s[2]), body, start)
+    return k
+
+
+def binomial(
+    key: Any, n: Any, p: Any, shape: Sequence[int] | None = None, dtype: Any = None
+) -> Any:
+    """Binomial(n, p) samples (as floats, like JAX): by inversion when ``n min(p, 1-p) < 10``,
+    else by Hormann's exact BTRS rejection; ``p > 1/2`` samples ``n - Binomial(n, 1 - p)``.
+    Invalid ``n`` (negative or not an integer) or ``p`` (outside [0, 1]) give NaN.
+
+    Examples:
+        >>> from funcgrad import random
+        >>> x = random.binomial(random.key(0), 20.0, 0.3, (20000,))
+        >>> abs(float(x.mean()) - 6.0) < 0.1
+        True
+    """
+    key = _check_key(key, "binomial")
+    shape = _shape_of(n, p) if shape is None else shape
+    n, shape, dtype = _param(n, shape, dtype, "binomial", "n")
+    p, _, _ = _param(p, shape, dtype, "binomial", "p")
+    flip = p > 0.5
+    p_small = fnp.where(flip, 1 - p, p)
+    valid = (n >= 0) & (n == fnp.floor(n)) & (p >= 0) & (p <= 1)
+    n_safe = fnp.where(valid, n, 0.0)
+    p_safe = fnp.where(valid, p_small, 0.0)
+    use_btrs = n_safe * p_safe >= 10
+    key_i, key_b = split(key)
+    by_inversion = _binomial_inversion(key_i, fnp.where(use_btrs, 0.0, n_safe),
+                                       fnp.where(use_btrs, 0.0, p_safe), shape)  # fmt: skip
+    by_btrs = _binomial_btrs(key_b, fnp.where(use_btrs, n_safe, 100.0),
+                             fnp.where(use_btrs, p_safe, 0.5), shape)  # fmt: skip
+    k = fnp.where(use_btrs, by_btrs, by_inversion)
+    k = fnp.where(flip, n_safe - k, k)
+    return fnp.where(valid, k, np.nan).astype(dtype)
+
+
+def multinomial(
+    key: Any, n: Any, p: Any, shape: Sequence[int] | None = None, dtype: Any = None
+) -> Any:
+    """Multinomial counts of ``n`` draws over the categories of ``p`` (last axis), as
+    floats: category ``i`` gets ``Binomial(n - drawn so far, p_i / (remaining mass))``.
+
+    ``p`` is normalised; the result has shape ``shape + (K,)``, ``shape`` defaulting to
+    the broadcast of ``n``'s shape and ``p.shape[:-1]``.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import random
+        >>> x = random.multinomial(random.key(0), 10.0, fnp.asarray([0.2, 0.3, 0.5]), (4,))
+        >>> x.shape, x.sum(-1).tolist()
+        ((4, 3), [10.0, 10.0, 10.0, 10.0])
+    """
+    key = _check_key(key, "multinomial")
+    p = fnp.asarray(p)
+    if p.ndim < 1:
+        raise ValueError(
+            f"funcgrad.random.multinomial: p must have a category axis, got shape {p.shape}"
+        )
+    k_count = p.shape[-1]
+    if shape is None:
+        shape = np.broadcast_shapes(np.shape(n), p.shape[:-1])
+    shape = _shape(shape, "multinomial")
+    dtype = _float_dtype(dtype if dtype is not None else (p.dtype if p.dtype.kind == "f" else None),
+                         "multinomial")  # fmt: skip
+    p = fnp.broadcast_to(p.astype(dtype), (*shape, k_count))
+    p = p / fnp.sum(p, axis=-1, keepdims=True)
+    remaining = fnp.broadcast_to(fnp.asarray(n, dtype=dtype), shape)
+    mass = fnp.ones(shape, dtype)
+    counts = []
+    keys = split(key, k_count)
+    for i in range(k_count - 1):
+        share = fnp.clip(p[..., i] / fnp.maximum(mass, np.finfo(dtype).tiny), 0.0, 1.0)
+        draw = binomial(keys[i], remaining, share, shape, dtype)
+        counts.append(draw)
+        remaining = remaining - draw
+        mass = mass - p[..., i]
+    counts.append(remaining)
+    return fnp.stack(counts, axis=-1)
+
+
+# ------------------------------------------------------------------------------------
+# Key utilities
+# ------------------------------------------------------------------------------------
+
+
+def key_data(keys: Any) -> Any:
+    """The raw ``uint32`` data of a key or batch of keys (funcgrad's keys are that data
+    already, so this returns them as an array; kept for JAX compatibility).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> random.key_data(random.key(0)).dtype
+        dtype('uint32')
+    """
+    keys = fnp.asarray(keys)
+    if keys.dtype != _UINT32 or keys.ndim < 1 or keys.shape[-1] != 2:
+        raise TypeError(
+            f"funcgrad.random.key_data: expected keys (uint32, shape (..., 2)), got {_describe(keys)}"
+        )
+    return keys
+
+
+def wrap_key_data(key_bits: Any, *, impl: Any = None) -> Any:
+    """Keys from raw ``uint32`` data of shape ``(..., 2)`` (the inverse of
+    :func:`key_data`). Only the threefry-2x32 implementation exists: ``impl`` must be
+    None or ``'threefry2x32'``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from funcgrad import random
+        >>> k = random.wrap_key_data(np.array([0, 42], dtype=np.uint32))
+        >>> random.normal(k).shape
+        ()
+    """
+    if impl not in (None, "threefry2x32"):
+        raise ValueError(
+            f"funcgrad.random.wrap_key_data: impl must be None or 'threefry2x32', got {impl!r}"
+        )
+    bits = fnp.asarray(key_bits)
+    if bits.dtype != _UINT32 or bits.ndim < 1 or bits.shape[-1] != 2:
+        raise TypeError(
+            f"funcgrad.random.wrap_key_data: key_bits must be uint32 of shape (..., 2), got "
+            f"{_describe(bits)}"
+        )
+    return bits
+
+
+def clone(key: Any) -> Any:
+    """The key itself: funcgrad's keys are immutable values, so a clone is the same key
+    (kept for JAX compatibility, where it marks a deliberate reuse).
+
+    Examples:
+        >>> from funcgrad import random
+        >>> k = random.key(1)
+        >>> random.clone(k).tolist() == k.tolist()
+        True
+    """
+    return fnp.asarray(key)

@@ -661,7 +661,13 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> PyTree:
             f"tree_unflatten: treedef must be a PyTreeDef, got {type(treedef).__name__}; "
             "the arguments are (treedef, leaves), in that order."
         )
-    leaves = leaves if isinstance(leaves, list) else list(leaves)
+    if not isinstance(leaves, list):
+        if not hasattr(leaves, "__iter__"):
+            raise TypeError(
+                f"tree_unflatten: leaves must be an iterable of {treedef._num_leaves} leaves "
+                f"(a list, as tree_leaves returns), got {type(leaves).__name__} {leaves!r:.40}"
+            )
+        leaves = list(leaves)
     if len(leaves) != treedef._num_leaves:
         raise ValueError(
             f"tree_unflatten: the treedef {treedef} has {treedef._num_leaves} leaves, but "

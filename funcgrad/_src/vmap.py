@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from funcgrad._src.core import Array, Tracer, on_inputs_backend
 from funcgrad._src.interpreters import batching
@@ -54,7 +55,11 @@ def _leaf_names(args: tuple, fun: Callable) -> list[str]:
 
 
 def vmap(
-    fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None
+    fun: Callable,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_size: int | None = None,
+    axis_name: Hashable | None = None,
 ) -> Callable:
     """Vectorise ``fun`` over a new batch axis, without a Python loop over examples.
 
@@ -67,6 +72,11 @@ def vmap(
         out_axes: where the batch axis goes in each output (an int, ``None`` for an
             output that does not depend on the example, or a pytree prefix).
         axis_size: the batch size, needed only when no argument is batched.
+        axis_name: a name (any hashable, usually a string) for the batch axis, so that
+            collectives inside ``fun`` (``funcgrad.lax.psum(x, axis_name)``,
+            ``pmean``, ``all_gather``, ``axis_index``, ...) act across the examples, as
+            in ``jax.vmap``. Nested vmaps with different names compose; an inner name
+            shadows an equal outer one.
 
     Returns:
         The batched function. Keyword arguments are passed through unbatched.
@@ -76,9 +86,24 @@ def vmap(
         >>> dot = lambda a, b: fnp.sum(a * b)
         >>> funcgrad.vmap(dot, in_axes=(0, None))(fnp.ones((3, 2)), fnp.arange(2.0)).tolist()
         [1.0, 1.0, 1.0]
+
+        Normalising each example by the batch total, inside the per-example function:
+
+        >>> from funcgrad import lax
+        >>> share = lambda x: x / lax.psum(x, "batch")
+        >>> funcgrad.vmap(share, axis_name="batch")(fnp.asarray([1.0, 3.0])).tolist()
+        [0.25, 0.75]
     """
     if not callable(fun):
         raise TypeError(f"vmap: fun must be callable, got {type(fun).__name__}")
+    if axis_name is not None:
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise TypeError(
+                f"vmap: axis_name must be hashable (a string, usually), got "
+                f"{type(axis_name).__name__}"
+            ) from None
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # JAX accepts a list here; a list is not an args prefix
 
@@ -127,7 +152,7 @@ def vmap(
             return out_leaves
 
         with on_inputs_backend(vals):
-            outs, out_dims = batching.batch_flat(flat_fun, vals, dims, size)
+            outs, out_dims = batching.batch_flat(flat_fun, vals, dims, size, axis_name=axis_name)
         out_value, out_tree = out_trees[-1]
         out_spec = _axes_for_leaves("vmap", "out_axes", out_axes, out_value)
         results = []

@@ -284,7 +284,13 @@ def backward_pass(jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -> list:
                 f"reverse-mode differentiation rule (transpose) for '{eqn.primitive.name}' "
                 f"is not implemented"
             )
-        cts_in = rule(cts, *operands, **eqn.params)
+        if eqn.source is None:
+            cts_in = rule(cts, *operands, **eqn.params)
+        else:  # debug_nans: errors in the transpose name the forward line
+            from funcgrad._src.source_info import in_backward
+
+            with in_backward(eqn.source, eqn.primitive.name):
+                cts_in = rule(cts, *operands, **eqn.params)
         for a, x, ct in zip(inputs, operands, cts_in):
             # only linear operands (UndefinedPrimal) accumulate cotangents
             if ct is None or type(x) is not UndefinedPrimal or type(ct) is Zero:
@@ -322,9 +328,19 @@ def defjvp(prim: Primitive, *tangent_fns: Callable | None) -> None:
                 total = contribution if total is None else add_tangents(total, contribution)
         if total is None:
             total = Zero(get_aval(out).update(weak_type=False))
+        elif total.shape != out.shape:
+            # a 0-d operand's contribution (rem's ``t``) against a larger output: the
+            # tangent has the output's shape, always
+            total = _broadcast_to(total, out.shape)
         return [out], [total]
 
     prim.jvp = rule
+
+
+def _broadcast_to(t: Any, shape: tuple[int, ...]) -> Any:
+    from funcgrad._src.lax.structural import broadcast_in_dim_p
+
+    return broadcast_in_dim_p.bind1(t, shape=shape, broadcast_dimensions=())
 
 
 def defjvp_zero(prim: Primitive) -> None:

@@ -12,11 +12,22 @@ result directly, with no Python loop over examples:
 int). The rule runs in the parent trace and returns the outputs with their batch
 dimensions (``None`` when an output does not depend on the example). Operations none
 of whose operands are batched pass straight to the parent trace.
+
+Named axes: ``vmap(f, axis_name="i")`` gives its trace a name, and collectives
+(``psum``, ``all_gather``, ... in :mod:`funcgrad._src.lax.parallel`) over ``"i"`` act
+along the batch dimension. Their rules are called for every application, batched
+operands or not (``psum(1.0, "i")`` is the axis size), and read the trace they run for
+with :func:`current_rule_trace`. The *axis environment* (:func:`axis_env`) lists the
+names in scope, innermost last, for abstract evaluation and error messages; vmap and
+``funcgrad.distributed.pmap`` push frames onto it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 from funcgrad._src.core import (
     Primitive,
@@ -33,8 +44,69 @@ from funcgrad._src.interpreters import ad
 not_mapped = None
 
 
+# --- named axes -------------------------------------------------------------------------
+
+
+class AxisFrame(NamedTuple):
+    """A named axis in scope: its name, its size, and what maps it (``"vmap"`` or
+    ``"processes"``)."""
+
+    name: Hashable
+    size: int
+    kind: str
+
+
+class _AxisState(threading.local):
+    def __init__(self) -> None:
+        self.frames: tuple[AxisFrame, ...] = ()
+        # The BatchTrace whose rule is running (see BatchTrace.process_primitive).
+        self.rule_trace: BatchTrace | None = None
+
+
+_axis_state = _AxisState()
+
+#: Primitives that act over a named axis (collectives): their batching rule runs even
+#: when no operand is batched, since the result depends on the axis (``psum(1.0, "i")``).
+named_axis_primitives: set[Primitive] = set()
+
+
+def axis_env() -> tuple[AxisFrame, ...]:
+    """The named axes in scope in this thread, outermost first."""
+    return _axis_state.frames
+
+
+@contextmanager
+def extend_axis_env(frame: AxisFrame):
+    """Put ``frame`` in scope (innermost) for the duration of the block."""
+    state = _axis_state
+    previous = state.frames
+    state.frames = previous + (frame,)
+    try:
+        yield
+    finally:
+        state.frames = previous
+
+
+def current_rule_trace() -> BatchTrace | None:
+    """The batching trace whose rule is running now (collectives' rules read its name)."""
+    return _axis_state.rule_trace
+
+
+def describe_axis_env(frames: Sequence[AxisFrame] | None = None) -> str:
+    """The names in scope for error messages: ``'i' (vmap, size 3), 'data' (processes, 2)``."""
+    frames = axis_env() if frames is None else frames
+    if not frames:
+        return "no axis names are in scope"
+    seen, parts = set(), []
+    for f in reversed(frames):  # innermost first; a shadowed name is listed once
+        if f.name not in seen:
+            seen.add(f.name)
+            parts.append(f"{f.name!r} ({f.kind}, size {f.size})")
+    return "axis names in scope: " + ", ".join(parts)
+
+
 class BatchTracer(Tracer):
-    __slots__ = ("val", "bdim")
+    __slots__ = ("bdim", "val")
 
     def __init__(self, trace: BatchTrace, val: Any, bdim: int):
         self._trace = trace
@@ -62,11 +134,14 @@ class BatchTrace(Trace):
 
     transformation = "vmap"
 
-    def __init__(self, parent: Trace, axis_size: int, transformation: str = "vmap"):
+    def __init__(self, parent: Trace, axis_size: int, transformation: str = "vmap",
+                 axis_name: Hashable | None = None):  # fmt: skip
         self.parent = parent
         self.axis_size = axis_size
         self.active = True
         self.transformation = transformation
+        # collectives over this name reduce along the batch dimension (None: unnamed)
+        self.axis_name = axis_name
 
     def unpack(self, x: Any) -> tuple[Any, int | None]:
         """``(value in the parent trace, batch dimension)`` of an operand."""
@@ -89,12 +164,24 @@ class BatchTrace(Trace):
         context = trace_context
         context.trace = self.parent
         try:
-            if not batched:
-                return self.parent.process_primitive(prim, tuple(vals), params)
+            if not batched and prim not in named_axis_primitives:
+                if self.axis_name is None or not _calls_collective(params, self.axis_name):
+                    return self.parent.process_primitive(prim, tuple(vals), params)
+                # a call (jit, cond, ...) of a program with collectives over this axis:
+                # its result depends on the axis, so batch it with a broadcast operand
+                vals, dims = _with_one_batched(prim, vals, self.axis_size)
             rule = prim.batch
             if rule is None:
                 raise NotImplementedError(f"batching rule for '{prim.name}' is not implemented")
-            outs, out_dims = rule(vals, dims, **params)
+            # Rules of collectives read this trace's axis name; rules of call-like
+            # primitives (jit, cond, scan) batch their sub-programs over the same name.
+            state = _axis_state
+            previous_rule_trace = state.rule_trace
+            state.rule_trace = self
+            try:
+                outs, out_dims = rule(vals, dims, **params)
+            finally:
+                state.rule_trace = previous_rule_trace
         finally:
             context.trace = self
         return [o if d is None else BatchTracer(self, o, d) for o, d in zip(outs, out_dims)]
@@ -106,8 +193,10 @@ class BatchTrace(Trace):
         vals = [self._operand_at_front(x) for x in args]
         n = len(vals)
 
+        name = self.axis_name
+
         def batched_fun(*xs):
-            return batch_flat(fun, xs, [0] * n, size, move_to=0)[0]
+            return batch_flat(fun, xs, [0] * n, size, move_to=0, axis_name=name)[0]
 
         def batched_jvp(primals, tangents):
             # symbolic zeros stay symbolic, with the per-example abstract value
@@ -124,7 +213,7 @@ class BatchTrace(Trace):
 
             live_tangents = [tangents[i] for i in live]
             outs, _ = batch_flat(joint, [*primals, *live_tangents], [0] * (n + len(live)), size,
-                                 move_to=0)  # fmt: skip
+                                 move_to=0, axis_name=name)  # fmt: skip
             half = len(outs) // 2
             return outs[:half], outs[half:]
 
@@ -141,9 +230,10 @@ class BatchTrace(Trace):
         size = self.axis_size
         vals = [self._operand_at_front(x) for x in args]
         n = len(vals)
+        name = self.axis_name
 
         def batched_fun(*xs):
-            return batch_flat(fun, xs, [0] * n, size, move_to=0)[0]
+            return batch_flat(fun, xs, [0] * n, size, move_to=0, axis_name=name)[0]
 
         def batched_fwd(*xs):
             trees = []
@@ -155,7 +245,7 @@ class BatchTrace(Trace):
                 trees[:] = [out_t, res_t, len(out_leaves)]
                 return [*out_leaves, *res_leaves]
 
-            outs, _ = batch_flat(flat_fwd, xs, [0] * n, size, move_to=0)
+            outs, _ = batch_flat(flat_fwd, xs, [0] * n, size, move_to=0, axis_name=name)
             out_t, res_t, n_out = trees
             return tree_unflatten(out_t, outs[:n_out]), tree_unflatten(res_t, outs[n_out:])
 
@@ -176,7 +266,7 @@ class BatchTrace(Trace):
                 ]
 
             return batch_flat(flat_bwd, [*res_leaves, *ct_leaves], [0] * (n_res + len(ct_leaves)),
-                              size, move_to=0)[0]  # fmt: skip
+                              size, move_to=0, axis_name=name)[0]  # fmt: skip
 
         outs = self._in_parent(
             lambda: self.parent.process_custom_vjp_call(
@@ -199,28 +289,85 @@ class BatchTrace(Trace):
             context.trace = previous
 
 
+def _calls_collective(params: dict, axis_name: Hashable) -> bool:
+    """Whether a call-like primitive's programs (jit, cond, scan, ...) hold a collective
+    over ``axis_name``, so that an unbatched call still depends on the named axis."""
+    from funcgrad._src.ir import ClosedJaxpr
+
+    for value in params.values():
+        subs = value if type(value) is tuple else (value,)
+        for sub in subs:
+            if type(sub) is ClosedJaxpr and sub.derive(
+                ("collective over", axis_name), lambda sub=sub: _mentions_axis(sub, axis_name)
+            ):
+                return True
+    return False
+
+
+def _mentions_axis(closed: Any, axis_name: Hashable) -> bool:
+    for eqn in closed.jaxpr.eqns:
+        if eqn.primitive in named_axis_primitives:
+            names = eqn.params.get("axes", (eqn.params.get("axis_name"),))
+            if axis_name in names:
+                return True
+        elif _calls_collective(eqn.params, axis_name):
+            return True
+    return False
+
+
+def _with_one_batched(prim: Primitive, vals: list, size: int) -> tuple[list, list]:
+    """``vals`` with the first operand broadcast along a new batch axis (dimension 0)."""
+    if not vals:
+        raise NotImplementedError(
+            f"vmap: '{prim.name}' has no operands but its program uses a collective over the "
+            f"named axis; pass it an operand that is mapped over that axis"
+        )
+    dims = [None] * len(vals)
+    vals = list(vals)
+    vals[0], dims[0] = broadcast_batch(vals[0], size, 0), 0
+    return vals, dims
+
+
 def _unbatched_aval(aval: ShapedArray) -> ShapedArray:
     return ShapedArray(aval.shape[1:], aval.dtype, aval.weak_type)
 
 
+#: ``batch_flat``'s default axis name: the name of the trace whose rule is running, so that
+#: the rules of call-like primitives (jit, cond, scan, ...) batch their sub-programs over
+#: the named axis they were met in.
+INHERIT_AXIS_NAME: Any = object()
+
+
 def batch_flat(fun: Callable, args: Sequence[Any], dims: Sequence[int | None], axis_size: int,
-               move_to: int | None = None, transformation: str = "vmap") -> tuple[list, list]:  # fmt: skip
+               move_to: int | None = None, transformation: str = "vmap",
+               axis_name: Hashable | None = INHERIT_AXIS_NAME) -> tuple[list, list]:  # fmt: skip
     """Run ``fun`` (flat list in, flat list out) on batched ``args`` in a new trace over
     the current one; returns the outputs and their batch dimensions.
 
     With ``move_to`` set, every output gets its batch dimension there (unbatched
     outputs are broadcast), so all the returned dimensions are ``move_to``.
+    ``axis_name`` names the new axis for collectives (``None``: unnamed; by default the
+    name of the batching trace whose rule calls this, if any).
     """
+    state = _axis_state
+    if axis_name is INHERIT_AXIS_NAME:
+        outer = state.rule_trace
+        axis_name = outer.axis_name if outer is not None and outer.axis_size == axis_size else None
     context = trace_context
     parent = context.trace
-    trace = BatchTrace(parent, axis_size, transformation)
+    trace = BatchTrace(parent, axis_size, transformation, axis_name)
     tracers = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, dims)]
     context.trace = trace
+    previous_frames, previous_rule_trace = state.frames, state.rule_trace
+    if axis_name is not None:
+        state.frames = previous_frames + (AxisFrame(axis_name, axis_size, "vmap"),)
+    state.rule_trace = None  # ``fun`` is user code, not a rule
     try:
         outs = fun(*tracers)
     finally:
         context.trace = parent
         trace.active = False
+        state.frames, state.rule_trace = previous_frames, previous_rule_trace
     vals, out_dims = [], []
     for x in outs:
         if type(x) is BatchTracer and x._trace is trace:

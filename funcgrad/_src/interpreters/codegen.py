@@ -10,7 +10,16 @@ Buffer reuse: an elementwise kernel writes its result into an operand's buffer
 (``out=``) when that operand dies at this equation, has the result's shape and
 dtype, and its buffer was allocated inside the program by an earlier kernel (never
 a user's input unless it was donated, never a constant, never memory that a live
-view or an output still shares).
+view or an output still shares). Which kernels allocate is decided from what they
+are, not from the primitive's name: a true ufunc of the backend
+(``Backend.is_ufunc``) or a kernel whose contract is a new buffer (``astype``,
+``Backend.select``, ``Backend.reduce``, fused kernels). ``real``/``imag`` (and
+``conj`` where the array library returns a real operand itself) are functions, not
+ufuncs: their results are treated as views of their operand, like a reshape's.
+
+Outputs: a program made with ``private_outputs`` (the programs of ``jit``) never
+returns memory of a non-donated input: an output that may share it (``lambda x: x``,
+a reshape or ``real`` of an input) is copied, as XLA does.
 
 Buffer pool (NumPy): an elementwise result, matrix product or im2col patch matrix of at
 least 128 KiB that never reaches an output is written into a buffer the program keeps
@@ -42,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src.core import Array, Primitive, ShapedArray
-from funcgrad._src.interpreters import fusion
+from funcgrad._src.interpreters import fusion, fusion_cpu
 from funcgrad._src.ir import ClosedJaxpr, Equation, Literal, Var
 from funcgrad._src.lax import convolution, elementwise, indexing, linalg, reductions, structural
 
@@ -50,9 +59,9 @@ _UFUNC_OF: dict[Primitive, str] = {
     **{p: elementwise.UNARY_UFUNCS[n] for n, p in elementwise.unary_primitives.items()},
     **{p: elementwise.BINARY_UFUNCS[n] for n, p in elementwise.binary_primitives.items()},
 }
-# Never given out=: real/imag are not ufuncs in every array library, and NumPy's sign
-# runs about 10x slower writing over its own input than into a fresh buffer.
-_NO_OUT = {"real", "imag", "sign"}
+# Never given out=: NumPy's sign runs about 10x slower writing over its own input than
+# into a fresh buffer. (real/imag are no ufuncs: Backend.is_ufunc keeps out= from them.)
+_NO_OUT = {"sign"}
 # Ufuncs whose loops take and return one dtype: a bool/int -> float cast of an operand
 # can be done by the ufunc itself (dtype=...), saving a pass over memory.
 _HOMOGENEOUS = {
@@ -62,15 +71,24 @@ _HOMOGENEOUS = {
 
 
 class Executable:
-    """A compiled program: ``fn(*input_buffers) -> tuple of output buffers``, and its source."""
+    """A compiled program: ``fn(*input_buffers) -> tuple of output buffers``, and its source.
 
-    __slots__ = ("fn", "jaxpr", "name", "source")
+    ``pool``: the buffers it keeps between calls; ``pool_bytes``: their size in bytes.
 
-    def __init__(self, fn: Callable, source: str, name: str, jaxpr: ClosedJaxpr):
+    ``loops``: its fused CPU loops (``fusion_cpu.LoopKernel``), if generated with them.
+    """
+
+    __slots__ = ("fn", "jaxpr", "loops", "name", "pool", "pool_bytes", "source")
+
+    def __init__(self, fn: Callable, source: str, name: str, jaxpr: ClosedJaxpr,
+                 pool: Sequence = (), loops: Sequence = ()):  # fmt: skip
         self.fn = fn
         self.source = source
         self.name = name
         self.jaxpr = jaxpr
+        self.pool = tuple(pool)
+        self.pool_bytes = sum(b.nbytes for b in self.pool)
+        self.loops = tuple(loops)
 
     def __call__(self, *buffers: Any) -> tuple:
         return self.fn(*buffers)
@@ -121,8 +139,14 @@ def _literal_expr(w: _Writer, lit: Literal) -> str:
 
 Emitter = Callable[[_Writer, Equation, list, Any], "str | None"]
 _emitters: dict[Primitive, Emitter] = {}
-# Emitters whose result is always a newly allocated buffer (for ndim > 0).
+# Primitives whose emitted kernel returns a newly allocated, writable buffer by its
+# contract (for ndim > 0): astype (copy=True), Backend.select, Backend.reduce and
+# ufunc.reduce, fused kernels. Ufunc-backed primitives are decided by _takes_out.
 _fresh: set[Primitive] = set()
+#: Primitives without an emitter whose impl returns buffers sharing no memory with its
+#: operands (the collectives: results of communication), so that a program's end never
+#: copies them as possible aliases of its inputs.
+fresh_impls: set[Primitive] = set()
 
 
 def _ufunc_emitter(ufunc_name: str) -> Emitter:
@@ -140,7 +164,32 @@ def _ufunc_emitter(ufunc_name: str) -> Emitter:
 
 for _prim, _ufunc in _UFUNC_OF.items():
     _emitters[_prim] = _ufunc_emitter(_ufunc)
-    _fresh.add(_prim)
+
+
+def _is_ufunc_kernel(backend: Any, name: str) -> bool:
+    """Whether ``backend.xp.<name>`` is a true ufunc: it returns a new writable buffer
+    sharing no memory with its operands, and accepts ``out=``."""
+    return backend.is_ufunc(getattr(backend.xp, name, None))
+
+
+def _takes_out(backend: Any, prim: Primitive) -> bool:
+    """Whether the emitted kernel of ``prim`` may be given ``out=`` (a reused or pool
+    buffer)."""
+    name = _UFUNC_OF.get(prim)
+    return name is not None and name not in _NO_OUT and _is_ufunc_kernel(backend, name)
+
+
+def _returns_fresh(backend: Any, prim: Primitive, eqn: Equation) -> bool:
+    """Whether the emitted kernel of ``eqn`` returns memory no other value shares."""
+    if prim in _fresh:
+        return True
+    name = _UFUNC_OF.get(prim)
+    if name is not None:
+        return _is_ufunc_kernel(backend, name)
+    if prim is linalg.dot_general_p:  # matmul, or a broadcasting multiply
+        return _is_ufunc_kernel(backend, "matmul") and _is_ufunc_kernel(backend, "multiply")
+    return False
+
 
 # NumPy's maximum/minimum loops are several times faster on two contiguous arrays than on
 # an array and a scalar (the relu case, max(x, 0)): the scalar is given as a constant
@@ -344,7 +393,7 @@ _emitters[reductions.reduce_min_p] = _reducer_emit("min", "minimum", False)
 _emitters[linalg.dot_general_p] = _dot_general_emit
 _emitters[elementwise.select_p] = _select_emit
 _emitters[indexing.gather_p] = _gather_emit
-_fresh.update({structural.convert_element_type_p, linalg.dot_general_p, elementwise.select_p,
+_fresh.update({structural.convert_element_type_p, elementwise.select_p,
                reductions.reduce_sum_p, reductions.reduce_max_p, reductions.reduce_min_p})  # fmt: skip
 
 
@@ -403,17 +452,44 @@ def _fusable_casts(eqns: Sequence[Equation], uses: dict, outputs: set) -> dict:
     return fused
 
 
+def _as_python_scalar(x: Any) -> Any:
+    return x.item() if hasattr(x, "item") else x
+
+
+def _weak_operands_as_scalars(w: _Writer, inputs: list, args: list) -> list:
+    """Weak values (Python scalars traced as 0-d values) enter a ufunc as Python scalars, so
+    that it promotes them as weakly as abstract evaluation did (NumPy's 0-d arrays and
+    NumPy scalars are strong: ``float32_array ** int64(1)`` would be float64)."""
+    return [f"{w.glob(_as_python_scalar, 'weak')}({x})" if type(a) is Var and a.aval.weak_type
+            and not a.aval.shape else x for a, x in zip(inputs, args)]  # fmt: skip
+
+
 def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
-             donated: Sequence[bool] = ()) -> Executable:  # fmt: skip
-    """Generate, compile and return the code of an (optimised) program for ``backend``."""
+             donated: Sequence[bool] = (), private_outputs: bool = False,
+             cpu_fusion: bool = False, compile_loops: bool = True) -> Executable:  # fmt: skip
+    """Generate, compile and return the code of an (optimised) program for ``backend``.
+
+    ``donated[i]``: input ``i``'s buffer may be overwritten. ``private_outputs``: no
+    output shares memory with a non-donated input (those that might are copied).
+    ``cpu_fusion`` (NumPy): fusible groups become numba loops (see fusion_cpu);
+    ``compile_loops=False`` only writes their source (for ``as_text``: the code is
+    then not runnable).
+    """
     jaxpr = closed.jaxpr
     # Elementwise fusion hook: on backends that compile kernels, each group of elementwise
     # equations becomes one fused_elementwise equation; the kernels' C heads the source.
     kernel_comments: list[str] = []
+    loops: list = []
     if getattr(backend, "fuses_elementwise", False):
         fused, kernels = fusion.fuse(closed)
         jaxpr = fused.jaxpr
         kernel_comments = [f"# {line}".rstrip() for k in kernels for line in k.text().splitlines()]
+    elif cpu_fusion and backend.xp is np:
+        fused, loops = fusion_cpu.fuse(closed, compile=compile_loops)
+        jaxpr = fused.jaxpr
+        for loop in loops:
+            kernel_comments.append(f"# {loop.name}:{' (parallel)' if loop.parallel else ''}")
+            kernel_comments += [f"#   {line}".rstrip() for line in loop.source.splitlines()]
     w = _Writer(backend)
     names: dict[Var, str] = {}
     counter = iter(range(1 << 30))
@@ -454,7 +530,8 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
 
     storage_of: dict[Var, set] = {}  # the storages a variable's buffer may share
     base_of: dict[Var, _Storage] = {}  # variables that own a whole allocated buffer
-    foreign = _Storage(owned=False)
+    user_inputs = _Storage(owned=False)  # the caller's (non-donated) buffers
+    constants = _Storage(owned=False)
 
     def bind(v: Var, storages: set) -> None:
         storage_of[v] = storages
@@ -462,20 +539,25 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             s.users.add(v)
 
     params = []
+    donated_vars: set[Var] = set()
     for i, v in enumerate(jaxpr.invars):
         params.append(new_name(v))
         if i < len(donated) and donated[i]:
+            donated_vars.add(v)
             s = _Storage(owned=True)
             bind(v, {s})
             base_of[v] = s
         else:
-            bind(v, {foreign})
+            bind(v, {user_inputs})
+    const_buffers: dict[Var, Any] = {}
     for v, c in zip(jaxpr.constvars, closed.consts):
         buf = c._buffer if type(c) is Array else c
         if type(c) is Array and c._backend is not backend:  # made on another backend
             buf = backend.asarray(c._backend.to_numpy(buf))
         names[v] = w.glob(buf, "c")
-        bind(v, {foreign})
+        const_buffers[v] = buf
+        bind(v, {constants})
+    contiguous: set[Var] = set()  # values known to be C-contiguous (fused loops' outputs)
 
     def expr(a) -> str:
         return _literal_expr(w, a) if type(a) is Literal else names[a]
@@ -488,17 +570,61 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
     for i, (eqn, inputs, cast) in enumerate(plan):
         prim = eqn.primitive
         outs = eqn.outputs
+        if prim is fusion_cpu.fused_loop_p:
+            # out= for every output: an operand buffer that dies here, a pool slot, or
+            # a new one; the loop writes them all
+            taken: set = set()
+            args = [_loop_operand(w, a, expr(a), maybe_scalar, contiguous, const_buffers)
+                    for a in inputs]  # fmt: skip
+            for v in outs:
+                n = new_name(v)
+                r = None
+                if v.aval.ndim:
+                    r = _loop_reusable_operand(inputs, v, i, last_use, base_of, storage_of,
+                                               taken, contiguous | donated_vars)  # fmt: skip
+                if r is not None:
+                    taken.add(r)
+                    s = base_of[r]
+                    if r in contiguous:
+                        body.append(f"    {n} = {names[r]}")
+                    else:  # a donated buffer: its layout is known only now
+                        empty = w.glob(np.empty, "empty")
+                        dt = w.glob(v.aval.dtype, "dt")
+                        body.append(f"    {n} = {names[r]} if {names[r]}.flags.c_contiguous "
+                                    f"else {empty}({v.aval.shape!r}, {dt})")  # fmt: skip
+                else:
+                    s = _Storage(owned=True)
+                    empty = w.glob(np.empty, "empty")
+                    body.append(f"    {n} = {empty}({v.aval.shape!r}, {w.glob(v.aval.dtype, 'dt')})")
+                    if pooling and _large(v.aval):
+                        pool_candidates.append((s, i, len(body) - 1, f"    {n} = {_POOL_SLOT}",
+                                                v.aval))  # fmt: skip
+                bind(v, {s})
+                base_of[v] = s
+            kernel = eqn.params["kernel"]
+            fn = w.glob(kernel.dispatcher or kernel, kernel.name)  # (not compiled: as_text)
+            body.append(f"    {fn}({', '.join(args + [names[v] for v in outs])})")
+            local_vars.update(outs)
+            contiguous.update(outs)
+            dead = [names[a] for a in dict.fromkeys(inputs) if type(a) is Var and a in local_vars
+                    and last_use.get(a) == i and a not in taken]  # fmt: skip
+            if dead:
+                body.append(f"    del {', '.join(dead)}")
+            continue
         emitter = _emitters.get(prim)
         args = [expr(a) for a in inputs]
+        if prim in _UFUNC_OF and not outs[0].aval.weak_type:
+            args = _weak_operands_as_scalars(w, inputs, args)
         reuse = None
-        if prim in _UFUNC_OF and _UFUNC_OF[prim] not in _NO_OUT and outs[0].aval.ndim:
+        takes_out = _takes_out(backend, prim)
+        if takes_out and outs[0].aval.ndim:
             reuse = _reusable_operand(inputs, outs[0], i, last_use, base_of, storage_of, never)
         line = None
         pooled_line = allocate_pooled = None
         if emitter is not None:
             kw = {"cast": cast} if cast is not None else {}
             line = emitter(w, eqn, args, names[reuse] if reuse is not None else None, **kw)
-            if line is not None and reuse is None and pooling and _poolable(eqn, prim):
+            if line is not None and reuse is None and pooling and _poolable(eqn, prim, takes_out):
                 # the same kernel writing into a pool buffer (named once slots are known)
                 pooled_line = emitter(w, eqn, args, _POOL_SLOT, **kw)
                 if pooled_line == line:  # this emitter takes no out=
@@ -534,7 +660,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             s = base_of[reuse]
             bind(outs[0], {s})
             base_of[outs[0]] = s
-        elif not generic and prim in _fresh and outs[0].aval.ndim:
+        elif not generic and _returns_fresh(backend, prim, eqn) and not outs[0].aval.ndim:
+            bind(outs[0], {_Storage(owned=False)})  # a new 0-d array or scalar: never reused
+        elif not generic and _returns_fresh(backend, prim, eqn):
             s = _Storage(owned=True)
             bind(outs[0], {s})
             base_of[outs[0]] = s
@@ -542,6 +670,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
                 statement = f"    {out_names[0]} = {pooled_line}"
                 pool_candidates.append((s, i, len(body) - 1, statement, outs[0].aval))
                 pooled_line = None
+        elif generic and prim in fresh_impls:
+            for v in outs:
+                bind(v, {_Storage(owned=False)})
         else:
             # anything else may return views of (or the very) operand buffers
             shared = (
@@ -566,6 +697,8 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
         if type(a) is Literal:
             value = backend.freeze(backend.xp.asarray(a.val, dtype=a.aval.dtype))
             rets.append(w.glob(value, "lit"))
+        elif private_outputs and user_inputs in storage_of[a]:
+            rets.append(f"{w.xp_fn('array')}({names[a]}, copy=True)")  # may alias an input
         elif a in maybe_scalar:
             rets.append(f"_asarray({names[a]})")
         else:
@@ -580,7 +713,7 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
     source = "\n".join([*kernel_comments, *_pool_comments(slots), header, *pooled_body,
                         f"    return ({ret})"])  # fmt: skip
     if slots:  # a copy without the pool, for calls while the pooled one is running
-        source += "\n\n" + "\n".join([header.replace(fname, fname + "_unpooled", 1), *body,
+        source += "\n\n" + "\n".join([f"def {fname}_unpooled({', '.join(params)}):", *body,
                                       f"    return ({ret})"])  # fmt: skip
     namespace = dict(w.globals)
     code = compile(source, f"<funcgrad.jit {name}>", "exec")
@@ -588,7 +721,7 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
     fn = namespace[fname]
     if slots:
         fn = _exclusive(fn, namespace[fname + "_unpooled"])
-    return Executable(fn, source, name, closed)
+    return Executable(fn, source, name, closed, [namespace[slot] for slot, _ in slots], loops)
 
 
 # --- buffer pool ---------------------------------------------------------------------
@@ -608,10 +741,8 @@ def _large(aval: ShapedArray) -> bool:
     return aval.ndim > 0 and aval.size * aval.dtype.itemsize >= _POOL_MIN_BYTES
 
 
-def _poolable(eqn: Equation, prim: Primitive) -> bool:
-    return (
-        prim is linalg.dot_general_p or (prim in _UFUNC_OF and _UFUNC_OF[prim] not in _NO_OUT)
-    ) and _large(eqn.outputs[0].aval)
+def _poolable(eqn: Equation, prim: Primitive, takes_out: bool) -> bool:
+    return (prim is linalg.dot_general_p or takes_out) and _large(eqn.outputs[0].aval)
 
 
 # Primitives whose impl can also write into a given buffer: (allocate(backend, first
@@ -669,6 +800,35 @@ def _exclusive(pooled: Callable, unpooled: Callable) -> Callable:
         return unpooled(*buffers)
 
     return run
+
+
+def _loop_operand(w: _Writer, a: Var, name: str, maybe_scalar: set, contiguous: set,
+                  const_buffers: dict) -> str:  # fmt: skip
+    """An operand of a fused loop as the loop is compiled for: a C-contiguous array (a 0-d
+    one for scalars); a constant is made contiguous once, here."""
+    if not a.aval.ndim:
+        return f"_asarray({name})" if a in maybe_scalar or a in const_buffers else name
+    if a in contiguous:
+        return name
+    if a in const_buffers:
+        return w.glob(np.ascontiguousarray(const_buffers[a]), "c")
+    return f"{w.xp_fn('ascontiguousarray')}({name})"
+
+
+def _loop_reusable_operand(inputs, out: Var, i: int, last_use, base_of, storage_of,
+                           taken: set, contiguous: set) -> Var | None:  # fmt: skip
+    """An operand of a fused loop whose buffer its output ``out`` can be written into:
+    as for a ufunc, and also C-contiguous (the loop's layout), not read by the loop
+    through another operand (a view of it), nor already given to another output."""
+    for a in inputs:
+        if type(a) is not Var or a in taken or a not in contiguous:
+            continue
+        if _reusable_operand([a], out, i, last_use, base_of, storage_of, None) is None:
+            continue
+        s = base_of[a]
+        if all(s not in storage_of[b] for b in inputs if type(b) is Var and b is not a):
+            return a
+    return None
 
 
 def _reusable_operand(inputs, out: Var, i: int, last_use, base_of, storage_of, never) -> Var | None:

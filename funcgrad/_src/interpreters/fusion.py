@@ -727,8 +727,22 @@ def describe(eqns: Sequence[Equation], outputs: Sequence[Var]) -> tuple:
 _SIBLINGS = 4
 
 
-def partition(jaxpr: Jaxpr) -> list[list[int]]:
+def partition(
+    jaxpr: Jaxpr,
+    can_fuse: Callable[[Equation], bool] | None = None,
+    can_end_group: Callable[[Equation], bool] | None = None,
+    siblings: int = _SIBLINGS,
+    siblings_share_inputs: bool = False,
+) -> list[list[int]]:
     """Groups of fusible equations (indices into ``jaxpr.eqns``, in program order).
+
+    ``can_fuse`` decides which equations may join a group (default: :func:`fusible`,
+    the CUDA kernels' set). ``can_end_group`` (default: none) admits reductions whose
+    operand a group computes: they join that group as a last step (a fused loop
+    accumulates them), and their results count as computed outside it, so nothing
+    that reads them can join the same group. ``siblings``: how many of the latest
+    groups of its shape an unrelated equation may join; ``siblings_share_inputs``:
+    only groups that read one of its operands (joining saves that read).
 
     Greedy, in program order: a fusible equation joins the group of one of its
     operands (the most recent such group), else one of the latest groups of its shape,
@@ -750,6 +764,8 @@ def partition(jaxpr: Jaxpr) -> list[list[int]]:
     shapes: list[tuple] = []
     by_shape: dict[tuple, list[int]] = {}
     empty: frozenset = frozenset()
+    can_fuse = fusible if can_fuse is None else can_fuse
+    reads: dict[int, set] = {}  # group -> the variables its members read
 
     def reachable(start: set) -> set:
         """The groups ``start`` depends on, transitively (``start`` included)."""
@@ -767,13 +783,28 @@ def partition(jaxpr: Jaxpr) -> list[list[int]]:
         # groups reached through operands computed outside every group
         beyond = empty.union(*(needs.get(a, empty) for a in in_vars))
         chosen = None
-        if fusible(eqn):
+        if (
+            can_end_group is not None
+            and len(in_vars) == 1
+            and in_vars[0] in group_of
+            and can_end_group(eqn)
+        ):
+            # a reduction of a value of group g: g's last step; its result stays outside
+            # g (needs[...] below), so whatever reads it comes after the whole group
+            groups[group_of[in_vars[0]]].append(i)
+        elif can_fuse(eqn):
             shape = eqn.outputs[0].aval.shape
             # the operands' groups, then the latest few groups of this shape (independent
             # work: fewer passes over memory); bounded, so that partitioning stays linear
             recent = [
-                g for g in reversed(by_shape.get(shape, [])[-_SIBLINGS:]) if g not in producers
+                g for g in reversed(by_shape.get(shape, [])[len(by_shape.get(shape, [])) - siblings:])
+                if g not in producers and siblings
+                and (not siblings_share_inputs or reads[g].intersection(in_vars))
             ]
+            if eqn.primitive is structural.broadcast_in_dim_p and not producers:
+                # a broadcast of an outside value is only a way of reading it: it starts
+                # the group of its consumer rather than being written out by a sibling
+                recent = []
             for g in sorted(producers, reverse=True) + recent:
                 # joining g: g's own outputs are internal edges; anything else must not
                 # lead back to g
@@ -788,6 +819,7 @@ def partition(jaxpr: Jaxpr) -> list[list[int]]:
                 by_shape.setdefault(shape, []).append(chosen)
             groups[chosen].append(i)
             group_needs[chosen] |= beyond | (producers - {chosen})
+            reads.setdefault(chosen, set()).update(in_vars)
         for v in eqn.outputs:
             if chosen is not None:
                 group_of[v] = chosen
@@ -799,10 +831,33 @@ def partition(jaxpr: Jaxpr) -> list[list[int]]:
 def fuse(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ElementwiseKernelDescription]]:
     """``closed`` with each fusible group replaced by one ``fused_elementwise`` equation,
     and the kernels' descriptions (in program order)."""
+    kernels = []
+
+    def build(group: list, outputs: list) -> Equation:
+        description, inputs = describe(group, outputs)
+        kernels.append(description)
+        # the group as a program too (its inf/NaN inputs stay literals inside it)
+        invars = [a if type(a) is Var else Var(a.aval) for a in inputs]
+        program = ClosedJaxpr(Jaxpr([], invars, group, outputs), [])
+        params = {"kernel": description, "group": program}
+        return Equation(fused_elementwise_p, inputs, params, outputs)
+
+    return replace_groups(closed, partition(closed.jaxpr), build), kernels
+
+
+def replace_groups(
+    closed: ClosedJaxpr,
+    groups: list[list[int]],
+    build: Callable[[list, list], Equation | None],
+) -> ClosedJaxpr:
+    """``closed`` with each group (from :func:`partition`) replaced by the equation
+    ``build(group equations, group outputs)`` returns, placed where the whole group
+    can run (a topological order keeping the original order where it can); where
+    ``build`` returns None, the group's own equations stay, in their order. Outputs
+    are the group's values that the program returns or anything outside it reads."""
     jaxpr = closed.jaxpr
-    groups = partition(jaxpr)
     if not groups:
-        return closed, []
+        return closed
     eqns = jaxpr.eqns
     node_of = list(range(len(eqns)))  # equation -> node (the first member of its group)
     for g in groups:
@@ -833,7 +888,6 @@ def fuse(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ElementwiseKernelDescri
     order = _topological(sorted(deps), deps)
 
     new_eqns: list[Equation] = []
-    kernels = []
     for n in order:
         if n not in members:
             new_eqns.append(eqns[n])
@@ -843,15 +897,13 @@ def fuse(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ElementwiseKernelDescri
                    if v in program_outs or used_by.get(v, set()) - {n}]  # fmt: skip
         if not outputs:
             continue
-        description, inputs = describe(group, outputs)
-        kernels.append(description)
-        # the group as a program too (its inf/NaN inputs stay literals inside it)
-        invars = [a if type(a) is Var else Var(a.aval) for a in inputs]
-        program = ClosedJaxpr(Jaxpr([], invars, group, outputs), [])
-        params = {"kernel": description, "group": program}
-        new_eqns.append(Equation(fused_elementwise_p, inputs, params, outputs))
+        replacement = build(group, outputs)
+        if replacement is None:
+            new_eqns.extend(group)
+        else:
+            new_eqns.append(replacement)
     fused = Jaxpr(jaxpr.constvars, jaxpr.invars, new_eqns, jaxpr.outvars)
-    return ClosedJaxpr(fused, closed.consts), kernels
+    return ClosedJaxpr(fused, closed.consts)
 
 
 def _topological(nodes: list[int], deps: dict[int, set]) -> list[int]:

@@ -35,19 +35,30 @@ jit_p = Primitive("jit")
 
 
 def executable(
-    closed: ClosedJaxpr, backend: Any, name: str, donated: tuple = ()
-) -> codegen.Executable:
-    """The generated code of ``closed`` for ``backend`` (made once, then cached on it)."""
-    key = ("exe", backend.name, donated)
+    closed: ClosedJaxpr, backend: Any, name: str, donated: tuple = (),
+    private_outputs: bool = False, cpu_fusion: bool = False,
+) -> codegen.Executable:  # fmt: skip
+    """The generated code of ``closed`` for ``backend`` (made once, then cached on it).
+
+    ``private_outputs`` (the programs of user-facing ``jit`` calls): no output shares
+    memory with a non-donated input. Others leave it off: loop bodies feed their
+    outputs back in, and a pass-through carry would be copied on every iteration.
+    ``cpu_fusion``: the fused tier (numba loops; see codegen.generate).
+    """
+    key = ("exe", backend.name, donated, private_outputs, cpu_fusion)
     exe = closed.derived.get(key)
     if exe is None:
         with default_backend(backend):  # folded constants live where the code runs
             optimized = optimize.optimize_for_execution(closed)
-        exe = closed.derived[key] = codegen.generate(optimized, backend, name, donated)
+        exe = closed.derived[key] = codegen.generate(
+            optimized, backend, name, donated, private_outputs, cpu_fusion=cpu_fusion
+        )
     return exe
 
 
 def _jit_impl(backend, *args, jaxpr, name, donated=()):
+    # Not private: bound by other transformations' rules, whose programs return inputs
+    # as residuals (copying them would cost a pass over memory on every call).
     exe = executable(jaxpr, backend, name, donated)
     buffers = [
         a if isinstance(a, backend.buffer_type) else backend.xp.asarray(a, dtype=aval.dtype)

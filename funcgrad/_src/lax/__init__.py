@@ -2,12 +2,16 @@
 
 from funcgrad._src.core import Primitive
 from funcgrad._src.lax import (
+    bits,
     convolution,
     elementwise,
+    fft,
     indexing,
     linalg,
     reductions,
+    slicing,
     sorting,
+    special,
     structural,
     windowed,
 )
@@ -16,10 +20,14 @@ ALL_PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for module in (
         elementwise,
+        bits,
+        fft,
         structural,
         reductions,
         indexing,
+        slicing,
         sorting,
+        special,
         linalg,
         convolution,
         windowed,

@@ -69,6 +69,13 @@ def _operand_dtype_key(aval: ShapedArray):
     return aval.dtype
 
 
+def _result_is_weak(avals, out_dtype: np.dtype) -> bool:
+    """A result computed only from weak scalars is itself weak (``lr * 0.5`` still yields to
+    a float32 array, as the Python product would), except a bool one: comparisons and
+    logical functions give ordinary (strong) bool arrays, as in JAX."""
+    return out_dtype.kind != "b" and all(a.weak_type for a in avals)
+
+
 def elementwise_shape(name: str, avals) -> tuple[int, ...]:
     """The common shape of elementwise operands: equal shapes, 0-d ones broadcasting."""
     shape = ()
@@ -93,7 +100,7 @@ def _make_ufunc_primitive(name: str, ufunc_name: str) -> Primitive:
     def abstract_eval(*avals):
         shape = elementwise_shape(name, avals)
         _, out_dtype = ufunc_loop_dtypes(ufunc_name, tuple(map(_operand_dtype_key, avals)))
-        return [ShapedArray(shape, out_dtype)]
+        return [ShapedArray(shape, out_dtype, _result_is_weak(avals, out_dtype))]
 
     prim.impl = impl
     prim.abstract_eval = abstract_eval
@@ -137,7 +144,7 @@ def _select_abstract_eval(pred, on_true, on_false):
             f"select: branches must have one dtype, got {on_true.dtype} and {on_false.dtype}"
         )
     dtype = on_false.dtype if on_true.weak_type else on_true.dtype
-    return [ShapedArray(shape, dtype)]
+    return [ShapedArray(shape, dtype, not shape and on_true.weak_type and on_false.weak_type)]
 
 
 select_p.impl = _select_impl
@@ -158,7 +165,26 @@ from funcgrad._src.interpreters.ad import (  # noqa: E402  (rules need the primi
     zeros_like_aval,
 )
 
-_neg, _add, _sub, _mul, _div = neg_p.bind1, add_p.bind1, sub_p.bind1, mul_p.bind1, div_p.bind1  # noqa: F821
+
+def _folding(prim: Primitive, python_op):
+    """``prim.bind1`` for rules, computing in Python when every operand is a Python scalar:
+    binding two literals eagerly would give a strong float64 array, which would then
+    promote a float32 tangent (``atan2(x, 2.0)``'s ``2.0 * 2.0``); the Python result
+    stays weak."""
+    bind = prim.bind1
+
+    def apply(x, y):
+        if type(x) in _PY_SCALARS and type(y) in _PY_SCALARS:
+            return python_op(x, y)
+        return bind(x, y)
+
+    return apply
+
+
+_neg, _div = neg_p.bind1, div_p.bind1  # noqa: F821
+_add = _folding(add_p, lambda x, y: x + y)  # noqa: F821
+_sub = _folding(sub_p, lambda x, y: x - y)  # noqa: F821
+_mul = _folding(mul_p, lambda x, y: x * y)  # noqa: F821
 _sqrt, _exp, _log, _sin, _cos = sqrt_p.bind1, exp_p.bind1, log_p.bind1, sin_p.bind1, cos_p.bind1  # noqa: F821
 _select, _eq, _gt, _lt = select_p.bind1, eq_p.bind1, gt_p.bind1, lt_p.bind1  # noqa: F821
 
@@ -240,9 +266,13 @@ for _name in ("sign", "floor", "ceil", "round", "trunc", "is_finite", "is_nan", 
 
 
 def _abs_jvp_fn(t, x, *, out):
-    if x.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|
-        return _div(real_p.bind1(_mul(conj_p.bind1(x), t)), out)  # noqa: F821
-    return _mul(t, sign_p.bind1(x))  # noqa: F821
+    if x.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|, taken as 0 at z = 0 (as in JAX)
+        safe = _select(_eq(out, 0), np.ones((), out.dtype)[()], out)
+        return _div(real_p.bind1(_mul(conj_p.bind1(x), t)), safe)  # noqa: F821
+    # d|x| = t where x >= 0 (0 and -0.0 included), -t elsewhere: JAX's convention, so
+    # grad(abs)(0.) is 1 (sign(x) would give 0). The weight comes from the primal only.
+    one = np.ones((), x.dtype)[()]
+    return _mul(t, _select(ge_p.bind1(x, 0), one, -one))  # noqa: F821
 
 
 defjvp(abs_p, _abs_jvp_fn)  # noqa: F821
@@ -358,10 +388,21 @@ def _pow_exponent_jvp(t, x, y, *, out):
 
 
 def _pow_base_jvp(t, x, y, *, out):
-    # d/dx x**y = y x**(y-1), written without dividing by x so that x == 0 works
-    # a Python exponent stays a (weak) Python number: y - 1 must not become int64
-    y_minus_1 = y - 1 if type(y) in _PY_SCALARS else _sub(y, 1)
-    return _mul(t, _mul(y, pow_p.bind1(x, y_minus_1)))  # noqa: F821
+    # d/dx x**y = y x**(y-1), written without dividing by x so that x == 0 works, and
+    # taken as exactly 0 where y == 0 (x**0 is constant; 0 * 0**-1 would be NaN). That
+    # also makes grad(grad(x ** 1.0)) at 0 zero: its inner x**0.0 has derivative 0 (JAX's
+    # rule). A Python exponent stays a (weak) Python number: y - 1 must not become int64.
+    if type(y) in _PY_SCALARS:
+        if y == 0:
+            return Zero(out.aval.update(weak_type=False))
+        return _mul(t, _mul(y, pow_p.bind1(x, y - 1)))  # noqa: F821
+    derivative = _mul(y, pow_p.bind1(x, _sub(y, 1)))  # noqa: F821
+    derivative = _select(_eq(y, 0), _zero_of(derivative), derivative)
+    return _mul(t, derivative)
+
+
+def _zero_of(x):
+    return np.zeros((), x.dtype)[()]
 
 
 defjvp(pow_p, _pow_base_jvp, _pow_exponent_jvp)  # noqa: F821

@@ -6,8 +6,9 @@ Decompositions act on the last two axes and batch over the leading ones, as
 
 Differentiation rules follow each primitive; they are written with batched matrix
 products (``dot_general`` with the leading axes as batch dimensions), so stacks of
-matrices need no special case. The decomposition rules are for real matrices and hold
-where the decomposition is differentiable (conditions in each rule's comment).
+matrices need no special case. The decomposition rules hold for real and complex matrices
+(qr: real only) where the decomposition is differentiable (conditions in each rule's
+comment).
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from funcgrad._src.interpreters.ad import Zero, defjvp, is_undefined
 from funcgrad._src.interpreters.batching import axis_size_of, move_batch_axis, moveaxis
 from funcgrad._src.lax.elementwise import (
     add_p,
+    conj_p,
     div_p,
     eq_p,
     gt_p,
     mul_p,
     neg_p,
+    real_p,
     select_p,
     sub_p,
 )
-from funcgrad._src.lax.reductions import reduce_sum_p
+from funcgrad._src.lax.reductions import reduce_prod_p, reduce_sum_p
 from funcgrad._src.lax.structural import (
     broadcast_in_dim_p,
     concatenate_p,
@@ -255,8 +258,18 @@ def _inverse_differences(w, shape):
     return select_p.bind1(diagonal, zero, _div(one, safe))
 
 
+def _mH(x):
+    """The conjugate transpose (the transpose for real matrices)."""
+    return conj_p.bind1(_mT(x)) if x.dtype.kind == "c" else _mT(x)
+
+
 def _symmetrize(t):
-    return _mul(_add(t, _mT(t)), t.dtype.type(0.5))
+    """The Hermitian (symmetric) part ``(T + T^H) / 2``."""
+    return _mul(_add(t, _mH(t)), t.dtype.type(0.5))
+
+
+def _real_part(x):
+    return real_p.bind1(x) if x.dtype.kind == "c" else x
 
 
 def _crop_columns(x, start, stop):
@@ -270,6 +283,12 @@ def _require_real(name, x):
         raise NotImplementedError(
             f"differentiation of {name} is implemented for real matrices only, got {x.dtype}"
         )
+
+
+def _as_dtype(x, dtype):
+    from funcgrad._src.lax.structural import convert_element_type_p
+
+    return x if x.dtype == dtype else convert_element_type_p.bind1(x, new_dtype=dtype)
 
 
 # --- decompositions -------------------------------------------------------------------
@@ -301,13 +320,14 @@ def _cholesky_abstract_eval(x):
 cholesky_p.abstract_eval = _cholesky_abstract_eval
 
 
-# cholesky (Murray 2016, "Differentiation of the Cholesky decomposition"): for A = L L^T,
-# dL = L Phi(L^{-1} dA L^{-T}) where Phi keeps the lower triangle and halves the
-# diagonal. The kernel reads only one triangle of A, so the rule symmetrizes dA: it is
-# the derivative along symmetric perturbations. A must be positive definite.
+# cholesky (Murray 2016, "Differentiation of the Cholesky decomposition"): for A = L L^H,
+# dL = L Phi(L^{-1} dA L^{-H}) where Phi keeps the lower triangle and halves the
+# diagonal (real for Hermitian dA). The kernel reads only one triangle of A, so the rule
+# takes the Hermitian part of dA: it is the derivative along Hermitian perturbations
+# (funcgrad.numpy.linalg.cholesky passes a matrix built from the triangle it reads).
+# A must be positive definite.
 def _cholesky_jvp_fn(t, a, *, out):
-    _require_real("cholesky", a)
-    inner = _mT(_solve(out, _mT(_solve(out, _symmetrize(t)))))  # L^{-1} dA L^{-T}
+    inner = _solve(out, _mH(_solve(out, _symmetrize(t))))  # L^{-1} dA L^{-H}, dA Hermitian
     return _matmul(out, _mul(inner, _lower_half_diagonal(out)))
 
 
@@ -338,16 +358,17 @@ eigh_p.abstract_eval = _eigh_abstract_eval
 
 
 # eigh, for distinct eigenvalues (the eigenvectors are not differentiable, or not even
-# unique, where eigenvalues coincide): with P = V^T dA V, dw = diag(P) and
+# unique, where eigenvalues coincide): with P = V^H dA V, dw = Re diag(P) and
 # dV = V (F * P), F_ij = 1 / (w_j - w_i) off the diagonal and 0 on it. The kernel reads
-# one triangle of A, so dA is symmetrized first, as for cholesky.
+# one triangle of A, so dA is symmetrized first, as for cholesky. For complex A the
+# eigenvectors' phases are free; the rule picks the gauge diag(V^H dV) = 0 (as JAX does).
 def _eigh_jvp(primals, tangents, *, lower):
     (a,), (da,) = primals, tangents
-    _require_real("eigh", a)
     w, v = eigh_p.bind(a, lower=lower)
-    p = _matmul(_mT(v), _matmul(_symmetrize(da), v))
-    dv = _matmul(v, _mul(_inverse_differences(w, v.shape), p))
-    return [w, v], [_diagonal(p), dv]
+    p = _matmul(_mH(v), _matmul(_symmetrize(da), v))
+    f = _as_dtype(_inverse_differences(w, v.shape), p.dtype)
+    dv = _matmul(v, _mul(f, p))
+    return [w, v], [_real_part(_diagonal(p)), dv]
 
 
 eigh_p.jvp = _eigh_jvp
@@ -444,34 +465,42 @@ svd_p.abstract_eval = _svd_abstract_eval
 # full_matrices and m != n, the extra singular vectors are not unique: not differentiable.
 def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
     (a,), (da,) = primals, tangents
-    _require_real("svd", a)
     m, n = a.shape[-2:]
+    complex_ = a.dtype.kind == "c"
     if not compute_uv:
         u, s, vh = svd_p.bind(a, full_matrices=False, compute_uv=True)
-        ds = reduce_sum_p.bind1(_mul(u, _matmul(da, _mT(vh))), axes=(a.ndim - 2,))
-        return [s], [ds]
+        u_bar = conj_p.bind1(u) if complex_ else u
+        ds = reduce_sum_p.bind1(_mul(u_bar, _matmul(da, _mH(vh))), axes=(a.ndim - 2,))
+        return [s], [_real_part(ds)]
     if full_matrices and m != n:
         raise NotImplementedError(
             "differentiation of svd with full_matrices=True is only defined for square "
             f"matrices (got shape {a.shape}); use full_matrices=False"
         )
     u, s, vh = svd_p.bind(a, full_matrices=full_matrices, compute_uv=True)
-    v = _mT(vh)
+    v = _mH(vh)
     da_v = _matmul(da, v)
-    p = _matmul(_mT(u), da_v)
-    pt = _mT(p)
+    p = _matmul(_mH(u), da_v)
+    pt = _mH(p)
     k = s.shape[-1]
-    s_i, s_j = _spread(s, p.shape, -2), _spread(s, p.shape, -1)
-    f = _inverse_differences(_mul(s, s), p.shape)
-    du = _matmul(u, _mul(f, _add(_mul(p, s_j), _mul(s_i, pt))))
+    dt = a.dtype
+    s_i, s_j = _as_dtype(_spread(s, p.shape, -2), dt), _as_dtype(_spread(s, p.shape, -1), dt)
+    f = _as_dtype(_inverse_differences(_mul(s, s), p.shape), dt)
+    inner_u = _mul(f, _add(_mul(p, s_j), _mul(s_i, pt)))
+    if complex_:
+        # the phase of each pair (u_i, v_i) is free: the gauge puts i Im(P_ii) / s_i in dU
+        # only, (P - P^H) / 2 on the diagonal scaled by 1 / s (JAX's choice)
+        inv_s_diagonal = _keep(_diagonal_mask(p.shape), _div(dt.type(1), s_j))
+        inner_u = _add(inner_u, _mul(_mul(_sub(p, pt), dt.type(0.5)), inv_s_diagonal))
+    du = _matmul(u, inner_u)
     dv = _matmul(v, _mul(f, _add(_mul(s_i, p), _mul(pt, s_j))))
-    inv_s = _div(s.dtype.type(1), s)
+    inv_s = _as_dtype(_div(s.dtype.type(1), s), dt)
     if m > k:
         du = _add(du, _mul(_sub(da_v, _matmul(u, p)), _spread(inv_s, u.shape, -1)))
     if n > k:
-        da_t_u = _matmul(_mT(da), u)
-        dv = _add(dv, _mul(_sub(da_t_u, _matmul(v, pt)), _spread(inv_s, v.shape, -1)))
-    return [u, s, vh], [du, _diagonal(p), _mT(dv)]
+        da_h_u = _matmul(_mH(da), u)
+        dv = _add(dv, _mul(_sub(da_h_u, _matmul(v, pt)), _spread(inv_s, v.shape, -1)))
+    return [u, s, vh], [du, _real_part(_diagonal(p)), _mH(dv)]
 
 
 svd_p.jvp = _svd_jvp
@@ -540,8 +569,47 @@ def _trace_of_inverse_times(a, t):
     return reduce_sum_p.bind1(_mul(inverse_t, t), axes=(a.ndim - 2, a.ndim - 1))
 
 
-# det (Jacobi's formula): d det(A) = det(A) tr(A^{-1} dA), for invertible A.
-defjvp(det_p, lambda t, a, *, out: _mul(out, _trace_of_inverse_times(a, t)))
+def _over_matrices(v, shape):
+    """A value per matrix of a stack (shape ``batch``) broadcast to the matrices' ``shape``."""
+    return broadcast_in_dim_p.bind1(
+        v, shape=tuple(shape), broadcast_dimensions=tuple(range(v.ndim))
+    )
+
+
+def _adjugate_transpose(a, det):
+    """``adj(A)^T``, the matrix of cofactors, for every square ``A`` (singular ones too).
+
+    For invertible A it is ``det(A) A^{-T}`` (one LU solve). Where ``det(A) == 0`` it comes
+    from the SVD ``A = U diag(s) V^H``: ``adj(A)^T = det(U) det(V^H) conj(U) diag(c) conj(V^H)``
+    with ``c_i = prod_{j != i} s_j`` (zero if the rank is below n - 1). Both are computed
+    and the right one selected (the choice depends on values; ``select`` keeps a NaN of the
+    branch not taken out of values and derivatives).
+    """
+    eye = _identity_like(a)
+    singular = _over_matrices(eq_p.bind1(det, det.dtype.type(0)), a.shape)
+    invertible_part = _solve(_mT(select_p.bind1(singular, eye, a)), eye)
+    by_inverse = _mul(_over_matrices(det, a.shape), invertible_part)
+    u, s, vh = svd_p.bind(a, full_matrices=False, compute_uv=True)
+    one = s.dtype.type(1)
+    others = reduce_prod_p.bind1(
+        select_p.bind1(_diagonal_mask(a.shape), one, _spread(s, a.shape, -1)), axes=(a.ndim - 1,)
+    )
+    others = _as_dtype(others, a.dtype)
+    if a.dtype.kind == "c":
+        u, vh = conj_p.bind1(u), conj_p.bind1(vh)
+    phase = _mul(det_p.bind1(u), det_p.bind1(vh))  # det(conj U) det(conj V^H) = conj of ...
+    if a.dtype.kind == "c":
+        phase = conj_p.bind1(phase)  # ... det(U) det(V^H)
+    by_svd = _mul(
+        _over_matrices(phase, a.shape), _matmul(_mul(u, _spread(others, a.shape, -1)), vh)
+    )
+    return select_p.bind1(singular, by_svd, by_inverse)
+
+
+# det (Jacobi's formula): d det(A) = tr(adj(A) dA), which is det(A) tr(A^{-1} dA) for
+# invertible A. det is a polynomial, so the adjugate form holds for singular A as well.
+defjvp(det_p, lambda t, a, *, out: reduce_sum_p.bind1(
+    _mul(_adjugate_transpose(a, out), t), axes=(a.ndim - 2, a.ndim - 1)))  # fmt: skip
 
 slogdet_p = Primitive("slogdet")  # outputs: sign, log|det|
 
@@ -560,14 +628,16 @@ slogdet_p.impl = _slogdet_impl
 slogdet_p.abstract_eval = _slogdet_abstract_eval
 
 
-# slogdet: d log|det A| = tr(A^{-1} dA) for invertible A; the sign of a real determinant
-# is piecewise constant.
+# slogdet: with tau = tr(A^{-1} dA) for invertible A, d log|det A| = Re(tau) and the
+# sign (det / |det|) moves by d sign = i Im(tau) sign; a real sign is piecewise constant.
 def _slogdet_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
-    _require_real("slogdet", a)
     sign, logabsdet = slogdet_p.bind(a)
-    sign_tangent = Zero(get_aval(sign).update(weak_type=False))
-    return [sign, logabsdet], [sign_tangent, _trace_of_inverse_times(a, da)]
+    tau = _trace_of_inverse_times(a, da)
+    if a.dtype.kind != "c":
+        return [sign, logabsdet], [Zero(get_aval(sign).update(weak_type=False)), tau]
+    i_im_tau = _sub(tau, _as_dtype(real_p.bind1(tau), tau.dtype))
+    return [sign, logabsdet], [_mul(i_im_tau, sign), real_p.bind1(tau)]
 
 
 slogdet_p.jvp = _slogdet_jvp

@@ -7,12 +7,13 @@ scalars are weak and take the other operand's dtype.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.core import Array, Tracer
+from funcgrad._src.core import Array, Tracer, get_aval
 from funcgrad._src.lax import elementwise as ew
 from funcgrad._src.lax import indexing, linalg, reductions, sorting, structural
 from funcgrad._src.lax.indexing import IndexSlice
@@ -86,20 +87,33 @@ def select(pred, on_true, on_false):
     pred, on_true, on_false = (_arr(x, "select") for x in (pred, on_true, on_false))
     _check_same_dtype("select", on_true, on_false)
     _check_same_shape("select", pred, on_true, on_false)
-    return ew.select_p.bind1(pred, on_true, on_false)
+    return _bind1("select", ew.select_p, pred, on_true, on_false)
 
 
 def clamp(min, x, max):  # noqa: A002  (JAX's argument names)
     """``x`` clipped elementwise to ``[min, max]``."""
-    x = _arr(x, "clamp")
-    return ew.min_p.bind1(ew.max_p.bind1(x, _arr(min, "clamp")), _arr(max, "clamp"))
+    x, lo, hi = (_arr(v, "clamp") for v in (x, min, max))
+    _check_same_dtype("clamp", x, lo, hi)
+    for name, bound in (("min", lo), ("max", hi)):
+        if type(bound) not in _WEAK and bound.ndim and bound.shape != x.shape:
+            raise ValueError(
+                f"funcgrad.lax.clamp: {name} of shape {bound.shape} must be 0-d or have the "
+                f"shape of x, {x.shape}"
+            )
+    return ew.min_p.bind1(ew.max_p.bind1(x, lo), hi)
 
 
 def integer_pow(x, y: int):
     """``x ** y`` for a static Python integer ``y`` (by repeated multiplication)."""
     x = _arr(x, "integer_pow")
-    if not isinstance(y, int):
+    if type(y) is bool or not isinstance(y, (int, np.integer)):
         raise TypeError(f"funcgrad.lax.integer_pow: the exponent must be a Python int, got {y!r}")
+    y = int(y)
+    if y < 0 and x.dtype.kind in "biu":  # as in JAX: the result would not be an integer
+        raise TypeError(
+            f"funcgrad.lax.integer_pow: integers cannot be raised to a negative power "
+            f"(x has dtype {x.dtype}, y={y}); convert x to a float dtype first"
+        )
     if y == 0:
         return full_like(x, 1)
     result, base, n = None, x, abs(y)
@@ -138,9 +152,19 @@ def convert_element_type(operand, new_dtype):
 
 
 def full(shape: Sequence[int], fill_value, dtype=None):
-    """An array of ``shape`` filled with ``fill_value``."""
+    """An array of ``shape`` filled with ``fill_value`` (a scalar).
+
+    Raises MemoryError at once when the array could not fit in memory (see
+    ``funcgrad.numpy.zeros``).
+    """
     from funcgrad._src.numpy.creation import full as fnp_full
 
+    shape = _shape("full", "shape", shape)
+    if np.ndim(fill_value) != 0:
+        raise TypeError(
+            f"funcgrad.lax.full: fill_value must be a scalar, got shape {np.shape(fill_value)}"
+        )
+    _check_size("full", shape, dtype if dtype is not None else dtypes.dtype_of(fill_value))
     return fnp_full(shape, fill_value, dtype)
 
 
@@ -152,37 +176,53 @@ def full_like(x, fill_value, dtype=None, shape=None):
 
 
 def broadcast_in_dim(operand, shape: Sequence[int], broadcast_dimensions: Sequence[int]):
-    """``operand`` broadcast to ``shape``; its axis ``i`` becomes axis ``broadcast_dimensions[i]``."""
+    """``operand`` broadcast to ``shape``; its axis ``i`` becomes axis ``broadcast_dimensions[i]``.
+
+    As in JAX, the result is an array of its own: a shape too large for memory raises
+    MemoryError at once (``funcgrad.numpy.broadcast_to`` gives a cheap read-only view).
+    """
     operand = _arr(operand, "broadcast_in_dim")
-    return structural.broadcast_in_dim_p.bind1(
-        operand, shape=tuple(shape), broadcast_dimensions=tuple(broadcast_dimensions)
-    )
+    shape = _shape("broadcast_in_dim", "shape", shape)
+    dims = _ints("broadcast_in_dim", "broadcast_dimensions", broadcast_dimensions)
+    _check_size("broadcast_in_dim", shape, operand.dtype if type(operand) not in _WEAK
+                else dtypes.weak_scalar_dtype(operand))  # fmt: skip
+    return _bind1(
+        "broadcast_in_dim", structural.broadcast_in_dim_p, operand, shape=shape,
+        broadcast_dimensions=dims,
+    )  # fmt: skip
 
 
 def broadcast(operand, sizes: Sequence[int]):
     """``operand`` with new leading axes of the given ``sizes``."""
     operand = _arr(operand, "broadcast")
+    sizes = _shape("broadcast", "sizes", sizes)
     n = len(sizes)
     return broadcast_in_dim(operand, (*sizes, *operand.shape), range(n, n + operand.ndim))
 
 
 def reshape(operand, new_sizes: Sequence[int], dimensions: Sequence[int] | None = None):
-    """``operand`` (transposed by ``dimensions`` first, if given) reshaped to ``new_sizes``."""
+    """``operand`` (transposed by ``dimensions`` first, if given) reshaped to ``new_sizes``.
+
+    Every size is given explicitly (no ``-1``), as in JAX's ``lax.reshape``.
+    """
     operand = _arr(operand, "reshape")
+    new_sizes = _shape("reshape", "new_sizes", new_sizes)
     if dimensions is not None:
         operand = transpose(operand, dimensions)
-    return structural.reshape_p.bind1(operand, new_sizes=tuple(int(d) for d in new_sizes))
+    return _bind1("reshape", structural.reshape_p, operand, new_sizes=new_sizes)
 
 
 def transpose(operand, permutation: Sequence[int]):
     """``operand`` with axes permuted: output axis ``i`` is input axis ``permutation[i]``."""
-    return structural.transpose_p.bind1(_arr(operand, "transpose"), permutation=tuple(permutation))
+    operand = _arr(operand, "transpose")
+    permutation = _ints("transpose", "permutation", permutation)
+    return _bind1("transpose", structural.transpose_p, operand, permutation=permutation)
 
 
 def squeeze(array, dimensions: Sequence[int]):
     """``array`` without the size-1 axes ``dimensions``."""
     array = _arr(array, "squeeze")
-    dims = {d % array.ndim for d in dimensions}
+    dims = set(_axes("squeeze", "dimensions", dimensions, array.ndim))
     if any(array.shape[d] != 1 for d in dims):
         raise ValueError(
             f"funcgrad.lax.squeeze: axes {sorted(dims)} of shape {array.shape} are not all 1"
@@ -193,10 +233,10 @@ def squeeze(array, dimensions: Sequence[int]):
 def expand_dims(array, dimensions: Sequence[int]):
     """``array`` with size-1 axes inserted at ``dimensions`` (positions in the result)."""
     array = _arr(array, "expand_dims")
-    ndim = array.ndim + len(dimensions)
-    dims = sorted(d % ndim for d in dimensions)
+    dimensions = _ints("expand_dims", "dimensions", dimensions)
+    dims = _axes("expand_dims", "dimensions", dimensions, array.ndim + len(dimensions))
     shape = list(array.shape)
-    for d in dims:
+    for d in sorted(dims):
         shape.insert(d, 1)
     return reshape(array, shape)
 
@@ -206,17 +246,30 @@ def concatenate(operands: Sequence[Any], dimension: int):
     operands = [_arr(x, "concatenate") for x in operands]
     if not operands:
         raise ValueError("funcgrad.lax.concatenate: needs at least one operand")
-    return structural.concatenate_p.bind1(*operands, dimension=dimension % operands[0].ndim)
+    dimension = _axis("concatenate", "dimension", dimension, operands[0].ndim)
+    return _bind1("concatenate", structural.concatenate_p, *operands, dimension=dimension)
 
 
 def pad(operand, padding_value, padding_config: Sequence[tuple[int, int, int]]):
     """``operand`` padded with ``padding_value``: ``(low, high, interior)`` per axis; negative
     low/high crop."""
     operand = _arr(operand, "pad")
+    if np.ndim(padding_value) != 0:
+        raise TypeError(
+            f"funcgrad.lax.pad: padding_value must be a scalar (0-d), got shape "
+            f"{np.shape(padding_value)}"
+        )
     value = convert_element_type(padding_value, operand.dtype)
-    return structural.pad_p.bind1(
-        operand, value, padding_config=tuple(tuple(int(v) for v in c) for c in padding_config)
-    )
+    try:
+        config = tuple(tuple(operator.index(v) for v in c) for c in padding_config)
+    except TypeError:
+        config = None
+    if config is None or any(len(c) != 3 for c in config):
+        raise TypeError(
+            f"funcgrad.lax.pad: padding_config must be a sequence of (low, high, interior) "
+            f"integer triples, one per axis, got {padding_config!r:.80}"
+        )
+    return _bind1("pad", structural.pad_p, operand, value, padding_config=config)
 
 
 def iota(dtype, size: int):
@@ -227,28 +280,52 @@ def iota(dtype, size: int):
 def broadcasted_iota(dtype, shape: Sequence[int], dimension: int):
     """An array of ``shape`` whose values count along ``dimension``."""
     dtype = dtypes.canonicalize_dtype(dtype, "funcgrad.lax.broadcasted_iota")
-    return structural.iota_p.bind1(dtype=dtype, shape=tuple(shape), dimension=dimension)
+    shape = _shape("broadcasted_iota", "shape", shape)
+    dimension = _axis("broadcasted_iota", "dimension", dimension, len(shape))
+    _check_size("broadcasted_iota", shape, dtype)
+    return structural.iota_p.bind1(dtype=dtype, shape=shape, dimension=dimension)
 
 
 def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001  (JAX's name)
-    """``operand[start:limit:stride]`` along every axis (static bounds)."""
+    """``operand[start:limit:stride]`` along every axis (static bounds).
+
+    As in JAX, ``0 <= start <= limit <= size`` on every axis and strides are positive:
+    bounds are not clipped the way Python slices are.
+    """
     operand = _arr(operand, "slice")
-    strides = strides or (1,) * operand.ndim
-    indexer = tuple(
-        IndexSlice(int(a), int(b), int(s)) for a, b, s in zip(start_indices, limit_indices, strides)
-    )
+    start = _ints("slice", "start_indices", start_indices)
+    limit = _ints("slice", "limit_indices", limit_indices)
+    strides = (1,) * operand.ndim if strides is None else _ints("slice", "strides", strides)
+    if not len(start) == len(limit) == len(strides) == operand.ndim:
+        raise ValueError(
+            f"funcgrad.lax.slice: start_indices {start}, limit_indices {limit} and strides "
+            f"{strides} must each have one entry per axis of the operand of shape {operand.shape}"
+        )
+    for a, b, s, n in zip(start, limit, strides, operand.shape):
+        if not (0 <= a <= b <= n) or s < 1:
+            raise ValueError(
+                f"funcgrad.lax.slice: start_indices {start}, limit_indices {limit}, strides "
+                f"{strides} are invalid for shape {operand.shape}: need 0 <= start <= limit <= "
+                f"size and stride >= 1 on every axis"
+            )
+    indexer = tuple(IndexSlice(a, b, s) for a, b, s in zip(start, limit, strides))
     return indexing.gather_p.bind1(operand, indexer=indexer)
 
 
 def slice_in_dim(operand, start_index, limit_index, stride=1, axis=0):
-    """``operand`` sliced along one ``axis``."""
+    """``operand`` sliced along one ``axis`` (negative start/limit count from the end)."""
     operand = _arr(operand, "slice_in_dim")
-    axis %= operand.ndim
+    axis = _axis("slice_in_dim", "axis", axis, operand.ndim)
+    size = operand.shape[axis]
     start = [0] * operand.ndim
     limit = list(operand.shape)
     strides = [1] * operand.ndim
-    start[axis] = start_index if start_index is not None else 0
-    limit[axis] = limit_index if limit_index is not None else operand.shape[axis]
+    if start_index is not None:
+        start[axis] = _int("slice_in_dim", "start_index", start_index)
+        start[axis] += size if start[axis] < 0 else 0
+    if limit_index is not None:
+        limit[axis] = _int("slice_in_dim", "limit_index", limit_index)
+        limit[axis] += size if limit[axis] < 0 else 0
     strides[axis] = stride
     return slice(operand, start, limit, strides)
 
@@ -256,7 +333,7 @@ def slice_in_dim(operand, start_index, limit_index, stride=1, axis=0):
 def rev(operand, dimensions: Sequence[int]):
     """``operand`` reversed along ``dimensions``."""
     operand = _arr(operand, "rev")
-    dims = {d % operand.ndim for d in dimensions}
+    dims = set(_axes("rev", "dimensions", dimensions, operand.ndim))
     indexer = tuple(IndexSlice(None, None, -1 if i in dims else None) for i in range(operand.ndim))
     return indexing.gather_p.bind1(operand, indexer=indexer)
 
@@ -264,7 +341,7 @@ def rev(operand, dimensions: Sequence[int]):
 def _reducer(prim, name):
     def fn(operand, axes: Sequence[int]):
         operand = _arr(operand, name)
-        return prim.bind1(operand, axes=tuple(sorted(a % operand.ndim for a in axes)))
+        return prim.bind1(operand, axes=tuple(sorted(_axes(name, "axes", axes, operand.ndim))))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``{name}`` over ``axes`` in the operand's own dtype."
@@ -279,26 +356,36 @@ reduce_and = _reducer(reductions.reduce_and_p, "reduce_and")
 reduce_or = _reducer(reductions.reduce_or_p, "reduce_or")
 
 
+def _index_dtype(fname: str, index_dtype) -> np.dtype:
+    dt = dtypes.canonicalize_dtype(index_dtype, f"funcgrad.lax.{fname}")
+    if dt.kind not in "iu":
+        raise TypeError(f"funcgrad.lax.{fname}: index_dtype must be an integer dtype, got {dt}")
+    return dt
+
+
 def argmax(operand, axis: int, index_dtype=np.int64):
     """Index of the largest element along ``axis`` (first one on ties; NaN counts as largest)."""
     operand = _arr(operand, "argmax")
     return reductions.argmax_p.bind1(
-        operand, axis=axis % operand.ndim, index_dtype=np.dtype(index_dtype)
-    )
+        operand, axis=_axis("argmax", "axis", axis, operand.ndim),
+        index_dtype=_index_dtype("argmax", index_dtype),
+    )  # fmt: skip
 
 
 def argmin(operand, axis: int, index_dtype=np.int64):
     """Index of the smallest element along ``axis`` (first one on ties; NaN counts as smallest)."""
     operand = _arr(operand, "argmin")
     return reductions.argmin_p.bind1(
-        operand, axis=axis % operand.ndim, index_dtype=np.dtype(index_dtype)
-    )
+        operand, axis=_axis("argmin", "axis", axis, operand.ndim),
+        index_dtype=_index_dtype("argmin", index_dtype),
+    )  # fmt: skip
 
 
 def _cumulative(prim, name):
     def fn(operand, axis: int = 0, reverse: bool = False):
         operand = _arr(operand, name)
-        return prim.bind1(operand, axis=axis % operand.ndim, reverse=bool(reverse))
+        axis = _axis(name, "axis", axis, operand.ndim)
+        return prim.bind1(operand, axis=axis, reverse=bool(reverse))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Running ``{name[3:]}`` along ``axis`` (from the end if ``reverse``)."
@@ -319,19 +406,42 @@ def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1
     del is_stable
     single = not isinstance(operand, (tuple, list))
     operands = [_arr(x, "sort") for x in ([operand] if single else operand)]
-    out = sorting.sort_p.bind(*operands, dimension=dimension % operands[0].ndim, num_keys=num_keys)
+    if not operands:
+        raise ValueError("funcgrad.lax.sort: needs at least one operand")
+    num_keys = _int("sort", "num_keys", num_keys)
+    if not 1 <= num_keys <= len(operands):
+        raise ValueError(
+            f"funcgrad.lax.sort: num_keys={num_keys} must be between 1 and the number of "
+            f"operands, {len(operands)}"
+        )
+    _check_same_shape("sort", *operands)
+    dimension = _axis("sort", "dimension", dimension, operands[0].ndim)
+    out = sorting.sort_p.bind(*operands, dimension=dimension, num_keys=num_keys)
     return out[0] if single else tuple(out)
 
 
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     """Contract ``lhs`` and ``rhs``: ``dimension_numbers = ((lhs_contract, rhs_contract),
-    (lhs_batch, rhs_batch))``. The result's axes are batch, then lhs free, then rhs free."""
+    (lhs_batch, rhs_batch))``. The result's axes are batch, then lhs free, then rhs free.
+
+    Contracted and batch axes must have equal sizes on both sides (no broadcasting), and
+    axes are non-negative, as in JAX.
+    """
     del precision
     lhs, rhs = _arr(lhs, "dot_general"), _arr(rhs, "dot_general")
     _check_same_dtype("dot_general", lhs, rhs)
-    (lc, rc), (lb, rb) = dimension_numbers
-    dn = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
-    out = linalg.dot_general_p.bind1(lhs, rhs, dimension_numbers=dn)
+    try:
+        (lc, rc), (lb, rb) = dimension_numbers
+    except (TypeError, ValueError):
+        raise TypeError(
+            "funcgrad.lax.dot_general: dimension_numbers must be ((lhs_contracting, "
+            f"rhs_contracting), (lhs_batch, rhs_batch)), got {dimension_numbers!r:.80}"
+        ) from None
+    dn = tuple(
+        tuple(_ints("dot_general", "dimension_numbers", d) for d in pair)
+        for pair in ((lc, rc), (lb, rb))
+    )
+    out = _bind1("dot_general", linalg.dot_general_p, lhs, rhs, dimension_numbers=dn)
     return (
         out if preferred_element_type is None else convert_element_type(out, preferred_element_type)
     )
@@ -340,8 +450,80 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
 def dot(lhs, rhs, precision=None, preferred_element_type=None):
     """Vector/matrix product contracting the last axis of ``lhs`` with the first of ``rhs``."""
     lhs, rhs = _arr(lhs, "dot"), _arr(rhs, "dot")
+    if not (1 <= lhs.ndim <= 2 and 1 <= rhs.ndim <= 2):
+        raise ValueError(
+            f"funcgrad.lax.dot: operands must be vectors or matrices, got shapes {lhs.shape} "
+            f"and {rhs.shape}; use dot_general for other ranks"
+        )
     dn = (((lhs.ndim - 1,), (0,)), ((), ()))
     return dot_general(lhs, rhs, dn, precision, preferred_element_type)
+
+
+# --- argument checks ------------------------------------------------------------------
+# Eager evaluation skips abstract evaluation for speed, so each wrapper normalises its
+# static arguments and runs the primitive's shape rule itself: bad arguments fail here,
+# on every path, with the lax name, instead of being wrapped or broadcast by the kernel.
+
+
+def _int(fname: str, argname: str, v: Any) -> int:
+    if type(v) is bool or isinstance(v, np.bool_):
+        raise TypeError(f"funcgrad.lax.{fname}: {argname} must be an integer, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(
+            f"funcgrad.lax.{fname}: {argname} must be an integer, got {type(v).__name__} {v!r:.40}"
+        ) from None
+
+
+def _ints(fname: str, argname: str, seq: Any) -> tuple[int, ...]:
+    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
+        raise TypeError(
+            f"funcgrad.lax.{fname}: {argname} must be a sequence of integers, got {seq!r:.60}"
+        )
+    return tuple(_int(fname, argname, v) for v in seq)
+
+
+def _shape(fname: str, argname: str, shape: Any) -> tuple[int, ...]:
+    out = _ints(fname, argname, shape)
+    if any(d < 0 for d in out):
+        raise ValueError(f"funcgrad.lax.{fname}: {argname} {out} has a negative size")
+    return out
+
+
+def _axis(fname: str, argname: str, axis: Any, ndim: int) -> int:
+    axis = _int(fname, argname, axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(
+            f"funcgrad.lax.{fname}: {argname}={axis} is out of bounds for an operand of "
+            f"rank {ndim}"
+        )
+    return axis % ndim
+
+
+def _axes(fname: str, argname: str, axes: Any, ndim: int) -> tuple[int, ...]:
+    out = tuple(_axis(fname, argname, a, ndim) for a in _ints(fname, argname, axes))
+    if len(set(out)) != len(out):
+        raise ValueError(f"funcgrad.lax.{fname}: repeated axis in {argname}={tuple(axes)}")
+    return out
+
+
+def _check_size(fname: str, shape: tuple[int, ...], dtype: Any) -> None:
+    from funcgrad._src.numpy.util import check_allocation
+
+    check_allocation(f"funcgrad.lax.{fname}", shape, dtype)
+
+
+def _bind1(fname: str, prim, *args, **params):
+    """``prim.bind1(*args, **params)`` after its shape rule accepted the operands."""
+    try:
+        prim.abstract_eval(*(get_aval(a) for a in args), **params)
+    except (TypeError, ValueError, IndexError) as e:
+        msg = str(e)
+        prefix = f"{prim.name}: "
+        msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+        raise type(e)(f"funcgrad.lax.{fname}: {msg}") from None
+    return prim.bind1(*args, **params)
 
 
 __all__ = [

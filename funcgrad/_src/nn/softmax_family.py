@@ -56,8 +56,8 @@ def _softmax_value(axes, x):
     return unnormalized / u.maximum(r.sum(unnormalized, axes, keepdims=True), tiny)
 
 
-def _softmax_jvp(primals, tangents):
-    axes, x = primals
+def _softmax_jvp(axes, primals, tangents):
+    (x,) = primals
     (t,) = tangents
     y = _softmax(axes, x)  # the custom function itself: higher orders use this rule too
     # d softmax = y * (t - <y, t>): finite wherever y is

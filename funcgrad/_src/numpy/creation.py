@@ -190,7 +190,9 @@ def from_dlpack(x: Any, /, *, device: str | None = None, copy: bool | None = Non
 
     Differs from NumPy: the data is always **copied**. DLPack shares memory with the
     producer, which could then change the "immutable" array by writing into ``x``; a
-    private copy keeps funcgrad's guarantee. ``copy=False`` is therefore an error.
+    private copy keeps funcgrad's guarantee. ``copy=True`` and ``copy=None`` (the
+    default) both copy; ``copy=False`` (never copy) cannot be honoured and raises
+    ``BufferError``, as the array API standard specifies for an impossible no-copy import.
 
     Examples:
         >>> import numpy as np, funcgrad.numpy as fnp
@@ -201,8 +203,10 @@ def from_dlpack(x: Any, /, *, device: str | None = None, copy: bool | None = Non
         [0.0, 1.0, 2.0]
     """
     fname = "funcgrad.numpy.from_dlpack"
+    if copy not in (None, True, False):
+        raise TypeError(f"{fname}: copy must be True, False or None, got {copy!r:.40}")
     if copy is False:
-        raise ValueError(
+        raise BufferError(
             f"{fname}: copy=False is not supported: funcgrad arrays are immutable, so they "
             f"never share memory with a DLPack producer; pass copy=None or copy=True"
         )
@@ -258,6 +262,7 @@ def _fill(fname: str, shape: tuple[int, ...], fill_value: Any, dtype: Any) -> An
         raise OverflowError(f"{fname}: fill_value {fill_value!r:.40} does not fit: {e}") from None
     if value.shape == shape:
         return value
+    util.check_allocation(fname, shape, value.dtype)
     if value.ndim > len(shape) or any(
         v not in (1, d) for v, d in zip(value.shape[::-1], shape[::-1])
     ):
@@ -745,6 +750,9 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     shape = [1] * len(vectors)
     for x, ax in zip(vectors, axes):
         shape[ax] = x.shape[0]
+    if not sparse:
+        for x in vectors:
+            util.check_allocation(fname, tuple(shape), x.dtype)
     out = []
     for x, ax in zip(vectors, axes):
         if sparse:
@@ -773,6 +781,8 @@ def indices(dimensions: Any, dtype: Any = int, sparse: bool = False, *,
     if dtype == dtypes.bool_ and any(d > 2 for d in dims):
         raise TypeError(f"{fname}: dtype bool can index axes of length at most 2, got {dims}")
     n = len(dims)
+    if not sparse:
+        util.check_allocation(fname, (n, *dims), dtype)
     with _placed_on(device):
         if sparse:
             return tuple(
@@ -796,6 +806,7 @@ def _diagonal_mask(fname: str, N: Any, M: Any, k: Any, lower: bool) -> Any:
     # Any k outside [-N, M] selects the same elements as the nearest end: clamping it
     # keeps i + k inside int64.
     k = min(max(k, -N), M)
+    util.check_allocation(fname, (N, M), dtypes.bool_)
     rows = _iota(dtypes.int64, (N, M), 0)
     cols = _iota(dtypes.int64, (N, M), 1)
     shifted = ufuncs.add(rows, k) if k else rows

@@ -42,50 +42,98 @@ def _static_int(v: Any, what: str) -> int | None:
         raise IndexError(f"array indexing: {what} must be an integer or None, got {v!r}") from None
 
 
-def parse_index(key: Any, fname: str = "array indexing") -> tuple[tuple, list]:
-    """Split a NumPy index into (static indexer, list of integer-array operands)."""
+def parse_index(key: Any, fname: str = "array indexing", shape: tuple | None = None):
+    """Split a NumPy index into (static indexer, list of integer-array operands).
+
+    With ``shape`` (that of the indexed array), boolean masks are checked against the
+    axes they index: NumPy raises IndexError when a mask is shorter or longer than its
+    axis, and so does funcgrad, rather than selecting from a prefix.
+    """
     if not isinstance(key, tuple):
         key = (key,)
+    entries = [_convert_entry(k, fname) for k in key]
+    if shape is not None:
+        _check_masks(entries, shape, fname)
     indexer: list = []
     operands: list = []
-    for k in key:
+    for k in entries:
         t = type(k)
-        if k is None or k is Ellipsis:
+        if k is None or k is Ellipsis or t is IndexSlice or t is bool or t is int:
             indexer.append(k)
-        elif t is slice:
-            indexer.append(IndexSlice(
-                _static_int(k.start, "a slice start"),
-                _static_int(k.stop, "a slice stop"),
-                _static_int(k.step, "a slice step"),
-            ))  # fmt: skip
-        elif t is bool or t is np.bool_:
-            indexer.append(bool(k))
-        elif t is int or isinstance(k, np.integer):
-            indexer.append(int(k))
+        elif dtypes.is_bool(k.dtype):
+            _append_mask(k, indexer, operands, fname)
         else:
-            if isinstance(k, (str, float, dict, set)) or (
-                not is_array(k) and not isinstance(k, (list, tuple, np.ndarray, np.generic))
-            ):
-                raise IndexError(
-                    f"{fname}: only integers, slices, None, Ellipsis and integer or boolean "
-                    f"arrays are valid indices, got {type(k).__name__} {k!r:.40}"
-                )
-            arr = asarray(k, fname=fname)
-            if dtypes.is_bool(arr.dtype):
-                _append_mask(arr, indexer, operands, fname)
-            elif dtypes.is_integer(arr.dtype):
-                operands.append(arr)
-                indexer.append(ArrayIndex(len(operands) - 1))
-            elif arr.size == 0 and not is_array(k):
-                # NumPy accepts an empty list as an (integer) index
-                operands.append(convert(arr, dtypes.int64))
-                indexer.append(ArrayIndex(len(operands) - 1))
-            else:
-                raise IndexError(
-                    f"{fname}: index arrays must be integer or boolean, got dtype {arr.dtype}; "
-                    f"convert with .astype(int)"
-                )
+            operands.append(k)
+            indexer.append(ArrayIndex(len(operands) - 1))
     return tuple(indexer), operands
+
+
+def _convert_entry(k: Any, fname: str) -> Any:
+    """One index entry as None, Ellipsis, an IndexSlice, a Python bool or int, or an array."""
+    t = type(k)
+    if k is None or k is Ellipsis:
+        return k
+    if t is slice:
+        step = _static_int(k.step, "a slice step")
+        if step == 0:
+            raise ValueError(f"{fname}: slice step cannot be zero (in {k!r})")
+        return IndexSlice(
+            _static_int(k.start, "a slice start"), _static_int(k.stop, "a slice stop"), step
+        )
+    if t is bool or t is np.bool_:
+        return bool(k)
+    if t is int or isinstance(k, np.integer):
+        return int(k)
+    if isinstance(k, (str, float, dict, set)) or (
+        not is_array(k) and not isinstance(k, (list, tuple, np.ndarray, np.generic))
+    ):
+        raise IndexError(
+            f"{fname}: only integers, slices, None, Ellipsis and integer or boolean "
+            f"arrays are valid indices, got {type(k).__name__} {k!r:.40}"
+        )
+    arr = asarray(k, fname=fname)
+    if dtypes.is_bool(arr.dtype) or dtypes.is_integer(arr.dtype):
+        return arr
+    if arr.size == 0 and not is_array(k):
+        return convert(arr, dtypes.int64)  # NumPy accepts an empty list as an (integer) index
+    raise IndexError(
+        f"{fname}: index arrays must be integer or boolean, got dtype {arr.dtype}; "
+        f"convert with .astype(int)"
+    )
+
+
+def _consumed(entry: Any) -> int:
+    """How many axes of the indexed array an index entry consumes."""
+    if entry is None or entry is Ellipsis or type(entry) is bool:
+        return 0
+    if type(entry) in (IndexSlice, int):
+        return 1
+    return entry.ndim if dtypes.is_bool(entry.dtype) else 1
+
+
+def _check_masks(entries: list, shape: tuple, fname: str) -> None:
+    """Every boolean mask must have exactly the shape of the axes it indexes."""
+    if not any(type(e) not in (bool, int, IndexSlice) and e is not None and e is not Ellipsis
+               and dtypes.is_bool(e.dtype) and e.ndim for e in entries):  # fmt: skip
+        return
+    counts = [_consumed(e) for e in entries]
+    ellipsis_axes = len(shape) - sum(counts)
+    axis = 0
+    for entry, count in zip(entries, counts):
+        if entry is Ellipsis:
+            axis += max(ellipsis_axes, 0)
+            continue
+        if count and type(entry) not in (int, IndexSlice) and dtypes.is_bool(entry.dtype):
+            covered = tuple(shape[axis : axis + count])
+            if covered != tuple(entry.shape):
+                raise IndexError(
+                    f"{fname}: boolean index of shape {tuple(entry.shape)} does not match "
+                    f"the indexed array (shape {tuple(shape)}) along "
+                    + (f"axis {axis}" if count == 1 else f"axes {axis}..{axis + count - 1}")
+                    + f", of shape {covered}; a mask must have "
+                    f"exactly the shape of the axes it selects from"
+                )
+        axis += count
 
 
 def _append_mask(mask: Any, indexer: list, operands: list, fname: str) -> None:
@@ -124,11 +172,14 @@ def getitem(x: Any, key: Any) -> Any:
     t = type(key)
     if t is int:
         return lax_indexing.gather_p.bind1(x, indexer=(key,))
-    if t is slice and _plain_bound(key.start) and _plain_bound(key.stop) and _plain_bound(key.step):
+    if (
+        t is slice and _plain_bound(key.start) and _plain_bound(key.stop)
+        and _plain_bound(key.step) and key.step != 0
+    ):  # fmt: skip
         if key.start is None and key.stop is None and key.step is None:
             return x
         return lax_indexing.gather_p.bind1(x, indexer=(IndexSlice(key.start, key.stop, key.step),))
-    indexer, operands = parse_index(key)
+    indexer, operands = parse_index(key, shape=x.shape)
     if indexer == _FULL_SLICE or indexer == (Ellipsis,):
         return x
     return lax_indexing.gather_p.bind1(x, *operands, indexer=indexer)
@@ -228,7 +279,7 @@ class IndexUpdateRef:
     def _scatter(self, mode: str, values: Any, fname: str | None = None) -> Any:
         fname = fname or f"at[].{mode}"
         x = self.array
-        indexer, operands = parse_index(self.key, fname)
+        indexer, operands = parse_index(self.key, fname, x.shape)
         shape = lax_indexing.indexed_shape(x.aval, tuple(o.aval for o in operands), indexer, fname)
         values = operand(values, fname)
         if dtypes.result_type(x.dtype, values) != x.dtype:

@@ -130,6 +130,23 @@ def _eye(n: int, dtype: np.dtype) -> Any:
     return convert(ufuncs.equal(rows, cols), dtype)
 
 
+def _hermitian_from_triangle(x: Any, lower: bool) -> Any:
+    """The Hermitian matrices that LAPACK sees when it reads one triangle of ``x`` (and the
+    real part of its diagonal), built explicitly so that derivatives see exactly what is
+    read: a perturbation of the other triangle changes nothing and gets a zero gradient,
+    one of a read off-diagonal entry moves both mirrored entries."""
+    n = x.shape[-1]
+    rows = structural.iota_p.bind1(dtype=dtypes.int64, shape=(n, n), dimension=0)
+    cols = structural.iota_p.bind1(dtype=dtypes.int64, shape=(n, n), dimension=1)
+    read = ufuncs.greater(rows, cols) if lower else ufuncs.less(rows, cols)
+    zero = x.dtype.type(0)
+    triangle = ufuncs.where(read, x, zero)
+    diagonal = ufuncs.where(ufuncs.equal(rows, cols), x, zero)
+    if x.dtype.kind == "c":
+        diagonal = convert(ufuncs.real(diagonal), x.dtype)
+    return ufuncs.add(ufuncs.add(triangle, _ct(triangle)), diagonal)
+
+
 def _ct(x: Any) -> Any:
     """Conjugate transpose of the last two axes."""
     return _c._conj(_c._swap_last(x))
@@ -284,7 +301,9 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
         >>> fnp.linalg.cholesky(fnp.asarray([[4.0, 2.0], [2.0, 2.0]])).tolist()
         [[2.0, 0.0], [1.0, 1.0]]
     """
-    low = lax_linalg.cholesky_p.bind1(_matrices(_name("cholesky"), a))
+    # NumPy reads the lower triangle; the derivative is taken of exactly that function
+    x = _hermitian_from_triangle(_matrices(_name("cholesky"), a), lower=True)
+    low = lax_linalg.cholesky_p.bind1(x)
     return _ct(low) if upper else low
 
 
@@ -351,6 +370,14 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and eigenvectors (columns) of each Hermitian matrix, reading
     the lower (``UPLO='L'``) or upper triangle.
 
+    As in NumPy only that triangle (and the real part of the diagonal) is read, and the
+    derivative is the derivative of exactly that function: the other triangle gets a
+    zero gradient, and a read off-diagonal entry stands for both mirrored entries. (JAX
+    instead symmetrizes its input, ``(a + a^H) / 2``, which gives different values for a
+    non-Hermitian ``a``; funcgrad's values are NumPy's.) Eigenvectors are differentiable
+    where the eigenvalues are distinct; for complex matrices their phases follow the
+    gauge ``diag(V^H dV) = 0``, so differentiate phase-independent functions of them.
+
     Examples:
         >>> import funcgrad.numpy as fnp
         >>> w, v = fnp.linalg.eigh(fnp.asarray([[2.0, 1.0], [1.0, 2.0]]))
@@ -358,7 +385,9 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
         [1.0, 3.0]
     """
     fname = _name("eigh")
-    w, v = lax_linalg.eigh_p.bind(_matrices(fname, a), lower=_uplo(fname, UPLO))
+    lower = _uplo(fname, UPLO)
+    x = _hermitian_from_triangle(_matrices(fname, a), lower)
+    w, v = lax_linalg.eigh_p.bind(x, lower=lower)
     return EighResult(w, v)
 
 
@@ -371,7 +400,9 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
         [1.0, 2.0]
     """
     fname = _name("eigvalsh")
-    return lax_linalg.eigh_p.bind(_matrices(fname, a), lower=_uplo(fname, UPLO))[0]
+    lower = _uplo(fname, UPLO)
+    x = _hermitian_from_triangle(_matrices(fname, a), lower)  # see eigh
+    return lax_linalg.eigh_p.bind(x, lower=lower)[0]
 
 
 # ------------------------------------------------------------------------------------

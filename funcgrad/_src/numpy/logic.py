@@ -112,7 +112,11 @@ def shape(a) -> tuple[int, ...]:
 def size(a, axis=None) -> int:
     """The number of elements of ``a`` (along ``axis`` if given)."""
     s = shape(a)
-    return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
+    if axis is None:
+        return int(np.prod(s, dtype=np.int64))
+    from funcgrad._src.numpy.util import canonicalize_axis
+
+    return s[canonicalize_axis(axis, len(s), "funcgrad.numpy.size")]
 
 
 def astype(x, dtype, /, *, copy=True, device=None):

@@ -485,7 +485,11 @@ def _variance(name, a, axis, dtype, ddof, keepdims, where, mean_, correction, *,
     else:
         out = _divide(total, ufuncs.maximum(dof, 0))
     if sqrt:
-        out = ufuncs.sqrt(out)
+        # sqrt's derivative is infinite at 0: where the variance is 0 (a length-1 axis,
+        # a constant slice) std's gradient is taken as 0 (a subgradient; for a length-1
+        # axis std is constant) instead of 0 * inf = NaN
+        positive = ufuncs.greater(out, 0)
+        out = ufuncs.where(positive, ufuncs.sqrt(ufuncs.where(positive, out, 1)), out)
     return convert(out, out_dt)
 
 

@@ -33,9 +33,11 @@ from funcgrad._src.numpy.util import (
     broadcast_to_shape,
     canonicalize_axes,
     canonicalize_axis,
+    check_allocation,
     convert,
     from_host,
     is_array,
+    static_axis,
 )
 
 _FULL = slice(None)
@@ -80,9 +82,14 @@ def _static_ints(v: Any, fname: str, argname: str) -> tuple[int, ...]:
         if v.dtype.kind not in "iu" and v.size:
             raise TypeError(f"{fname}: {argname} must be integers, got dtype {v.dtype}")
         return tuple(int(e) for e in v.reshape(-1))
+    # Axes go through the one axis check (which also refuses bools, as NumPy does).
+    check = static_axis if argname in _AXIS_ARGS else _static_int
     if isinstance(v, (list, tuple)):
-        return tuple(_static_int(e, fname, argname) for e in v)
-    return (_static_int(v, fname, argname),)
+        return tuple(check(e, fname, argname) for e in v)
+    return (check(v, fname, argname),)
+
+
+_AXIS_ARGS = ("axis", "source", "destination", "axes", "axis1", "axis2")
 
 
 def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
@@ -390,9 +397,18 @@ def broadcast_arrays(*args):
 
 
 def _as_array_list(arrays: Any, fname: str, what: str) -> list:
-    if is_array(arrays) or isinstance(arrays, np.ndarray):
+    if (is_array(arrays) or isinstance(arrays, np.ndarray)) and arrays.ndim:
         arrays = list(arrays)  # NumPy iterates an array's first axis
     elif not isinstance(arrays, (list, tuple)):
+        if (
+            not hasattr(arrays, "__iter__")
+            or isinstance(arrays, (str, bytes, dict))
+            or getattr(arrays, "ndim", 1) == 0
+        ):
+            raise TypeError(
+                f"{fname}: expected a sequence of arrays (a list or tuple), got "
+                f"{type(arrays).__name__} {arrays!r:.40}; wrap a single array in a list"
+            )
         arrays = list(arrays)
     if not arrays:
         raise ValueError(f"{fname}: need at least one array to {what}")
@@ -746,6 +762,7 @@ def tile(A, reps):
     x = _reshape(x, shape)
     if all(r == 1 for r in reps):
         return x
+    check_allocation(fname, tuple(r * s for r, s in zip(reps, shape)), x.dtype)
     # Broadcast to (r0, s0, r1, s1, ...) and merge each (r_i, s_i) pair.
     interleaved = tuple(d for r, s in zip(reps, shape) for d in (r, s))
     x = structural.broadcast_in_dim_p.bind1(
@@ -789,6 +806,7 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
         if scalar < 0:
             raise ValueError(f"{fname}: repeats may not be negative, got {scalar}")
         if total_repeat_length is None or total_repeat_length == n * scalar:
+            check_allocation(fname, x.shape[:axis] + (n * scalar,) + x.shape[axis + 1 :], x.dtype)
             expanded = x.shape[: axis + 1] + (scalar,) + x.shape[axis + 1 :]
             out = structural.broadcast_in_dim_p.bind1(
                 x, shape=expanded,
@@ -817,6 +835,7 @@ def _repeat_array(x: Any, repeats: Any, axis: int, total: int | None, fname: str
         if negative:
             raise ValueError(f"{fname}: repeats may not contain negative values")
         total *= n if repeats.size == 1 else 1
+    check_allocation(fname, x.shape[:axis] + (total,) + x.shape[axis + 1 :], x.dtype)
     repeats = broadcast_to_shape(_reshape(convert(repeats, dtypes.int64), (repeats.size,)), (n,))
     if n == 0:
         if total:

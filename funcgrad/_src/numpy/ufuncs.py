@@ -7,6 +7,7 @@ NumPy 2's, NEP 50 included), broadcasts, and binds one elementwise primitive.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,7 @@ def _unary(name: str, prim_name: str) -> Any:
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise ``numpy.{ufunc_name}``; see NumPy's documentation for the semantics."
+    fn._names_itself = True  # one primitive: its errors name it (see numpy/errors.py)
     return fn
 
 
@@ -123,6 +125,7 @@ def _binary(name: str, prim_name: str) -> Any:
         f"Elementwise ``numpy.{ufunc_name}`` with NumPy broadcasting and NEP 50 "
         f"promotion (Python scalars are weak)."
     )
+    fn._names_itself = True
     return fn
 
 
@@ -330,13 +333,24 @@ def where(condition, x=None, y=None, /):
 
 def clip(a, /, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
     """``a`` limited to ``[a_min, a_max]`` (either bound may be None); NumPy's and the
-    array API's argument names are both accepted. Where ``a_min > a_max`` the result
-    is ``a_max``, as in NumPy."""
+    array API's argument names (``min``/``max``) are both accepted. Where ``a_min > a_max``
+    the result is ``a_max``, as in NumPy. Without bounds ``a`` is returned as it is (the
+    array API standard; NumPy 2.1+ does the same).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> fnp.clip(fnp.array([-1.0, 0.5, 2.0]), min=0.0, max=1.0).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    fname = "funcgrad.numpy.clip"
+    for np_name, api_name, np_value, api_value in (
+        ("a_min", "min", a_min, min), ("a_max", "max", a_max, max)
+    ):  # fmt: skip
+        if np_value is not None and api_value is not None:
+            raise TypeError(f"{fname}: give {np_name} or {api_name}, not both")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    if lo is None and hi is None:
-        raise ValueError("funcgrad.numpy.clip: give at least one of a_min and a_max")
-    out = asarray(a, fname="funcgrad.numpy.clip")
+    out = asarray(a, fname=fname)
     if lo is not None:
         out = maximum(out, lo)
     if hi is not None:
@@ -370,8 +384,50 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(isneginf(x), neginf, out)
 
 
+def round(a, decimals=0):  # noqa: A001  (NumPy's and the array API's name)
+    """``a`` rounded to ``decimals`` decimal places, halves to even (NumPy's ``round``).
+
+    For ``decimals != 0`` the value is scaled by ``10**decimals``, rounded and scaled
+    back, as NumPy does (so results can differ from exact decimal rounding in the last
+    bit, exactly as NumPy's do). Integers are returned as they are for ``decimals >= 0``;
+    complex numbers round both parts.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> fnp.round(fnp.array([0.5, 1.5, 2.5]))
+        Array([0., 2., 2.], dtype=float64, backend=numpy)
+        >>> fnp.round(fnp.array([1.234, 5.678]), 1).tolist()
+        [1.2, 5.7]
+        >>> fnp.round(fnp.array([1234]), -2).tolist()
+        [1200]
+    """
+    fname = "funcgrad.numpy.round"
+    x = asarray(a, fname=fname)
+    try:
+        decimals = operator.index(decimals)
+    except TypeError:
+        raise TypeError(f"{fname}: decimals must be an integer, got {decimals!r:.40}") from None
+    if x.dtype.kind in "biu":
+        if decimals >= 0 or x.dtype.kind == "b":
+            return x
+        factor = 10 ** (-decimals)
+        return convert(multiply(rint(true_divide(x, factor)), factor), x.dtype)
+    if decimals == 0:
+        return rint(x)
+    if x.dtype.kind == "c":  # each part on its own, in real arithmetic, as NumPy does
+        parts = [round(part, decimals) for part in (real(x), imag(x))]
+        return add(convert(parts[0], x.dtype), multiply(convert(parts[1], x.dtype), 1j))
+    factor = x.dtype.type(10.0 ** abs(decimals))
+    if decimals > 0:
+        return true_divide(rint(multiply(x, factor)), factor)
+    return multiply(rint(true_divide(x, factor)), factor)
+
+
+around = round
+
+
 __all__ = [
-    "abs", "absolute", "acos", "acosh", "add", "angle", "arccos", "arccosh", "arcsin",
+    "abs", "absolute", "around", "round", "acos", "acosh", "add", "angle", "arccos", "arccosh", "arcsin",
     "arcsinh", "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh",
     "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
     "bitwise_right_shift", "bitwise_xor", "cbrt", "ceil", "clip", "conj", "conjugate",

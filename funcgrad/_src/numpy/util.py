@@ -7,6 +7,9 @@ expect.
 
 from __future__ import annotations
 
+import math
+import operator
+import os
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -42,6 +45,8 @@ def asarray(x: Any, dtype: Any = None, fname: str = "asarray") -> Any:
 
         return asarray(stack([asarray(e) for e in x]), dtype, fname)
     if backend.is_buffer(x):
+        if dtype is None:  # object, string and datetime buffers are no funcgrad values
+            dtypes.canonicalize_dtype(x.dtype, fname)
         buf = backend.asarray(x, dtype=dtype)
     else:
         try:
@@ -125,16 +130,34 @@ def convert(x: Any, dtype: np.dtype) -> Any:
 
 
 def canonicalize_axis(axis: int, ndim: int, fname: str, argname: str = "axis") -> int:
-    """``axis`` made non-negative; an error naming ``fname`` if it is out of range."""
-    try:
-        axis = int(axis)  # accepts NumPy integers, rejects floats below
-    except TypeError:
-        raise TypeError(f"{fname}: {argname} must be an integer, got {axis!r}") from None
+    """``axis`` made non-negative; an error naming ``fname`` if it is out of range.
+
+    The one axis normaliser of ``funcgrad.numpy``: ``axis`` must be an integer in the
+    ``operator.index`` sense (Python and NumPy ints, not floats, strings or bools, which
+    NumPy rejects too), and ``-ndim <= axis < ndim``. Out-of-range axes raise NumPy's
+    ``AxisError``, which is both a ``ValueError`` (NumPy) and an ``IndexError`` (the array
+    API standard).
+    """
+    axis = static_axis(axis, fname, argname)
     if not -ndim <= axis < ndim:
-        raise ValueError(
+        raise np.exceptions.AxisError(
             f"{fname}: {argname}={axis} is out of bounds for an array of dimension {ndim}"
         )
     return axis % ndim if ndim else 0
+
+
+def static_axis(axis: Any, fname: str, argname: str = "axis") -> int:
+    """``axis`` as a Python int; a TypeError naming ``fname`` for floats, strings, bools,
+    arrays with more than one element and traced values without a concrete value."""
+    if type(axis) is bool or isinstance(axis, np.bool_):
+        raise TypeError(f"{fname}: {argname} must be an integer, got the bool {axis!r}")
+    try:
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(
+            f"{fname}: {argname} must be an integer (or a tuple of integers), got "
+            f"{type(axis).__name__} {axis!r:.40}"
+        ) from None
 
 
 def canonicalize_axes(axis: Any, ndim: int, fname: str, argname: str = "axis") -> tuple[int, ...]:
@@ -147,6 +170,46 @@ def canonicalize_axes(axis: Any, ndim: int, fname: str, argname: str = "axis") -
             raise ValueError(f"{fname}: repeated axis in {argname}={axis}")
         return tuple(sorted(axes))
     return (canonicalize_axis(axis, ndim, fname, argname),)
+
+
+def check_allocation(fname: str, shape: tuple[int, ...], dtype: Any) -> None:
+    """Raise MemoryError, naming ``fname`` and ``shape``, if an array of ``shape`` and
+    ``dtype`` could not fit in this machine's memory.
+
+    Constants are broadcast views of one scalar, so making them costs nothing whatever
+    their size, and the cost would only show later, when a reduction or a copy loops over
+    terabytes. NumPy fails at once with MemoryError; so does funcgrad, by checking the
+    size against the machine's physical memory before creating the view.
+    """
+    n = math.prod(shape)
+    if n == 0:
+        return
+    nbytes = n * np.dtype(dtype).itemsize
+    limit = physical_memory_bytes()
+    if nbytes > limit:
+        raise MemoryError(
+            f"{fname}: an array of shape {tuple(shape)} and dtype {np.dtype(dtype).name} "
+            f"needs {_human_bytes(nbytes)}, more than this machine's "
+            f"{_human_bytes(limit)} of memory; use a smaller shape (or "
+            f"funcgrad.numpy.broadcast_to for a read-only view of a smaller array)"
+        )
+
+
+@lru_cache(maxsize=1)
+def physical_memory_bytes() -> int:
+    """The machine's physical memory in bytes (``2**63 - 1`` where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 2**63 - 1
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n} B"
 
 
 def from_host(value: np.ndarray) -> Array:

@@ -1,0 +1,807 @@
+"""Fused CPU loops for jit: each fusible group of a program becomes one numba-compiled loop.
+
+On NumPy every elementwise operation is one ufunc call and one pass over memory. This
+pass takes the groups that :func:`funcgrad._src.interpreters.fusion.partition` finds
+(the CuPy path's partition: elementwise operations of one shape, broadcasts of
+smaller operands, here also reductions of the group's values as its last step, such
+as a softmax's row-wise max and sum or a bias gradient's column sum) and writes each
+as the Python source of one loop nest, which numba compiles (``numba.njit``): one
+pass reads the group's inputs, computes every equation in registers, writes the
+values used outside the group and accumulates its reductions. Matrix products and
+convolutions stay BLAS calls; their epilogues (bias, activation, scale) are the
+elementwise groups that follow them.
+
+Results follow NumPy's: operands are cast to the dtypes of NumPy's loop for each
+operation (``float32 * 2.0`` multiplies float32s), every intermediate is rounded or
+wrapped to its dtype, ``fastmath`` is off (IEEE arithmetic, NaN/Inf and signed zeros
+as NumPy gives them), and ``maximum``/``minimum`` propagate NaN and return the second
+operand on ties, as NumPy's loops do. Float arithmetic that NumPy does in one
+operation is one operation here, so such results are bitwise NumPy's; transcendental
+functions come from the C math library (NumPy's own float32 exp/log/sin... may
+differ by an ulp or two), and a reduction adds in loop order (NumPy adds long
+rows pairwise), so those agree within rounding. What the loops do not handle stays
+with NumPy, per group: float16 and complex values, integer division, remainders,
+powers and shifts (NumPy's results for zero divisors and out-of-range shifts are
+its own), float-to-integer casts, and reductions other than sum/max/min.
+
+A kernel's source is written to a file named by its hash in the cache directory
+(``funcgrad.config.cpu_fusion_cache_dir``) and compiled with numba's ``cache=True``,
+so the next process loads the machine code instead of compiling it (~0.2-1 s per
+kernel when not cached). numba is optional: without it nothing here is used
+(``funcgrad.config.cpu_fusion_status`` says why).
+
+Examples:
+    >>> import numpy as np, funcgrad.numpy as fnp
+    >>> from funcgrad._src.ir import trace_to_jaxpr, ClosedJaxpr
+    >>> from funcgrad._src.interpreters import fusion_cpu
+    >>> x = fnp.ones((4, 32), dtype=np.float32)
+    >>> jaxpr, consts = trace_to_jaxpr(lambda x: fnp.sum(fnp.maximum(x * 2.0, 0.0), axis=1),
+    ...                                [x.aval])
+    >>> fused, kernels = fusion_cpu.fuse(ClosedJaxpr(jaxpr, consts), compile=False)
+    >>> print(kernels[0].source)
+    def kernel(in0, out0):
+        c0 = np.float32(2.0)
+        c1 = np.float32(0.0)
+        n0, n1 = in0.shape
+        for i0 in range(n0):
+            a0 = np.float32(0.0)
+            for i1 in range(n1):
+                v0 = in0[i0, i1]
+                t0 = np.float32((v0 * c0))
+                t1 = np.float32((t0 if (t0 > c1 or t0 != t0) else c1))
+                a0 = np.float32(a0 + t1)
+            out0[i0] = a0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from funcgrad._src.core import Primitive
+from funcgrad._src.interpreters import fusion
+from funcgrad._src.ir import ClosedJaxpr, Equation, Jaxpr, Literal, Var
+from funcgrad._src.lax import elementwise, reductions, structural
+
+# --- availability ------------------------------------------------------------------------
+
+
+def unavailable_reason() -> str | None:
+    """Why numba cannot compile fused loops here (None when it can): not installed, or
+    its import failed (the error). Does not import numba when it is absent."""
+    if _numba_state["error"] is not None:
+        return _numba_state["error"]
+    if _numba_state["module"] is not None:
+        return None
+    try:
+        spec = importlib.util.find_spec("numba")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return "numba is not installed (pip install 'funcgrad[fast]')"
+    return None
+
+
+_numba_state: dict = {"module": None, "error": None}
+_import_lock = threading.Lock()
+
+
+def _numba() -> Any:
+    """The numba module, imported on first use (ImportError with the reason if it fails)."""
+    module = _numba_state["module"]
+    if module is not None:
+        return module
+    with _import_lock:
+        if _numba_state["module"] is None:
+            reason = unavailable_reason()
+            if reason is not None:
+                raise ImportError(reason)
+            try:
+                import numba
+            except Exception as e:
+                _numba_state["error"] = f"import numba failed: {type(e).__name__}: {e}"
+                raise ImportError(_numba_state["error"]) from e
+            _numba_state["module"] = numba
+    return _numba_state["module"]
+
+
+# --- which equations a loop handles ----------------------------------------------------------
+
+_UFUNC_OF: dict[Primitive, str] = {
+    **{p: elementwise.UNARY_UFUNCS[n] for n, p in elementwise.unary_primitives.items()},
+    **{p: elementwise.BINARY_UFUNCS[n] for n, p in elementwise.binary_primitives.items()},
+}
+
+#: dtypes a loop computes with (float16 and complex stay with NumPy's ufuncs).
+LOOP_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+              np.uint32, np.uint64, np.float32, np.float64)
+)  # fmt: skip
+
+# Groups smaller than this stay NumPy calls: a numba call and the allocation of its
+# outputs cost about as much as a few ufunc calls on a few dozen elements.
+_MIN_GROUP_SIZE = 64
+# A reduction over trailing axes accumulates in a register in loop order; NumPy adds
+# long rows pairwise (more accurately), so longer rows stay NumPy reductions.
+_MAX_ROW_REDUCTION = 1024
+# Groups of at least this many elements (and no cross-row accumulation) run their outer
+# loop on numba's threads (numba.prange) when numba has more than one.
+_PARALLEL_MIN_SIZE = 1 << 20
+
+
+def _ct(dt: np.dtype) -> str:
+    """The numba source name of a scalar type: ``np.float32``."""
+    return f"np.{dt.name}" if dt.kind != "b" else "np.bool_"
+
+
+def _float_fn(name: str) -> Callable:
+    return lambda a, dt: f"np.{name}({', '.join(a)})" if dt.kind == "f" else None
+
+
+def _infix(op: str, bool_op: str | None = None) -> Callable:
+    def rule(a, dt):
+        if dt.kind == "b":
+            return None if bool_op is None else f"({a[0]} {bool_op} {a[1]})"
+        return f"({a[0]} {op} {a[1]})"
+
+    return rule
+
+
+def _extremum(op: str, bool_op: str) -> Callable:
+    # NumPy's loops: NaN in the first operand wins, else the comparison; ties give the
+    # second operand (so does NaN in it, as every comparison with it is false)
+    def rule(a, dt):
+        x, y = a
+        if dt.kind == "b":
+            return f"({x} {bool_op} {y})"
+        if dt.kind == "f":
+            return f"({x} if ({x} {op} {y} or {x} != {x}) else {y})"
+        return f"({x} if {x} {op} {y} else {y})"
+
+    return rule
+
+
+def _nan_ignoring_extremum(op: str, bool_op: str) -> Callable:
+    def rule(a, dt):
+        x, y = a
+        if dt.kind == "f":  # fmax/fmin: a NaN operand gives the other one
+            return f"({x} if ({x} {op} {y} or {y} != {y}) else {y})"
+        return _extremum(op, bool_op)(a, dt)
+
+    return rule
+
+
+def _sign(a, dt):
+    (x,) = a
+    one, zero = f"{_ct(dt)}(1)", f"{_ct(dt)}(0)"
+    if dt.kind == "f":  # NaN stays NaN; -0.0 gives +0.0
+        return f"({one} if {x} > 0 else (-{one} if {x} < 0 else ({zero} if {x} == 0 else {x})))"
+    if dt.kind == "i":
+        return f"({one} if {x} > 0 else (-{one} if {x} < 0 else {zero}))"
+    if dt.kind == "u":
+        return f"({one} if {x} > 0 else {zero})"
+    return None
+
+
+def _absolute(a, dt):
+    if dt.kind == "b" or dt.kind == "u":
+        return a[0]
+    return f"abs({a[0]})"
+
+
+def _negative(a, dt):
+    if dt.kind == "b":
+        return None
+    if dt.kind == "u":  # computed in a wider type, wrapped by the cast
+        return f"({_ct(dt)}(0) - {a[0]})"
+    return f"(-{a[0]})"
+
+
+def _heaviside(a, dt):
+    if dt.kind != "f":
+        return None
+    x, h = a
+    one, zero = f"{_ct(dt)}(1)", f"{_ct(dt)}(0)"
+    return f"({x} if {x} != {x} else ({zero} if {x} < 0 else ({one} if {x} > 0 else {h})))"
+
+
+def _classify(name: str, exact: str) -> Callable:
+    return lambda a, dt: f"np.{name}({a[0]})" if dt.kind == "f" else exact
+
+
+def _bitwise(op: str) -> Callable:
+    return lambda a, dt: f"({a[0]} {op} {a[1]})" if dt.kind in "biu" else None
+
+
+def _invert(a, dt):
+    if dt.kind == "b":
+        return f"({a[0]} ^ True)"
+    return f"(~{a[0]})" if dt.kind in "iu" else None
+
+
+def _truth(x: str, dt: np.dtype) -> str:
+    return x if dt.kind == "b" else f"({x} != 0)"
+
+
+def _logical(op: str) -> Callable:
+    return lambda a, dt: f"({_truth(a[0], dt)} {op} {_truth(a[1], dt)})"
+
+
+_FLOAT_FUNCTIONS = [
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "sin", "cos",
+    "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+    "arctanh", "floor", "ceil", "rint", "trunc", "arctan2", "hypot", "copysign",
+    "nextafter", "logaddexp", "logaddexp2",
+]  # fmt: skip
+
+#: ufunc name -> rule(operand expressions of the loop dtype, loop dtype) -> expression
+#: or None (that dtype is not handled).
+UFUNC_RULES: dict[str, Callable] = {
+    **{name: _float_fn(name) for name in _FLOAT_FUNCTIONS},
+    "add": _infix("+", "|"),
+    "subtract": _infix("-"),
+    "multiply": _infix("*", "&"),
+    "true_divide": lambda a, dt: f"({a[0]} / {a[1]})" if dt.kind == "f" else None,
+    "power": lambda a, dt: f"np.power({a[0]}, {a[1]})" if dt.kind == "f" else None,
+    "negative": _negative,
+    "absolute": _absolute,
+    "sign": _sign,
+    "maximum": _extremum(">", "|"),
+    "minimum": _extremum("<", "&"),
+    "fmax": _nan_ignoring_extremum(">", "|"),
+    "fmin": _nan_ignoring_extremum("<", "&"),
+    "heaviside": _heaviside,
+    "isnan": _classify("isnan", "False"),
+    "isinf": _classify("isinf", "False"),
+    "isfinite": _classify("isfinite", "True"),
+    "signbit": lambda a, dt: f"np.signbit({a[0]})" if dt.kind == "f" else None,
+    "bitwise_and": _bitwise("&"),
+    "bitwise_or": _bitwise("|"),
+    "bitwise_xor": _bitwise("^"),
+    "invert": _invert,
+    "logical_and": _logical("&"),
+    "logical_or": _logical("|"),
+    "logical_xor": _logical("!="),
+    "logical_not": lambda a, dt: f"({_truth(a[0], dt)} ^ True)",
+    "equal": lambda a, dt: f"({a[0]} == {a[1]})",
+    "not_equal": lambda a, dt: f"({a[0]} != {a[1]})",
+    "less": lambda a, dt: f"({a[0]} < {a[1]})",
+    "less_equal": lambda a, dt: f"({a[0]} <= {a[1]})",
+    "greater": lambda a, dt: f"({a[0]} > {a[1]})",
+    "greater_equal": lambda a, dt: f"({a[0]} >= {a[1]})",
+}
+
+#: reduction primitive -> (name, combine(acc, value, dtype) -> expression, initial value)
+_REDUCTIONS = {
+    reductions.reduce_sum_p: "sum",
+    reductions.reduce_max_p: "max",
+    reductions.reduce_min_p: "min",
+}
+
+
+def _combine(op: str, acc: str, v: str, dt: np.dtype) -> str:
+    if op == "sum":
+        return f"{_ct(dt)}({acc} + {v})"
+    cmp = ">" if op == "max" else "<"
+    if dt.kind == "f":  # a NaN, once met, stays
+        return f"({v} if ({v} {cmp} {acc} or {v} != {v}) else {acc})"
+    return f"({v} if {v} {cmp} {acc} else {acc})"
+
+
+def _initial(op: str, dt: np.dtype) -> str:
+    if op == "sum":
+        return f"{_ct(dt)}(0)" if dt.kind != "f" else f"{_ct(dt)}(0.0)"
+    if dt.kind == "f":
+        return f"{_ct(dt)}({'-' if op == 'max' else ''}np.inf)"
+    info = np.iinfo(dt)
+    return f"{_ct(dt)}({info.min if op == 'max' else info.max})"
+
+
+def _weak_key(atom: Any) -> Any:
+    aval = atom.aval
+    if aval.weak_type and aval.dtype.kind != "b":
+        return {"i": int, "f": float, "c": complex}[aval.dtype.kind]
+    return aval.dtype
+
+
+def _loop_dtype(ufunc: str, eqn: Equation) -> np.dtype | None:
+    try:
+        in_dtypes, _ = elementwise.ufunc_loop_dtypes(ufunc, tuple(map(_weak_key, eqn.inputs)))
+    except TypeError:
+        return None
+    in_dtypes = {np.dtype(d) for d in in_dtypes}
+    if len(in_dtypes) != 1:
+        return None
+    (dt,) = in_dtypes
+    return dt if dt in LOOP_DTYPES else None
+
+
+def _castable(src: np.dtype, dst: np.dtype) -> bool:
+    """Casts a loop does as NumPy does (float to integer is platform-defined there)."""
+    return not (src.kind == "f" and dst.kind in "iu")
+
+
+def can_fuse(eqn: Equation) -> bool:
+    """Whether ``eqn`` can be a step of a fused loop (the partition's ``can_fuse``)."""
+    prim = eqn.primitive
+    if len(eqn.outputs) != 1:
+        return False
+    out = eqn.outputs[0].aval
+    if not out.shape or out.size == 0 or out.dtype not in LOOP_DTYPES:
+        return False
+    for a in eqn.inputs:
+        if a.aval.dtype not in LOOP_DTYPES:
+            return False
+        if type(a) is Literal and not isinstance(a.val, (bool, int, float, np.generic)):
+            return False
+    if prim in _UFUNC_OF:
+        ufunc = _UFUNC_OF[prim]
+        rule = UFUNC_RULES.get(ufunc)
+        dt = _loop_dtype(ufunc, eqn)
+        if rule is None or dt is None:
+            return False
+        return rule(["a"] * len(eqn.inputs), dt) is not None
+    if prim is elementwise.select_p:
+        return eqn.inputs[0].aval.dtype.kind in "biu"
+    if prim is structural.convert_element_type_p:
+        return _castable(eqn.inputs[0].aval.dtype, out.dtype)
+    if prim is structural.broadcast_in_dim_p:
+        dims = eqn.params["broadcast_dimensions"]
+        return list(dims) == sorted(dims)
+    return False
+
+
+def can_end_group(eqn: Equation) -> bool:
+    """Whether ``eqn`` is a reduction a fused loop can accumulate (the partition's
+    ``can_end_group``): sum/max/min of a bool-free loop dtype over at least one axis;
+    over trailing axes only for rows of at most ``_MAX_ROW_REDUCTION`` elements."""
+    op = _REDUCTIONS.get(eqn.primitive)
+    if op is None or type(eqn.inputs[0]) is not Var:
+        return False
+    x = eqn.inputs[0].aval
+    out = eqn.outputs[0].aval
+    axes = tuple(eqn.params["axes"])
+    if not axes or x.size == 0 or x.dtype.kind not in "iuf" or x.dtype not in LOOP_DTYPES:
+        return False
+    if out.dtype != x.dtype:
+        return False
+    if _trailing_from(axes, x.ndim) is not None:
+        return math.prod(x.shape[d] for d in axes) <= _MAX_ROW_REDUCTION
+    return True
+
+
+def _trailing_from(axes: tuple, ndim: int) -> int | None:
+    """``k`` when ``axes`` are exactly the trailing axes ``k..ndim-1``, else None."""
+    k = ndim - len(axes)
+    return k if tuple(sorted(axes)) == tuple(range(k, ndim)) else None
+
+
+# --- the loop source -------------------------------------------------------------------------
+
+
+class LoopKernel:
+    """One fused group as a numba loop.
+
+    Attributes:
+        name: a readable name (the operations it fuses).
+        source: the Python source of ``kernel(in0, ..., out0, ...)``: it reads the
+            inputs and writes every output (arrays given by the caller, of the output
+            avals' shapes and dtypes).
+        inputs: the group's inputs (variables computed outside it), in parameter order.
+        outputs: the group's outputs, in parameter order.
+        shape: the loop nest's shape (the group's elementwise shape).
+        parallel: whether the outer loop runs on numba's threads.
+        dispatcher: the compiled numba function once :meth:`compile` has run.
+    """
+
+    def __init__(self, name, source, inputs, outputs, shape, parallel):
+        self.name = name
+        self.source = source
+        self.inputs = inputs
+        self.outputs = outputs
+        self.shape = shape
+        self.parallel = parallel
+        self.dispatcher = None
+
+    def signature(self) -> tuple:
+        """The numba types of a call: inputs read-only and outputs writable, C-contiguous."""
+        nb = _numba()
+        types = []
+        for v in self.inputs:
+            dtype = nb.from_dtype(v.aval.dtype)
+            types.append(nb.types.Array(dtype, v.aval.ndim, "C", readonly=True))
+        for v in self.outputs:
+            types.append(nb.types.Array(nb.from_dtype(v.aval.dtype), v.aval.ndim, "C"))
+        return tuple(types)
+
+    def compile(self) -> Any:
+        """Compile (or load from the disk cache) and return the numba dispatcher."""
+        if self.dispatcher is None:
+            self.dispatcher = _compile(self.source, self.parallel, self.signature())
+        return self.dispatcher
+
+    def __repr__(self) -> str:
+        return f"<fused loop {self.name}>"
+
+
+class _LoopBuilder:
+    """Statements of one loop nest, each placed at the shallowest loop depth whose
+    indices it depends on (loads of a bias or of a row's value are hoisted)."""
+
+    def __init__(self, shape: tuple):
+        self.shape = shape
+        self.ndim = len(shape)
+        self.inputs: list[Var] = []
+        self.input_index: dict[Var, int] = {}
+        self.names: dict[Var, str] = {}  # value -> local name
+        self.depth: dict[str, int] = {}  # local name -> loop depth where it is defined
+        self.at_depth: list[list[str]] = [[] for _ in range(self.ndim + 1)]
+        self.after_loop: list[list[str]] = [[] for _ in range(self.ndim + 1)]
+        self.constants: list[str] = []
+        self.constant_names: dict[tuple, str] = {}
+        self.count = 0
+        self.ops: list[str] = []
+
+    def constant(self, value: Any, dt: np.dtype) -> str:
+        if dt.kind == "b":
+            return "True" if bool(value) else "False"
+        key = (repr(value), dt)
+        name = self.constant_names.get(key)
+        if name is None:
+            if dt.kind == "f":
+                v = float(value)
+                text = (
+                    "np.nan"
+                    if math.isnan(v)
+                    else ("np.inf" if v > 0 else "-np.inf")
+                    if math.isinf(v)
+                    else repr(float(dt.type(v)))
+                )
+            else:
+                text = repr(int(value))
+            name = self.constant_names[key] = f"c{len(self.constant_names)}"
+            self.constants.append(f"{name} = {_ct(dt)}({text})")
+            self.depth[name] = 0
+        return name
+
+    def load(self, x: Var, view: tuple) -> str:
+        """The local holding input ``x`` at this iteration; ``view``: for each loop axis,
+        the operand's axis indexed by it (None: the operand has no such axis or size 1)."""
+        key = (x, view)
+        name = self.names.get(key)
+        if name is not None:
+            return name
+        if x not in self.input_index:
+            self.input_index[x] = len(self.inputs)
+            self.inputs.append(x)
+        param = f"in{self.input_index[x]}"
+        index = []
+        depth = 0
+        for axis, own in enumerate(view):
+            if own is None:
+                continue
+            if x.aval.shape[own] == 1:
+                index.append("0")
+            else:
+                index.append(f"i{axis}")
+                depth = axis + 1
+        # axes of x that no loop axis indexes have size 1
+        full = ["0"] * x.aval.ndim
+        positions = [own for own in view if own is not None]
+        for pos, idx in zip(positions, index):
+            full[pos] = idx
+        subscript = ", ".join(full) if full else "()"
+        name = f"v{len(self.names)}"
+        self.names[key] = name
+        self.depth[name] = depth
+        self.at_depth[depth].append(f"{name} = {param}[{subscript}]")
+        return name
+
+    def operand(self, atom: Any, dt: np.dtype) -> str:
+        """``atom`` as an expression of dtype ``dt``."""
+        if type(atom) is Literal:
+            return self.constant(atom.val, dt)
+        name = self.names.get(atom)
+        if name is None:  # an input of the group's shape
+            name = self.load(atom, tuple(range(self.ndim)) if atom.aval.ndim else
+                             (None,) * self.ndim)  # fmt: skip
+        src = atom.aval.dtype
+        if src == dt:
+            return name
+        return self.cast(name, src, dt)
+
+    def cast(self, name: str, src: np.dtype, dt: np.dtype) -> str:
+        if dt.kind == "b":
+            return f"({name} != 0)"
+        return f"{_ct(dt)}({name})"
+
+    def define(self, var: Var, expr: str, operands: Sequence[str]) -> None:
+        depth = max((self.depth[o] for o in operands), default=0)
+        name = f"t{self.count}"
+        self.count += 1
+        dt = var.aval.dtype
+        # every step is rounded (or wrapped) to its dtype: numba computes integers wider
+        text = expr if dt.kind == "b" else f"{_ct(dt)}({expr})"
+        self.at_depth[depth].append(f"{name} = {text}")
+        self.names[var] = name
+        self.depth[name] = depth
+
+
+def _equation(k: _LoopBuilder, eqn: Equation) -> None:
+    prim = eqn.primitive
+    out = eqn.outputs[0]
+    if prim in _UFUNC_OF:
+        ufunc = _UFUNC_OF[prim]
+        dt = _loop_dtype(ufunc, eqn)
+        raw = [k.operand(a, dt) for a in eqn.inputs]
+        expr = UFUNC_RULES[ufunc](raw, dt)
+        k.ops.append(ufunc)
+    elif prim is elementwise.select_p:
+        pred, a, b = eqn.inputs
+        p = k.operand(pred, pred.aval.dtype)
+        p = _truth(p, pred.aval.dtype)
+        x, y = k.operand(a, out.aval.dtype), k.operand(b, out.aval.dtype)
+        raw = [p, x, y]
+        expr = f"({x} if {p} else {y})"
+        k.ops.append("select")
+    elif prim is structural.convert_element_type_p:
+        (x,) = eqn.inputs
+        raw = [k.operand(x, x.aval.dtype)]
+        if x.aval.dtype == out.aval.dtype:
+            expr = raw[0]
+        else:
+            expr = k.cast(raw[0], x.aval.dtype, out.aval.dtype)
+        k.ops.append("convert")
+    elif prim is structural.broadcast_in_dim_p:
+        (x,) = eqn.inputs
+        if type(x) is Literal:
+            raw = [k.constant(x.val, out.aval.dtype)]
+        elif x in k.names:  # computed in the group: of the group's shape already
+            raw = [k.names[x]]
+        else:
+            view: list = [None] * k.ndim
+            for own, axis in enumerate(eqn.params["broadcast_dimensions"]):
+                view[axis] = own
+            raw = [k.load(x, tuple(view))]
+        expr = raw[0]
+    else:
+        raise ValueError(f"fusion_cpu: {prim.name} is not a loop step")
+    k.define(out, expr, _referenced(expr, k))
+
+
+def _referenced(expr: str, k: _LoopBuilder) -> list[str]:
+    """The locals an expression reads (for its loop depth)."""
+    return [n for n in re.findall(r"\b[vtc]\d+\b", expr) if n in k.depth]
+
+
+def describe(group: Sequence[Equation], outputs: Sequence[Var]) -> LoopKernel | None:
+    """The loop computing ``outputs`` from the group's equations (in program order; its
+    elementwise steps all of one shape, reductions of its values last), or None if the
+    loop's bounds could not be read from any of its arrays."""
+    shape = next(e.outputs[0].aval.shape for e in group if e.primitive not in _REDUCTIONS)
+    d = len(shape)
+    k = _LoopBuilder(tuple(shape))
+    reductions_of: dict[Var, tuple] = {}
+    for eqn in group:
+        op = _REDUCTIONS.get(eqn.primitive)
+        if op is None:
+            _equation(k, eqn)
+            continue
+        (x,) = eqn.inputs
+        reductions_of[eqn.outputs[0]] = (op, k.names[x], tuple(sorted(eqn.params["axes"])))
+        k.ops.append(f"reduce_{op}")
+    out_params = {v: f"out{j}" for j, v in enumerate(outputs)}
+    idx = [f"i{a}" for a in range(d)]
+    init: list[str] = []
+    cross_row = False
+    for v in outputs:
+        param = out_params[v]
+        if v in reductions_of:
+            op, value, axes = reductions_of[v]
+            dt = v.aval.dtype
+            kept = [idx[a] for a in range(d) if a not in axes]
+            first = _trailing_from(axes, d)
+            if first is not None:  # a register per row
+                cross_row |= first == 0
+                acc = f"a{param[3:]}"
+                at = first
+                k.at_depth[at].append(f"{acc} = {_initial(op, dt)}")
+                k.at_depth[d].append(f"{acc} = {_combine(op, acc, value, dt)}")
+                k.after_loop[at].append(f"{param}[{', '.join(kept) or '()'}] = {acc}")
+            else:  # accumulated in the output, rows in loop order (as NumPy does)
+                cross_row = True
+                init.append(f"{param}[...] = {_initial(op, dt)}")
+                target = f"{param}[{', '.join(kept)}]"
+                k.at_depth[d].append(f"{target} = {_combine(op, target, value, dt)}")
+        else:
+            k.at_depth[d].append(f"{param}[{', '.join(idx)}] = {k.names[v]}")
+    # the loop bounds: from an array of the group's shape
+    carrier = next((f"in{k.input_index[x]}" for x in k.inputs if x.aval.shape == tuple(shape)),
+                   None)  # fmt: skip
+    if carrier is None:
+        carrier = next((out_params[v] for v in outputs if v.aval.shape == tuple(shape)), None)
+    if carrier is None:
+        return None
+    size = math.prod(shape)
+    parallel = size >= _PARALLEL_MIN_SIZE and not cross_row and d >= 1 and _threads() > 1
+    params = [f"in{i}" for i in range(len(k.inputs))] + list(out_params.values())
+    lines = [f"def kernel({', '.join(params)}):"]
+    body = [*k.constants, *init]
+    names = [f"n{a}" for a in range(d)]
+    body.append(f"{', '.join(names)}{',' if d == 1 else ''} = {carrier}.shape")
+    body += k.at_depth[0]
+    inner = body
+    nests = [inner]
+    for a in range(d):
+        loop = "numba.prange" if parallel and a == 0 else "range"
+        inner.append(f"for i{a} in {loop}(n{a}):")
+        block: list = []
+        inner.append(block)
+        block += k.at_depth[a + 1]
+        nests.append(block)
+        inner = block
+    # statements after a loop closes: appended to the enclosing block after the loop
+    for a in range(d + 1):
+        if k.after_loop[a]:
+            nests[a] += k.after_loop[a]
+    lines += _render(body, 1)
+    source = "\n".join(lines)
+    ops = "_".join(dict.fromkeys(k.ops)) or "copy"
+    if len(ops) > 40:
+        ops = ops[:40].rstrip("_") + f"_{len(k.ops)}ops"
+    return LoopKernel(f"fused_{ops}", source, list(k.inputs), list(outputs), tuple(shape), parallel)
+
+
+def _render(block: list, level: int) -> list[str]:
+    out = []
+    for item in block:
+        if isinstance(item, list):
+            out += _render(item, level + 1) if item else ["    " * (level + 1) + "pass"]
+        else:
+            out.append("    " * level + item)
+    return out
+
+
+def _threads() -> int:
+    try:
+        return int(_numba().config.NUMBA_NUM_THREADS)
+    except ImportError:
+        return 1
+
+
+# --- compiling, with numba's disk cache ---------------------------------------------------
+
+_compiled: dict[tuple, Any] = {}  # (source, parallel) -> dispatcher, for this process
+_compile_lock = threading.RLock()
+
+
+def _cache_dir() -> str:
+    from funcgrad._src.config import config
+
+    return os.path.expanduser(config.cpu_fusion_cache_dir)
+
+
+def _compile(source: str, parallel: bool, signature: tuple) -> Any:
+    """A numba dispatcher for ``source`` (defining ``kernel``), compiled for
+    ``signature`` now (other layouts compile when first met). The source is a file
+    named by its hash, so numba's cache finds the machine code in a later process."""
+    nb = _numba()
+    key = (source, parallel)
+    with _compile_lock:
+        dispatcher = _compiled.get(key)
+        if dispatcher is None:
+            text = f"import numba\nimport numpy as np\n\n\n{source}\n"
+            digest = hashlib.sha256(f"{nb.__version__}\n{parallel}\n{text}".encode()).hexdigest()
+            name = f"fg_{digest[:24]}"
+            directory = _cache_dir()
+            os.makedirs(directory, exist_ok=True)
+            path = os.path.join(directory, name + ".py")
+            if not os.path.exists(path):
+                temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+                with open(temporary, "w") as f:
+                    f.write(text)
+                os.replace(temporary, path)  # never a half-written file under the name
+            module_name = f"_funcgrad_kernel_{digest[:24]}"
+            module = sys.modules.get(module_name)
+            if module is None:
+                spec = importlib.util.spec_from_file_location(module_name, path)
+                module = importlib.util.module_from_spec(spec)
+                # numba's cache finds the function's globals through its module's name
+                sys.modules[module_name] = module
+                spec.loader.exec_module(module)
+            dispatcher = nb.njit(cache=True, error_model="numpy", parallel=parallel,
+                                 fastmath=False, nogil=True)(module.kernel)  # fmt: skip
+            _compiled[key] = dispatcher
+        if signature not in dispatcher.signatures:
+            dispatcher.disable_compile(False)
+            dispatcher.compile(signature)
+        # The generated code passes C-contiguous arrays only. Without compiling more
+        # specialisations, a writable array converts to the read-only inputs' type
+        # (numba would otherwise compile the loop again for it, at the call).
+        dispatcher.disable_compile()
+    return dispatcher
+
+
+# --- the primitive and the program pass ------------------------------------------------------
+
+#: One fused group: parameters ``kernel`` (its :class:`LoopKernel`) and ``group`` (its
+#: equations as a program, what runs where the loop is not compiled).
+fused_loop_p = Primitive("fused_loop")
+
+
+def _fused_loop_impl(backend, *operands, kernel, group):
+    if kernel.dispatcher is not None and backend.xp is np:
+        ins = [np.ascontiguousarray(x) for x in operands]
+        outs = [np.empty(v.aval.shape, v.aval.dtype) for v in kernel.outputs]
+        kernel.dispatcher(*ins, *outs)
+        return outs
+    env = dict(zip(group.jaxpr.invars, operands))
+    for eqn in group.jaxpr.eqns:
+        args = [a.val if type(a) is Literal else env[a] for a in eqn.inputs]
+        env.update(zip(eqn.outputs, eqn.primitive.impl(backend, *args, **eqn.params)))
+    return [env[v] for v in group.jaxpr.outvars]
+
+
+fused_loop_p.impl = _fused_loop_impl
+fused_loop_p.abstract_eval = lambda *avals, kernel, group: [v.aval for v in kernel.outputs]
+
+
+class FusionReport:
+    """What :func:`fuse` did: the kernels and the groups that stayed NumPy (and why)."""
+
+    def __init__(self):
+        self.kernels: list[LoopKernel] = []
+        self.fallbacks: list[str] = []
+
+
+def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[LoopKernel]]:
+    """``closed`` with each fusible group replaced by one ``fused_loop`` equation, and the
+    loops (in program order). ``compile``: compile each loop now; a group whose loop
+    fails to compile keeps its NumPy equations (the failure is kept in
+    :data:`last_failures`)."""
+    report = FusionReport()
+
+    def build(group: list, outputs: list) -> Equation | None:
+        if math.prod(next(e.outputs[0].aval.shape for e in group)) < _MIN_GROUP_SIZE:
+            return None
+        kernel = describe(group, outputs)
+        if kernel is None:
+            return None
+        if compile:
+            try:
+                kernel.compile()
+            except Exception as e:  # noqa: BLE001  (this group stays NumPy; say why)
+                report.fallbacks.append(f"{kernel.name}: {type(e).__name__}: {e}")
+                return None
+        report.kernels.append(kernel)
+        program = ClosedJaxpr(Jaxpr([], list(kernel.inputs), group, list(outputs)), [])
+        params = {"kernel": kernel, "group": program}
+        return Equation(fused_loop_p, list(kernel.inputs), params, list(outputs))
+
+    # independent work joins a group only if it reads one of the group's arrays: a loop
+    # streaming many unrelated arrays at once gains no pass over memory, is less often
+    # vectorised (LLVM's runtime alias checks give up) and thrashes the prefetchers
+    groups = fusion.partition(closed.jaxpr, can_fuse=can_fuse, can_end_group=can_end_group,
+                              siblings_share_inputs=True)  # fmt: skip
+    fused = fusion.replace_groups(closed, groups, build)
+    if report.fallbacks:
+        with _compile_lock:
+            last_failures[:] = report.fallbacks
+    return fused, report.kernels
+
+
+#: Why the groups of the last :func:`fuse` call that fell back to NumPy did.
+last_failures: list[str] = []
+
+__all__ = ["LoopKernel", "can_end_group", "can_fuse", "describe", "fuse", "fused_loop_p",
+           "unavailable_reason"]  # fmt: skip

@@ -1,0 +1,113 @@
+"""Tiered compilation for jit on NumPy: NumPy calls first, fused numba loops once a program
+has proven hot.
+
+A program's first code (tier 1) is the generated NumPy code: it is ready in
+milliseconds. With ``funcgrad.config.cpu_fusion = "tiered"`` (the default, when numba is
+installed), after ``config.cpu_fusion_after_calls`` calls of one compiled signature a
+background thread generates the fused version (tier 2: each fusible group one numba
+loop, see :mod:`~funcgrad._src.interpreters.fusion_cpu`), compiles its loops (or loads
+them from numba's disk cache) and swaps it in: one attribute assignment, so every call
+runs either tier completely, and calls keep running tier 1 while tier 2 compiles. A
+program with nothing to fuse stays on tier 1. ``"always"`` compiles tier 2 at the first
+call; ``"off"`` never does. The thread is not a daemon: a process that exits while a
+compilation runs waits for it (numba must not be stopped halfway).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any
+
+import numpy as np
+
+from funcgrad._src.config import config
+from funcgrad._src.core import default_backend
+from funcgrad._src.interpreters import codegen, fusion_cpu, optimize
+from funcgrad._src.interpreters.jit import executable
+
+_lock = threading.Lock()
+
+
+def mode(backend: Any) -> str:
+    """``"tiered"``, ``"always"`` or ``"off"`` for programs on ``backend`` now."""
+    if backend.xp is not np or getattr(backend, "fuses_elementwise", False):
+        return "off"
+    if config.cpu_fusion == "off":
+        return "off"
+    if fusion_cpu.unavailable_reason() is not None:
+        return "off"
+    return config.cpu_fusion
+
+
+def start(entry: Any) -> None:
+    """Compile ``entry``'s fused tier in a background thread (once per entry)."""
+    with _lock:
+        entry.countdown = 0  # (threads racing on the count may have taken it below 0)
+        if entry.tier is not None:
+            return
+        entry.tier = "compiling"
+    thread = threading.Thread(target=compile_now, args=(entry,), name=f"funcgrad fuse {entry.name}")
+    thread.start()
+
+
+def compile_now(entry: Any) -> None:
+    """Compile ``entry``'s fused tier here and swap it in (a failure keeps tier 1 and
+    warns once, naming the program)."""
+    entry.tier = "compiling"
+    try:
+        exe = executable(entry.closed, entry.backend, entry.name, entry.donated,
+                         private_outputs=True, cpu_fusion=True)  # fmt: skip
+    except Exception as e:  # noqa: BLE001  (tier 1 keeps running; say why)
+        entry.tier = f"failed: {type(e).__name__}: {e}"
+        warnings.warn(
+            f"jit of {entry.name}: the fused CPU tier failed to compile ({type(e).__name__}: "
+            f"{e}); the program keeps running as NumPy calls",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return
+    if not exe.loops:
+        entry.tier = "nothing to fuse"
+        return
+    entry.fused = exe
+    entry.pool_bytes += exe.pool_bytes
+    entry.exe_fn = exe.fn  # the swap: one store, calls in flight finish on tier 1
+    entry.tier = "fused"
+    if entry.owner is not None and exe.pool_bytes:
+        entry.owner._enforce_bytes(entry)
+
+
+def fused_text(entry: Any, full: bool = True) -> str | None:
+    """The fused tier's source for ``as_text`` (generated without compiling its loops if
+    it is not compiled yet), or None where there is none (fusion off, nothing to fuse).
+    ``full=False``: only a note saying when it will run, unless it runs already."""
+    if entry.fused is not None:
+        return _heading(entry, "running") + entry.fused.source
+    how = mode(entry.backend)
+    if how == "off":
+        return None
+    with default_backend(entry.backend):
+        optimized = optimize.optimize_for_execution(entry.closed)
+    exe = codegen.generate(optimized, entry.backend, entry.name, entry.donated,
+                           private_outputs=True, cpu_fusion=True, compile_loops=False)  # fmt: skip
+    if not exe.loops:
+        return None
+    if not full and how == "tiered":
+        state = entry.tier or (
+            f"compiled in the background after {config.cpu_fusion_after_calls} calls"
+        )
+        return (
+            f"# tier 2 (fused loops, numba; {len(exe.loops)} loops): {state}; "
+            f"as_text(tier='fused') shows it"
+        )
+    when = (
+        "at the first call" if how == "always"
+        else f"after {config.cpu_fusion_after_calls} calls"
+    )  # fmt: skip
+    state = entry.tier or f"not compiled yet: compiled in the background {when}"
+    return _heading(entry, state) + exe.source
+
+
+def _heading(entry: Any, state: str) -> str:
+    return f"# --- tier 2: fused loops (numba); {state} ---\n"

@@ -1,0 +1,1 @@
+"""Internals of funcgrad.scipy."""

@@ -1,0 +1,163 @@
+"""``funcgrad.scipy.signal``: direct (not FFT) convolution and correlation of N-d arrays.
+
+Each is one ``lax.conv_general_dilated`` (a correlation) over the full output, then the
+slice that ``mode`` asks for, exactly as SciPy's direct method: ``'full'`` (size
+``n + k - 1`` per axis), ``'same'`` (size ``n``, centred on the full output) or
+``'valid'`` (size ``max(n, k) - min(n, k) + 1``). Complex inputs use four real
+correlations; integer inputs are computed in float64 and rounded back, as SciPy returns
+integers for them. ``fftconvolve``, ``stft`` and ``istft`` need an FFT, which
+funcgrad.numpy does not have yet; they are not provided.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import funcgrad.numpy as fnp
+from funcgrad._src.lax.convolution import conv_general_dilated
+
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
+
+
+def _real_correlate(x: Any, k: Any) -> Any:
+    """The full correlation of two real arrays of one rank."""
+    pads = [(s - 1, s - 1) for s in k.shape]
+    out = conv_general_dilated(x[None, None], k[None, None], (1,) * x.ndim, pads)
+    return out[0, 0]
+
+
+def _full_correlate(x: Any, k: Any) -> Any:
+    if x.dtype.kind != "c" and k.dtype.kind != "c":
+        return _real_correlate(x, k)
+    # correlation conjugates the kernel: (a + ib) * conj(c + id) = ac + bd + i(bc - ad)
+    a, b, c, d = fnp.real(x), fnp.imag(x), fnp.real(k), fnp.imag(k)
+    real = _real_correlate(a, c) + _real_correlate(b, d)
+    imag = _real_correlate(b, c) - _real_correlate(a, d)
+    return real + 1j * imag
+
+
+def _operands(fname: str, in1: Any, in2: Any) -> tuple[Any, Any, np.dtype]:
+    in1, in2 = fnp.asarray(in1), fnp.asarray(in2)
+    if in1.ndim != in2.ndim:
+        raise ValueError(
+            f"funcgrad.scipy.signal.{fname}: in1 and in2 must have the same number of "
+            f"dimensions, got shapes {in1.shape} and {in2.shape}"
+        )
+    if in1.size == 0 or in2.size == 0:
+        raise ValueError(f"funcgrad.scipy.signal.{fname}: inputs must not be empty")
+    dtype = fnp.result_type(in1, in2)
+    work = dtype if dtype.kind in "fc" else np.dtype(np.float64)
+    return in1.astype(work), in2.astype(work), dtype
+
+
+def _crop(full: Any, s1: tuple, s2: tuple, mode: str, fname: str, late: bool = False) -> Any:
+    """The ``mode`` part of the full output; ``late`` centres ``'same'`` from the other
+    end (SciPy's ``correlate2d`` does, unlike its ``correlate``; they differ for even k)."""
+    if mode == "full":
+        return full
+    index = []
+    for n, k in zip(s1, s2):
+        if mode == "same":
+            start = (k - 1) - (k - 1) // 2 if late else (k - 1) // 2
+            index.append(slice(start, start + n))
+        elif mode == "valid":
+            index.append(slice(min(n, k) - 1, max(n, k)))
+        else:
+            raise ValueError(f"funcgrad.scipy.signal.{fname}: mode must be 'full', 'same' or "
+                             f"'valid', got {mode!r}")  # fmt: skip
+    return full[tuple(index)]
+
+
+def _finish(out: Any, dtype: np.dtype) -> Any:
+    if dtype.kind in "fc":
+        return out
+    if dtype.kind == "b":
+        return out != 0
+    return fnp.round(out).astype(dtype)
+
+
+def _check_method(fname: str, method: str) -> None:
+    if method not in ("auto", "direct"):
+        raise ValueError(
+            f"funcgrad.scipy.signal.{fname}: method must be 'auto' or 'direct' (there is no "
+            f"FFT method yet), got {method!r}"
+        )
+
+
+def correlate(
+    in1: Any, in2: Any, mode: str = "full", method: str = "auto", precision: Any = None
+) -> Any:
+    """The cross-correlation ``z[l] = sum_n in1[n + l] conj(in2[n])`` of two N-d arrays.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import signal
+        >>> signal.correlate(fnp.asarray([1.0, 2.0, 3.0]), fnp.asarray([0.0, 1.0, 0.5])).tolist()
+        [0.5, 2.0, 3.5, 3.0, 0.0]
+    """
+    del precision
+    _check_method("correlate", method)
+    x, k, dtype = _operands("correlate", in1, in2)
+    return _finish(_crop(_full_correlate(x, k), x.shape, k.shape, mode, "correlate"), dtype)
+
+
+def convolve(
+    in1: Any, in2: Any, mode: str = "full", method: str = "auto", precision: Any = None
+) -> Any:
+    """The convolution ``z[m] = sum_n in1[n] in2[m - n]`` of two N-d arrays.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import signal
+        >>> signal.convolve(fnp.asarray([1.0, 2.0, 3.0]), fnp.asarray([0.0, 1.0, 0.5])).tolist()
+        [0.0, 1.0, 2.5, 4.0, 1.5]
+    """
+    del precision
+    _check_method("convolve", method)
+    x, k, dtype = _operands("convolve", in1, in2)
+    flipped = fnp.conj(fnp.flip(k)) if k.dtype.kind == "c" else fnp.flip(k)
+    return _finish(_crop(_full_correlate(x, flipped), x.shape, k.shape, mode, "convolve"), dtype)
+
+
+def _two_d(fname: str, in1: Any, in2: Any, boundary: str, fillvalue: Any) -> None:
+    if np.ndim(in1) != 2 or np.ndim(in2) != 2:
+        raise ValueError(f"funcgrad.scipy.signal.{fname}: inputs must be 2-d, got shapes "
+                         f"{np.shape(in1)} and {np.shape(in2)}")  # fmt: skip
+    if boundary != "fill" or fillvalue != 0:
+        raise NotImplementedError(
+            f"funcgrad.scipy.signal.{fname}: only boundary='fill' with fillvalue=0 is "
+            f"supported (as in JAX), got boundary={boundary!r}, fillvalue={fillvalue!r}"
+        )
+
+
+def convolve2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0,
+               precision: Any = None) -> Any:  # fmt: skip
+    """2-d :func:`convolve` (``boundary='fill'``, ``fillvalue=0`` only, as in JAX).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import signal
+        >>> signal.convolve2d(fnp.ones((2, 2)), fnp.ones((2, 2))).tolist()
+        [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    """
+    _two_d("convolve2d", in1, in2, boundary, fillvalue)
+    return convolve(in1, in2, mode=mode, precision=precision)
+
+
+def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0,
+                precision: Any = None) -> Any:  # fmt: skip
+    """2-d :func:`correlate` (``boundary='fill'``, ``fillvalue=0`` only, as in JAX).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import signal
+        >>> signal.correlate2d(fnp.eye(2), fnp.asarray([[1.0, 2.0]]), mode="same").tolist()
+        [[1.0, 0.0], [2.0, 1.0]]
+    """
+    del precision
+    _two_d("correlate2d", in1, in2, boundary, fillvalue)
+    x, k, dtype = _operands("correlate2d", in1, in2)
+    full = _full_correlate(x, k)
+    return _finish(_crop(full, x.shape, k.shape, mode, "correlate2d", late=True), dtype)

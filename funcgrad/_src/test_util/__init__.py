@@ -1,0 +1,1 @@
+"""Private machinery of :mod:`funcgrad.test_util` (gradient checks, strategies)."""

@@ -1,0 +1,64 @@
+"""Op records (see test_primitives.py) for the special-function primitives of
+``funcgrad._src.lax.special``, with SciPy as the reference.
+
+Operands: one float dtype, a shape, optionally a 0-d second operand, drawn inside each
+function's domain. SciPy computes in float64; its result is cast to the operand dtype
+(the primitives compute in float64 and round once, so float16/32 agree to a rounding).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sp
+from hypothesis import strategies as st
+from op_record import OpRecord
+from oracle import arrays, dtypes, shapes
+
+# name -> (SciPy reference on float64 operands, per-operand (min, max) domains)
+_SPECIAL = {
+    "erf": (sp.erf, [(-6, 6)]),
+    "erfc": (sp.erfc, [(-6, 20)]),
+    "erf_inv": (sp.erfinv, [(-0.999, 0.999)]),
+    "ndtri": (sp.ndtri, [(1e-6, 0.999999)]),
+    "lgamma": (sp.gammaln, [(0.01, 50)]),
+    "digamma": (sp.digamma, [(0.01, 50)]),
+    "bessel_i0e": (sp.i0e, [(-50, 50)]),
+    "bessel_i1e": (sp.i1e, [(-50, 50)]),
+    "igamma": (sp.gammainc, [(0.1, 20), (0.0, 30)]),
+    "igammac": (sp.gammaincc, [(0.1, 20), (0.0, 30)]),
+    "zeta": (sp.zeta, [(1.1, 10), (0.1, 10)]),
+    "polygamma": (lambda n, x: sp.polygamma(np.round(n).astype(int), x), [(0, 3), (0.1, 10)]),
+    "betainc": (sp.betainc, [(0.1, 10), (0.1, 10), (0.0, 1.0)]),
+}
+
+
+def _draw(name, domains):
+    def draw(data):
+        dtype = data.draw(dtypes("f"), label="dtype")
+        shape = data.draw(shapes(max_dims=2), label="shape")
+        operands = []
+        for i, (lo, hi) in enumerate(domains):
+            s = () if i and data.draw(st.booleans(), label=f"operand {i} is 0-d") else shape
+            x = data.draw(arrays(np.float64, s, min_value=lo, max_value=hi), label=f"x{i}")
+            if name == "polygamma" and i == 0:
+                x = np.round(x)
+            operands.append(x.astype(dtype))
+        return operands, {}
+
+    return draw
+
+
+def _reference(fn):
+    def reference(*operands):
+        dtype = np.result_type(*operands)
+        with np.errstate(all="ignore"):
+            out = fn(*(np.asarray(x, np.float64) for x in operands))
+        return [np.asarray(out).astype(dtype)]
+
+    return reference
+
+
+RECORDS = [
+    OpRecord(name, _draw(name, domains), _reference(fn), rtol=1e-11)
+    for name, (fn, domains) in _SPECIAL.items()
+]

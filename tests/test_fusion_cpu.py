@@ -1,0 +1,388 @@
+"""Fused CPU loops (numba) under jit: every program gives its NumPy tier's results, the tier
+switch is safe under threads, kernels come back from the disk cache, and without numba
+everything runs as before.
+
+The oracle for a fused program is the same program run as NumPy calls (``cpu_fusion="off"``:
+one NumPy ufunc per operation), plus NumPy formulas for the vmap/grad programs. Numba
+compiles are slow (~0.3-1 s per loop), so programs are small and share one cache
+directory per session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import funcgrad
+import funcgrad.numpy as fnp
+from funcgrad._src.interpreters import fusion_cpu
+
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+needs_numba = pytest.mark.skipif(
+    not HAS_NUMBA, reason="numba is not installed (the 'fast' extra): no fused CPU loops"
+)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cache_dir(tmp_path_factory):
+    previous = funcgrad.config.cpu_fusion_cache_dir
+    funcgrad.config.cpu_fusion_cache_dir = str(tmp_path_factory.mktemp("numba_cache"))
+    yield
+    funcgrad.config.cpu_fusion_cache_dir = previous
+
+
+@contextlib.contextmanager
+def fusion(mode: str, after: int | None = None):
+    old = funcgrad.config.cpu_fusion, funcgrad.config.cpu_fusion_after_calls
+    funcgrad.config.cpu_fusion = mode
+    if after is not None:
+        funcgrad.config.cpu_fusion_after_calls = after
+    try:
+        yield
+    finally:
+        funcgrad.config.cpu_fusion, funcgrad.config.cpu_fusion_after_calls = old
+
+
+def both_tiers(f, *args):
+    """``(fused results, NumPy-tier results, number of fused loops)`` of ``jit(f)``."""
+    with fusion("always"):
+        fused = funcgrad.jit(f)
+        out_fused = fused(*args)
+        loops = fused.lower(*args).as_text(tier="fused").count("def kernel(")
+    with fusion("off"):
+        out_numpy = funcgrad.jit(f)(*args)
+    leaves_f = funcgrad.tree_util.tree_leaves(out_fused)
+    leaves_n = funcgrad.tree_util.tree_leaves(out_numpy)
+    return [np.asarray(x) for x in leaves_f], [np.asarray(x) for x in leaves_n], loops
+
+
+def assert_same(got, expected, exact: bool, rtol: float = 0.0):
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    if exact:
+        # bitwise, signed zeros and NaN positions included
+        np.testing.assert_array_equal(got, expected)
+        if got.dtype.kind == "f":
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+    else:
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol, equal_nan=True)
+        if got.dtype.kind == "f":  # infinities and NaNs where NumPy has them
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+            np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
+
+
+# --- random programs --------------------------------------------------------------------
+
+SHAPE = (8, 9)  # 72 elements: above the size from which groups are fused
+SPECIAL = {
+    "f": [0.0, -0.0, np.inf, -np.inf, np.nan, 1.5, -2.25, 3.0, 1e-3, 0.5, -7.0, 100.0],
+    "i": [0, 1, -1, 7, -12, 2**31 - 1, -(2**31), 12345, -999],
+    "b": [True, False],
+}
+FLOAT_UNARY = [fnp.negative, fnp.abs, fnp.exp, fnp.log, fnp.sqrt, fnp.tanh, fnp.sin,
+               fnp.floor, fnp.sign, fnp.expm1, fnp.log1p]  # fmt: skip
+FLOAT_BINARY = [fnp.add, fnp.subtract, fnp.multiply, fnp.divide, fnp.maximum, fnp.minimum,
+                fnp.hypot, fnp.arctan2, fnp.copysign, fnp.fmax]  # fmt: skip
+INT_UNARY = [fnp.negative, fnp.abs, fnp.sign, fnp.invert]
+INT_BINARY = [fnp.add, fnp.subtract, fnp.multiply, fnp.maximum, fnp.minimum,
+              fnp.bitwise_and, fnp.bitwise_or, fnp.bitwise_xor]  # fmt: skip
+BOOL_UNARY = [fnp.logical_not, fnp.invert]
+BOOL_BINARY = [fnp.logical_and, fnp.logical_or, fnp.logical_xor, fnp.bitwise_xor]
+INEXACT = {fnp.exp, fnp.log, fnp.sqrt, fnp.tanh, fnp.sin, fnp.expm1, fnp.log1p, fnp.hypot,
+           fnp.arctan2}  # fmt: skip
+
+
+@st.composite
+def programs(draw):
+    """A random program over two (8, 9) arrays, a (9,) row and an (8, 1) column (both
+    broadcast) and a Python scalar: its steps, whether its results are exact (no
+    transcendental function, no reduction) and its inputs."""
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int32, np.bool_]))
+    kind = np.dtype(dtype).kind
+    pool = SPECIAL[kind]
+
+    def array(shape):
+        values = draw(st.lists(st.sampled_from(pool), min_size=int(np.prod(shape)),
+                               max_size=int(np.prod(shape))))  # fmt: skip
+        return np.array(values, dtype=dtype).reshape(shape)
+
+    inputs = [array(SHAPE), array(SHAPE), array(SHAPE[1:]), array((SHAPE[0], 1))]
+    unary, binary = {"f": (FLOAT_UNARY, FLOAT_BINARY), "i": (INT_UNARY, INT_BINARY),
+                     "b": (BOOL_UNARY, BOOL_BINARY)}[kind]  # fmt: skip
+    steps = []
+    n_values = 4
+    for _ in range(draw(st.integers(2, 5))):
+        choice = draw(st.sampled_from(["unary", "binary", "scalar", "select"]))
+        a = draw(st.integers(0, n_values - 1))
+        b = draw(st.integers(0, n_values - 1))
+        if choice == "unary":
+            steps.append(("unary", draw(st.sampled_from(unary)), a))
+        elif choice == "binary":
+            steps.append(("binary", draw(st.sampled_from(binary)), a, b))
+        elif choice == "scalar" and kind != "b":
+            scalar = 2.5 if kind == "f" else 3
+            steps.append(("scalar", draw(st.sampled_from(binary[:4])), a, scalar))
+        else:
+            steps.append(("select", a, b))
+        n_values += 1
+    reduction = draw(st.sampled_from([None, "sum0", "sum1", "max1", "min0", "sumall"]))
+    if kind == "b":
+        reduction = None
+    exact = reduction is None and not any(s[1] in INEXACT for s in steps if s[0] != "select")
+    return steps, reduction, exact, inputs
+
+
+def run_program(steps, reduction, *xs):
+    values = list(xs)
+    for step in steps:
+        if step[0] == "unary":
+            values.append(step[1](values[step[2]]))
+        elif step[0] == "binary":
+            values.append(step[1](values[step[2]], values[step[3]]))
+        elif step[0] == "scalar":  # a weakly typed Python scalar operand
+            values.append(step[1](values[step[2]], step[3]))
+        else:
+            a, b = values[step[1]], values[step[2]]
+            values.append(fnp.where(a > b, a, b))
+    out = values[-1] + values[0] * 0 if values[-1].shape != SHAPE else values[-1]
+    if reduction is None:
+        return out, values[4]
+    op = {"sum": fnp.sum, "max": fnp.max, "min": fnp.min}[reduction[:3]]
+    axis = None if reduction.endswith("all") else int(reduction[-1])
+    return out, op(out, axis=axis)
+
+
+@needs_numba
+@settings(deadline=None, max_examples=12)
+@given(programs())
+def test_random_programs_equal_their_numpy_tier(program):
+    steps, reduction, exact, inputs = program
+    copies = [x.copy() for x in inputs]
+    args = [fnp.asarray(x) for x in inputs]
+    with np.errstate(all="ignore"):
+        got, expected, _ = both_tiers(lambda *xs: run_program(steps, reduction, *xs), *args)
+    for g, e in zip(got, expected):
+        rtol = 2e-5 if g.dtype == np.float32 else 1e-12
+        assert_same(g, e, exact=exact or g.dtype.kind in "biu", rtol=rtol)
+    for x, c in zip(inputs, copies):  # no input is ever written
+        np.testing.assert_array_equal(x, c)
+
+
+# --- chosen programs ----------------------------------------------------------------------
+
+
+def softmax_cross_entropy(logits, labels):
+    shifted = logits - fnp.max(logits, axis=1, keepdims=True)
+    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+    return -fnp.mean(fnp.sum(labels * logp, axis=1))
+
+
+@needs_numba
+def test_softmax_gradient_fuses_its_reductions_and_matches_the_formula():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((16, 10)).astype(np.float32)
+    labels = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 16)]
+    f = funcgrad.value_and_grad(softmax_cross_entropy)
+    got, expected, loops = both_tiers(f, fnp.asarray(logits), fnp.asarray(labels))
+    assert loops >= 2  # row-wise max and sum end groups
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    loss = -np.mean(np.sum(labels * np.log(p), axis=1))
+    np.testing.assert_allclose(got[0], loss, rtol=1e-5)
+    np.testing.assert_allclose(got[1], (p - labels) / 16, rtol=1e-4, atol=1e-7)
+    for g, e_ in zip(got, expected):
+        assert_same(g, e_, exact=False, rtol=1e-5)
+
+
+@needs_numba
+def test_vmap_of_grad_per_example_gradients():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((128, 5))
+    y = (rng.random(128) < 0.5).astype(np.float64)
+    w = rng.standard_normal(5) * 0.1
+
+    def loss(w, xi, yi):
+        z = fnp.dot(xi, w)
+        return fnp.logaddexp(0.0, z) - yi * z
+
+    f = funcgrad.vmap(funcgrad.grad(loss), in_axes=(None, 0, 0))
+    got, expected, loops = both_tiers(f, fnp.asarray(w), fnp.asarray(x), fnp.asarray(y))
+    assert loops >= 1
+    closed_form = (1 / (1 + np.exp(-(x @ w))) - y)[:, None] * x
+    np.testing.assert_allclose(got[0], closed_form, rtol=1e-12, atol=1e-14)
+    assert_same(got[0], expected[0], exact=False, rtol=1e-13)
+
+
+@needs_numba
+def test_bias_gradient_reduces_over_rows_and_mixed_dtypes_fall_back_per_group():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((12, 16)).astype(np.float32)
+    h = rng.standard_normal((12, 16)).astype(np.float16)
+
+    def f(a, b, h):
+        d = fnp.maximum(a + b, 0.0) * 3.0
+        half = fnp.exp(h) * h  # float16: stays NumPy ufuncs
+        return fnp.sum(d, axis=0), d, half
+
+    b = rng.standard_normal(16).astype(np.float32)
+    got, expected, loops = both_tiers(f, fnp.asarray(a), fnp.asarray(b), fnp.asarray(h))
+    assert loops == 1
+    np.testing.assert_allclose(got[0], (np.maximum(a + b, 0) * 3).sum(0), rtol=1e-5)
+    for g, e in zip(got, expected):
+        assert_same(g, e, exact=g.ndim == 2 and g.dtype == np.float32, rtol=1e-5)
+    assert got[2].dtype == np.float16
+
+
+@needs_numba
+def test_a_loop_that_fails_to_compile_leaves_its_group_to_numpy(monkeypatch):
+    real = fusion_cpu._compile
+
+    def failing(source, parallel, signature):
+        if "np.tanh" in source:
+            raise RuntimeError("simulated numba failure")
+        return real(source, parallel, signature)
+
+    monkeypatch.setattr(fusion_cpu, "_compile", failing)
+    x = fnp.asarray(np.linspace(-2, 2, 80).reshape(8, 10))
+
+    def f(x):
+        y = fnp.tanh(x) * 2.0 + 1.0  # this group fails
+        z = fnp.sum(y, axis=1)  # a NumPy reduction between the groups
+        return fnp.maximum(x - z[:, None], 0.0) * 0.5  # this one compiles
+
+    got, expected, loops = both_tiers(f, x)
+    assert loops == 1
+    assert any("simulated numba failure" in m for m in fusion_cpu.last_failures)
+    assert_same(got[0], expected[0], exact=True)
+
+
+@needs_numba
+def test_large_groups_use_the_buffer_pool_and_keep_results_private():
+    x = fnp.asarray(np.linspace(-1, 1, 1 << 16, dtype=np.float32))
+
+    def f(x):
+        y = fnp.exp(x) * 2.0 + x
+        return fnp.sum(fnp.sqrt(fnp.abs(y) + 1.0) - y * y)
+
+    with fusion("always"):
+        g = funcgrad.jit(f)
+        first = np.asarray(g(x))
+        second = np.asarray(g(x))
+        text = g.lower(x).as_text(tier="fused")
+    assert "def kernel(" in text
+    xn = np.asarray(x).astype(np.float64)
+    y = np.exp(xn) * 2 + xn
+    np.testing.assert_allclose(first, np.sum(np.sqrt(np.abs(y) + 1) - y * y), rtol=1e-5)
+    assert first == second
+
+
+# --- the tier switch ------------------------------------------------------------------------
+
+
+@needs_numba
+def test_tier_switch_under_concurrent_calls():
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((24, 24)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+
+    def layer(x, w, b):
+        return fnp.tanh(fnp.maximum(x @ w + b, 0.0) * 0.5 - 1.0)
+
+    xs = [rng.standard_normal((8, 24)).astype(np.float32) for _ in range(8)]
+    expected = [np.tanh(np.maximum(x @ w + b, 0) * 0.5 - 1) for x in xs]
+    with fusion("tiered", after=3):
+        f = funcgrad.jit(layer)
+        args = [fnp.asarray(w), fnp.asarray(b)]
+        errors = []
+
+        def worker(i):
+            try:
+                for _ in range(40):
+                    out = np.asarray(f(fnp.asarray(xs[i]), *args))
+                    np.testing.assert_allclose(out, expected[i], rtol=2e-6, atol=1e-6)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors[0]
+        for t in threading.enumerate():  # the background compilation
+            if t.name.startswith("funcgrad fuse"):
+                t.join(timeout=120)
+        assert "fused loops (numba); running" in f.lower(fnp.asarray(xs[0]), *args).as_text()
+        out = np.asarray(f(fnp.asarray(xs[0]), *args))
+    np.testing.assert_allclose(out, expected[0], rtol=2e-6, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(args[0]), w)
+
+
+def test_config_validates_the_options():
+    with pytest.raises(ValueError, match="cpu_fusion must be one of"):
+        funcgrad.config.cpu_fusion = "sometimes"
+    with pytest.raises(ValueError, match="at least 1"):
+        funcgrad.config.cpu_fusion_after_calls = 0
+    with fusion("off"):
+        assert funcgrad.config.cpu_fusion_status.startswith("off: funcgrad.config.cpu_fusion")
+        f = funcgrad.jit(lambda x: fnp.exp(x) * 2.0 + 1.0)
+        x = fnp.ones((10, 10))
+        assert f.lower(x).as_text(tier="fused") == ""
+        assert "tier 2" not in f.lower(x).as_text()
+    with pytest.raises(ValueError, match="tier must be"):
+        f.lower(x).as_text(tier="fast")
+
+
+# --- other processes: the disk cache, and no numba -------------------------------------------
+
+_CHILD = """
+import sys, numpy as np
+{prelude}
+import funcgrad, funcgrad.numpy as fnp
+from funcgrad._src.interpreters import fusion_cpu
+funcgrad.config.cpu_fusion = "always"
+f = funcgrad.jit(lambda x, b: fnp.sum(fnp.maximum(x * 2.0 + b, 0.0), axis=1))
+x = fnp.asarray(np.arange(-40.0, 40.0).reshape(8, 10))
+out = np.asarray(f(x, fnp.ones(10)))
+assert np.array_equal(out, np.maximum(np.arange(-40.0, 40.0).reshape(8, 10) * 2 + 1, 0).sum(1))
+hits = sum(sum(d.stats.cache_hits.values()) for d in fusion_cpu._compiled.values())
+misses = sum(sum(d.stats.cache_misses.values()) for d in fusion_cpu._compiled.values())
+print(funcgrad.config.cpu_fusion_status)
+print("loops", f.lower(x, fnp.ones(10)).as_text(tier="fused").count("def kernel("), hits, misses)
+"""
+
+
+def _child(tmp_path, prelude: str = "") -> list[str]:
+    env = dict(os.environ, FUNCGRAD_CACHE_DIR=str(tmp_path), PYTHONPATH=ROOT)
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(_CHILD.format(prelude=prelude))],
+                            check=False, capture_output=True, text=True, timeout=180, env=env,
+                            cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()
+
+
+@needs_numba
+def test_a_second_process_loads_the_loops_from_the_disk_cache(tmp_path):
+    status, first = _child(tmp_path)
+    assert status.startswith("on: numba") and str(tmp_path) in status
+    loops, hits, misses = map(int, first.split()[1:])
+    assert loops == 1 and misses >= 1 and hits == 0
+    _, second = _child(tmp_path)
+    loops, hits, misses = map(int, second.split()[1:])
+    assert loops == 1 and hits >= 1 and misses == 0
+
+
+def test_without_numba_everything_runs_as_numpy_calls(tmp_path):
+    status, line = _child(tmp_path, prelude="sys.modules['numba'] = None  # import numba fails")
+    assert status == "off: numba is not installed (pip install 'funcgrad[fast]')"
+    assert line == "loops 0 0 0"

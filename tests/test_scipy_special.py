@@ -1,0 +1,179 @@
+"""funcgrad.scipy.special against SciPy: values (including the tails), gradients by finite
+differences at many points (log_ndtr at -40, gammaln near 0), vmap and jit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import funcgrad
+import funcgrad.numpy as fnp
+from funcgrad.scipy import special
+from funcgrad.test_util import check_grads
+
+_RNG = np.random.default_rng(1)
+_X = np.concatenate([_RNG.uniform(-8, 8, 200), [0.0, 1e-300, 1e-8, 0.5, 3.0, 30.0]])
+_POS = np.concatenate([_RNG.uniform(0.01, 30, 200), [1e-300, 1e-8, 1.0, 2.0, 170.0]])
+_P = np.concatenate([_RNG.uniform(0, 1, 200), [1e-300, 1e-20, 0.5, 1 - 1e-12, 0.0, 1.0]])
+
+# name -> (function, SciPy oracle, arguments, rtol)
+CASES = {
+    "gammaln": (special.gammaln, sp.gammaln, (_X,), 1e-13),
+    "digamma": (special.digamma, sp.digamma, (_POS,), 1e-13),
+    "gamma": (special.gamma, sp.gamma, (np.clip(_X, -8, 8),), 1e-12),
+    "gammasgn": (special.gammasgn, sp.gammasgn, (_X[_X != 0],), 0),
+    "beta": (special.beta, sp.beta, (_POS[:50] / 3, _POS[50:100] / 3), 1e-12),
+    "betaln": (special.betaln, sp.betaln, (_POS[:50], _POS[50:100]), 1e-12),
+    "betainc": (special.betainc, sp.betainc, (_POS[:50] / 3, _POS[50:100] / 3, _P[:50]), 1e-11),
+    "gammainc": (special.gammainc, sp.gammainc, (_POS[:100], _POS[100:200]), 1e-12),
+    "gammaincc": (special.gammaincc, sp.gammaincc, (_POS[:100], _POS[100:200]), 1e-12),
+    "erf": (special.erf, sp.erf, (_X,), 1e-15),
+    "erfc": (special.erfc, sp.erfc, (_X,), 1e-14),
+    "erfinv": (special.erfinv, sp.erfinv, (2 * _P - 1,), 1e-13),
+    "ndtr": (special.ndtr, sp.ndtr, (np.concatenate([_X * 4, [-37.0, -20.0]]),), 1e-13),
+    "ndtri": (special.ndtri, sp.ndtri, (_P,), 1e-14),
+    "log_ndtr": (special.log_ndtr, sp.log_ndtr,
+                 (np.concatenate([_X * 5, [-40.0, -20.0, -19.9, -1e3, 10.0, 40.0]]),), 1e-13),
+    "logit": (special.logit, sp.logit, (_P[1:200],), 1e-13),
+    "expit": (special.expit, sp.expit, (_X * 10,), 1e-14),
+    "xlogy": (special.xlogy, sp.xlogy, (np.where(_P > 0.8, 0.0, _X[:206]), np.abs(_X[:206])), 1e-14),
+    "xlog1py": (special.xlog1py, sp.xlog1py, (np.where(_P > 0.8, 0.0, _X[:206]), _P), 1e-14),
+    "entr": (special.entr, sp.entr, (np.concatenate([_POS, [0.0, -1.0]]),), 1e-14),
+    "rel_entr": (special.rel_entr, sp.rel_entr, (np.r_[_P[:100], 0.0, 0.0, 1.0, -1.0],
+                                                 np.r_[_P[100:200], 0.5, 0.0, 0.0, 1.0]), 1e-13),
+    "kl_div": (special.kl_div, sp.kl_div, (np.r_[_P[:100], 0.0, -1.0], np.r_[_P[100:200], 2.0, 1.0]), 1e-13),
+    "i0e": (special.i0e, sp.i0e, (_X * 5,), 1e-14),
+    "i1e": (special.i1e, sp.i1e, (_X * 5,), 1e-14),
+    "i0": (special.i0, sp.i0, (_X * 5,), 1e-13),
+    "i1": (special.i1, sp.i1, (_X * 5,), 1e-13),
+    "zeta": (special.zeta, sp.zeta, (_POS[:100] + 1.01, _POS[100:200]), 1e-13),
+    "polygamma": (special.polygamma, sp.polygamma, (_RNG.integers(0, 5, 100), _POS[:100]), 1e-13),
+    "factorial": (special.factorial, sp.factorial, (np.array([-2.0, 0, 1, 5, 10, 20, 3.5]),), 1e-13),
+    "poch": (special.poch, sp.poch, (_POS[:50], _RNG.uniform(-2, 5, 50)), 1e-11),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_against_scipy(name):
+    fn, oracle, args, rtol = CASES[name]
+    with np.errstate(all="ignore"):
+        expected = oracle(*args)
+    actual = np.asarray(fn(*[fnp.asarray(a) for a in args]))
+    assert actual.shape == np.shape(expected)
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    # lgamma's negative zeros, kl_div's p log(p/q) - p + q: cancellation limits the
+    # relative accuracy near zero, in SciPy as here
+    atol = 1e-15 if name in ("gammaln", "kl_div") else 1e-300
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def test_multigammaln_and_riemann_zeta():
+    a = np.array([2.5, 3.0, 10.0])
+    for d in (1, 2, 4):
+        np.testing.assert_allclose(np.asarray(special.multigammaln(fnp.asarray(a), d)),
+                                   [sp.multigammaln(v, d) for v in a], rtol=1e-13)  # fmt: skip
+    np.testing.assert_allclose(float(special.zeta(4.0)), np.pi**4 / 90, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"multigammaln: d must be a positive int"):
+        special.multigammaln(2.0, 0)
+
+
+def test_softmax_family_matches_scipy():
+    x = _RNG.normal(size=(3, 4)) * 30
+    np.testing.assert_allclose(np.asarray(special.logsumexp(fnp.asarray(x), axis=1)),
+                               sp.logsumexp(x, axis=1), rtol=1e-14)  # fmt: skip
+    b = _RNG.uniform(0.1, 2, (3, 4))
+    np.testing.assert_allclose(np.asarray(special.logsumexp(fnp.asarray(x), b=fnp.asarray(b))),
+                               sp.logsumexp(x, b=b), rtol=1e-14)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(special.softmax(fnp.asarray(x))), sp.softmax(x), rtol=1e-12
+    )
+    np.testing.assert_allclose(np.asarray(special.log_softmax(fnp.asarray(x), axis=0)),
+                               sp.log_softmax(x, axis=0), rtol=1e-13)  # fmt: skip
+
+
+# points where derivatives are checked: tails, near poles, near zeros of the function
+GRAD_POINTS = {
+    "gammaln": ([1e-3, 0.01, 0.5, 1.0, 2.0, 7.5, 50.0, -0.5, -3.3],),
+    "digamma": ([1e-2, 0.7, 1.46, 5.0, -1.5],),
+    "log_ndtr": ([-40.0, -25.0, -20.5, -19.5, -5.0, 0.0, 3.0, 9.0],),
+    "ndtr": ([-30.0, -3.0, 0.0, 2.0],),
+    "ndtri": ([1e-3, 0.02, 0.3, 0.5, 0.9, 0.999],),
+    "erfinv": ([-0.999, -0.5, 0.0, 0.3, 0.99],),
+    "logit": ([1e-3, 0.2, 0.5, 0.99],),
+    "i0": ([-3.0, 0.5, 2.0],),
+    "i1": ([-3.0, 0.1, 2.0],),
+    "entr": ([0.01, 0.5, 3.0],),
+    "gamma": ([0.3, 2.5, -0.5, 5.0],),
+    "betaln": ([0.2, 1.0, 5.0], [0.7, 3.0, 0.1]),
+    "gammainc": ([0.5, 2.0, 9.0], [0.3, 2.5, 7.0]),
+    "gammaincc": ([0.5, 2.0, 9.0], [0.3, 2.5, 7.0]),
+    "xlogy": ([0.5, 2.0, -1.0], [0.3, 2.5, 7.0]),
+    "xlog1py": ([0.5, 2.0, -1.0], [0.3, 2.5, -0.5]),
+    "rel_entr": ([0.5, 2.0, 1.0], [0.3, 2.5, 1.0]),
+    "kl_div": ([0.5, 2.0, 1.0], [0.3, 2.5, 1.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_POINTS))
+def test_gradients_against_finite_differences(name):
+    fn = CASES[name][0]
+    args = tuple(fnp.asarray(a) for a in GRAD_POINTS[name])
+    check_grads(fn, args, order=2 if len(args) == 1 else 1, rtol=2e-4, atol=1e-7)
+
+
+def test_log_ndtr_gradient_in_the_far_tail_is_the_mills_ratio():
+    x = np.array([-40.0, -100.0, -20.0, -19.0])
+    grad = funcgrad.vmap(funcgrad.grad(special.log_ndtr))(fnp.asarray(x))
+    # d/dx log ndtr(x) = pdf(x) / ndtr(x), from SciPy's log_ndtr
+    mills = np.exp(-0.5 * x * x - sp.log_ndtr(x)) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(np.asarray(grad), mills, rtol=1e-12)
+    # where SciPy's exp(-x^2/2 - log_ndtr(x)) cancels: the asymptotic -x - 1/x + 2/x^3
+    far = float(funcgrad.grad(special.log_ndtr)(-1e4))
+    np.testing.assert_allclose(far, 1e4 + 1e-4 - 2e-12, rtol=1e-15)
+
+
+def test_ndtri_gradient_for_tiny_p():
+    p = np.array([1e-300, 1e-30, 1e-10])
+    grad = funcgrad.vmap(funcgrad.grad(special.ndtri))(fnp.asarray(p))
+    x = sp.ndtri(p)  # d ndtri / dp = 1 / pdf(ndtri(p))
+    np.testing.assert_allclose(
+        np.asarray(grad), np.sqrt(2 * np.pi) * np.exp(0.5 * x * x), rtol=1e-12
+    )
+
+
+def test_xlogy_at_zero_is_zero_with_finite_gradients():
+    gx, gy = funcgrad.grad(lambda x, y: special.xlogy(x, y), argnums=(0, 1))(0.0, 0.5)
+    assert (float(gx), float(gy)) == (float(np.log(0.5)), 0.0)
+    assert float(special.xlogy(0.0, 0.0)) == 0.0
+
+
+def test_integers_promote_to_float64():
+    out = special.gammaln(fnp.asarray([1, 2, 3]))
+    assert out.dtype == np.float64
+    out32 = special.gammaln(fnp.asarray([1.0, 2.0], dtype=np.float32))
+    assert out32.dtype == np.float32
+    with pytest.raises(TypeError, match=r"funcgrad.scipy.special.erf: arguments must be real"):
+        special.erf(fnp.asarray([1j]))
+
+
+_JIT_LOG_NDTR = funcgrad.jit(special.log_ndtr)
+
+
+def test_jit_and_vmap_match_eager():
+    x = fnp.asarray(_X.reshape(2, -1)[:, :10] * 6)
+    for fn, jitted in (
+        (special.log_ndtr, _JIT_LOG_NDTR),
+        (special.gammaln, funcgrad.jit(special.gammaln)),
+    ):
+        eager = fn(x)
+        np.testing.assert_array_equal(np.asarray(jitted(x)), np.asarray(eager))
+        np.testing.assert_array_equal(np.asarray(funcgrad.vmap(fn)(x)), np.asarray(eager))
+    g = funcgrad.jit(funcgrad.grad(lambda a: special.gammainc(a, 2.0).sum()))(
+        fnp.asarray([0.5, 3.0])
+    )
+    eps = 1e-6
+    fd = (
+        sp.gammainc(np.array([0.5, 3.0]) + eps, 2.0) - sp.gammainc(np.array([0.5, 3.0]) - eps, 2.0)
+    ) / (2 * eps)
+    np.testing.assert_allclose(np.asarray(g), fd, rtol=1e-6)
