@@ -39,7 +39,19 @@ from funcgrad._src.core import (
     UnexpectedTracerError,
     default_backend,
 )
+from funcgrad._src.api_extras import (
+    clear_caches,
+    custom_gradient,
+    default_device,
+    ensure_compile_time_eval,
+    named_call,
+    print_environment_info,
+    typeof,
+)
+from funcgrad._src.callback import pure_callback
 from funcgrad import lax, nn, numpy, random, test_util, tree_util  # noqa: E402
+from funcgrad import tree  # noqa: E402
+from funcgrad import dlpack  # noqa: E402
 from funcgrad import debug  # noqa: E402
 from funcgrad import io  # noqa: E402
 from funcgrad import distributed  # noqa: E402
@@ -47,11 +59,25 @@ from funcgrad import scipy  # noqa: E402
 
 __version__ = "0.1.0"
 
+from funcgrad._src import debug_nans as _debug_nans  # noqa: E402
+
+_debug_nans.sync()  # $FUNCGRAD_DEBUG_NANS / $FUNCGRAD_DEBUG_INFS
+
 __all__ = [
     "Array",
     "ConcretizationError",
     "block_until_ready",
     "checkpoint",
+    "clear_caches",
+    "custom_gradient",
+    "default_device",
+    "dlpack",
+    "ensure_compile_time_eval",
+    "named_call",
+    "print_environment_info",
+    "pure_callback",
+    "tree",
+    "typeof",
     "remat",
     "Tracer",
     "TracerArrayConversionError",

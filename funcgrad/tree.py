@@ -17,16 +17,36 @@ from collections.abc import Callable
 from typing import Any
 
 from funcgrad._src.tree_util import (
-    tree_all as all,  # noqa: A004  (jax.tree's name)
+    tree_all as all,
+)
+from funcgrad._src.tree_util import (
     tree_flatten as flatten,
+)
+from funcgrad._src.tree_util import (
     tree_flatten_with_path as flatten_with_path,
+)
+from funcgrad._src.tree_util import (
     tree_leaves as leaves,
+)
+from funcgrad._src.tree_util import (
     tree_leaves_with_path as leaves_with_path,
-    tree_map as map,  # noqa: A004
+)
+from funcgrad._src.tree_util import (
+    tree_map as map,
+)
+from funcgrad._src.tree_util import (
     tree_map_with_path as map_with_path,
+)
+from funcgrad._src.tree_util import (
     tree_reduce as reduce,
+)
+from funcgrad._src.tree_util import (
     tree_structure as structure,
+)
+from funcgrad._src.tree_util import (
     tree_transpose as transpose,
+)
+from funcgrad._src.tree_util import (
     tree_unflatten as unflatten,
 )
 
@@ -38,7 +58,9 @@ __all__ = [
 _NO_IDENTITY = object()
 
 
-def broadcast(prefix_tree: Any, full_tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+def broadcast(
+    prefix_tree: Any, full_tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
     """``prefix_tree`` with each leaf repeated over the matching subtree of ``full_tree``,
     so the result has ``full_tree``'s structure.
 

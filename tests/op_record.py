@@ -14,3 +14,6 @@ class OpRecord:
     # reference(*operands, **params) -> list of NumPy results
     reference: Callable
     rtol: float | None = None
+    # operand positions the primitive does not differentiate (JAX raises for them too):
+    # the per-primitive tables treat them as constants
+    nondiff: tuple[int, ...] = ()

@@ -60,6 +60,17 @@ for _name, _extra in [
     ("roll", 1), ("take", fnp.asarray([0])), ("take_along_axis", _IDX),
 ]:  # fmt: skip
     AXIS_CALLS[(_name, "axis")] = _with_args(_name, _X, _extra)
+for _name, _args in [  # issue 18's additions
+    ("append", (_X, _X)), ("delete", (_X, 0)), ("insert", (_X, 0, 1.0)), ("rollaxis", (_X,)),
+    ("gradient", (_X,)), ("unwrap", (_X,)), ("packbits", (_IDX,)),
+    ("unpackbits", (fnp.ones((2, 3), fnp.uint8),)), ("put_along_axis", (_X, _IDX, 0.0)),
+    ("apply_along_axis", (fnp.sum, 0, _X)),
+]:  # fmt: skip
+    AXIS_CALLS[(_name, "axis")] = _with_args(_name, *_args)
+AXIS_CALLS[("put_along_axis", "axis")] = lambda **kw: fnp.put_along_axis(
+    _X, _IDX, 0.0, inplace=False, **kw
+)
+AXIS_CALLS[("apply_along_axis", "axis")] = lambda axis: fnp.apply_along_axis(fnp.sum, axis, _X)
 for _name in ["concatenate", "concat", "stack"]:
     AXIS_CALLS[(_name, "axis")] = _with_args(_name, [_X, _X])
 for _name in ["linspace", "logspace", "geomspace"]:

@@ -62,9 +62,10 @@ class _Case:
         self.operands = operands
         self.params = params
         self.rng = rng
-        # differentiated: the float and complex array operands
+        # differentiated: the float and complex array operands the primitive differentiates
         self.diff = [i for i, x in enumerate(operands)
-                     if isinstance(x, np.ndarray) and x.dtype.kind in "fc"]  # fmt: skip
+                     if isinstance(x, np.ndarray) and x.dtype.kind in "fc"
+                     and i not in record.nondiff]  # fmt: skip
         self.tangents = [self._noise(operands[i]) for i in self.diff]
         structured = record.name in _STRUCTURED
         self.second = [_example(x, 1, structured, rng) if isinstance(x, np.ndarray) else x

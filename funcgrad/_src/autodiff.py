@@ -28,6 +28,7 @@ from funcgrad._src.core import (
 )
 from funcgrad._src.core import _context as trace_context
 from funcgrad._src.interpreters import ad, tape
+from funcgrad._src.source_info import capturing as _source_capturing
 from funcgrad._src.ir import StagingTrace
 from funcgrad._src.tree_util import tree_flatten, tree_structure, tree_unflatten
 
@@ -213,7 +214,9 @@ def _vjp_flat(fname: str, fun: Callable, primals: list, has_aux: bool):
     """Linearize ``fun`` for reverse mode: on the eager tape when called eagerly, else by
     JVP and partial evaluation in the current trace. The result's ``transpose(cts)``
     gives the input cotangents."""
-    if trace_context.trace is not EVAL_TRACE:
+    if trace_context.trace is not EVAL_TRACE or _source_capturing[0]:
+        # (with config.debug_nans on, the general route checks every operation and the
+        # backward pass knows each equation's forward line; the tape runs fused kernels)
         return _linearize_flat(fname, fun, primals, has_aux)
     trace, in_nodes, out = tape.linearize_on_tape(fun, primals, fname)
     if type(out) is tape.TapeTracer and out._trace is trace and not has_aux:

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src import ir
-from funcgrad._src.core import EVAL_TRACE, Primitive, ShapedArray, Tracer, is_array_like, set_current_trace
+from funcgrad._src.core import (
+    EVAL_TRACE,
+    Primitive,
+    ShapedArray,
+    Tracer,
+    is_array_like,
+    set_current_trace,
+)
 from funcgrad._src.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["debug_callback", "pure_callback"]
@@ -37,7 +44,7 @@ class _Callable:
     """The user's function with its argument structure, hashable by identity (a primitive
     parameter, so jit caches and CSE treat two calls of one callback alike)."""
 
-    __slots__ = ("fn", "in_tree", "static", "out_tree", "name")
+    __slots__ = ("fn", "in_tree", "name", "out_tree", "static")
 
     def __init__(self, fn, in_tree, static, out_tree, name):
         self.fn, self.in_tree, self.static, self.out_tree, self.name = (
@@ -96,7 +103,7 @@ def pure_callback(callback: Callable, result_shape_dtypes: Any, *args: Any,
         ...     spec = funcgrad.ShapeDtypeStruct(x.shape, x.dtype)
         ...     return funcgrad.pure_callback(host_sinc, spec, x) * 2
         >>> f(fnp.asarray([0.0, 0.5])).round(6).tolist()
-        [2.0, 1.273240]
+        [2.0, 1.27324]
     """
     del sharding
     if vmap_method is not None and vmap_method not in _VMAP_METHODS:
@@ -249,4 +256,3 @@ debug_callback_p.abstract_eval = lambda *avals, **params: []
 debug_callback_p.jvp = _debug_callback_jvp
 debug_callback_p.transpose = lambda cts, *args, **params: [None] * len(args)
 debug_callback_p.batch = _debug_callback_batch
-

@@ -61,7 +61,8 @@ def _error(prim_name: str, kind: str, args: tuple) -> FloatingPointError:
         source, forward_name = backward
         return FloatingPointError(
             f"debug_nans: '{prim_name}' produced a {kind} in the backward pass (operands: "
-            f"{operands}), in the derivative of '{forward_name}' at {source}"
+            f"{operands}), transposing '{forward_name}' of the derivative of the forward "
+            f"operation at {source}"
         )
     where = source_info.user_frame(3)
     return FloatingPointError(

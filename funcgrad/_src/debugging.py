@@ -82,3 +82,58 @@ debug_print_p.abstract_eval = lambda *avals, **params: []
 debug_print_p.jvp = _debug_print_jvp
 debug_print_p.transpose = lambda cts, *args, **params: [None] * len(args)
 debug_print_p.batch = _debug_print_batch
+
+
+# --- debug.breakpoint ----------------------------------------------------------------------
+
+
+def _open_debugger(names: list, static: dict, values: list, debugger_cls: Any) -> None:
+    """Run ``debugger_cls().set_trace()`` in a frame whose locals are the caller's, with the
+    arrays' runtime values."""
+    from funcgrad._src.numpy.util import asarray
+
+    scope = dict(static)
+    scope.update(zip(names, (asarray(v) for v in values)))
+    scope["__funcgrad_debugger__"] = debugger_cls()
+    # exec with `scope` as the locals: the debugger's frame sees the runtime values by name
+    exec("__funcgrad_debugger__.set_trace()", {"__builtins__": __builtins__}, scope)
+
+
+def debug_breakpoint(*, backend: str | None = None, filter_frames: bool = True,
+                     num_frames: int | None = None, ordered: bool = False,
+                     token: Any = None) -> None:  # fmt: skip
+    """Stop in ``pdb`` with the calling function's local variables, arrays holding their
+    *runtime* values, also inside ``jit`` (every call), ``vmap`` (the whole batch, batch
+    axis first) and ``grad`` (the primal values).
+
+    Type ``p x`` to see a local ``x``, ``c`` to continue. The other arguments are
+    accepted for JAX compatibility.
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> @funcgrad.jit
+        ... def f(x):
+        ...     y = x * 2
+        ...     funcgrad.debug.breakpoint()   # (pdb) p y  -> the values of y
+        ...     return y
+    """
+    del backend, filter_frames, num_frames, ordered, token
+    import pdb
+    import sys
+
+    from funcgrad._src.callback import debug_callback
+
+    frame = sys._getframe(1)
+    names, arrays, static = [], [], {}
+    for k, v in frame.f_locals.items():
+        if is_array_like(v):
+            names.append(k)
+            arrays.append(v)
+        else:
+            static[k] = v
+    debugger_cls = pdb.Pdb  # looked up now, so tests can patch pdb.Pdb
+
+    def stop(*values):
+        _open_debugger(names, static, list(values), debugger_cls)
+
+    debug_callback(stop, *arrays)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src.numpy import base as fnp
-from funcgrad._src.numpy.util import asarray
+from funcgrad._src.numpy.util import asarray, canonicalize_axis
 
 __all__ = ["packbits", "unpackbits"]
 
@@ -27,10 +27,7 @@ def _bitorder(bitorder: Any, name: str) -> np.ndarray:
 
 
 def _axis(axis: Any, ndim: int, name: str) -> int:
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"funcgrad.numpy.{name}: axis {axis} is out of bounds for {ndim} dims")
-    return axis % ndim
+    return canonicalize_axis(axis, ndim, f"funcgrad.numpy.{name}")
 
 
 def packbits(a, axis=None, bitorder="big"):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src.numpy import base as fnp
-from funcgrad._src.numpy.util import asarray
+from funcgrad._src.numpy.util import asarray, canonicalize_axis
 
 __all__ = ["gradient", "unwrap"]
 
@@ -97,10 +97,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
         raw = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         axes = []
         for ax in raw:
-            ax = operator.index(ax)
-            if not -f.ndim <= ax < f.ndim:
-                raise ValueError(f"{fname}: axis {ax} is out of bounds for {f.ndim} dims")
-            axes.append(ax % f.ndim)
+            axes.append(canonicalize_axis(ax, f.ndim, fname))
         axes = tuple(axes)
     edge_order = 1 if edge_order is None else operator.index(edge_order)
     if edge_order not in (1, 2):
@@ -142,10 +139,7 @@ def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
     p = asarray(p, fname=fname)
     if p.dtype.kind not in "f":
         p = p.astype(np.float64)
-    axis = operator.index(axis)
-    if not -p.ndim <= axis < p.ndim:
-        raise ValueError(f"{fname}: axis {axis} is out of bounds for {p.ndim} dims")
-    axis %= p.ndim
+    axis = canonicalize_axis(axis, p.ndim, fname)
     if p.shape[axis] < 2:
         return p
     dd = fnp.diff(p, axis=axis)

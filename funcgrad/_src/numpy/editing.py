@@ -19,7 +19,7 @@ import numpy as np
 
 from funcgrad._src.core import Tracer, concrete_or_error
 from funcgrad._src.numpy import base as fnp
-from funcgrad._src.numpy.util import asarray, is_array
+from funcgrad._src.numpy.util import asarray, canonicalize_axis, is_array, static_axis
 
 __all__ = [
     "append", "choose", "delete", "fill_diagonal", "insert", "mask_indices", "place", "put",
@@ -32,10 +32,7 @@ def _fn(name: str) -> str:
 
 
 def _axis(axis: Any, ndim: int, name: str) -> int:
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{_fn(name)}: axis {axis} is out of bounds for an array of {ndim} dims")
-    return axis % ndim
+    return canonicalize_axis(axis, ndim, _fn(name))
 
 
 def _static_index(obj: Any, name: str) -> Any:
@@ -403,9 +400,10 @@ def rollaxis(a, axis, start=0):
     a = asarray(a, fname=_fn("rollaxis"))
     n = a.ndim
     axis = _axis(axis, n, "rollaxis")
-    start = operator.index(start)
+    start = static_axis(start, _fn("rollaxis"), "start")
     if not -n <= start <= n:
-        raise ValueError(f"{_fn('rollaxis')}: start {start} is out of range for {n} dims")
+        raise np.exceptions.AxisError(f"{_fn('rollaxis')}: start={start} is out of range "
+                                      f"for an array of dimension {n}")  # fmt: skip
     start = start + n if start < 0 else start
     if axis < start:
         start -= 1

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._src.numpy import base as fnp
-from funcgrad._src.numpy.util import asarray
+from funcgrad._src.numpy.util import asarray, canonicalize_axis
 
 __all__ = ["apply_along_axis", "apply_over_axes", "fromfunction", "piecewise", "vectorize"]
 
@@ -201,10 +201,7 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
     fname = "funcgrad.numpy.apply_along_axis"
     arr = asarray(arr, fname=fname)
     ndim = arr.ndim
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{fname}: axis {axis} is out of bounds for an array of {ndim} dims")
-    axis %= ndim
+    axis = canonicalize_axis(axis, ndim, fname)
 
     def fn(x):
         return func1d(x, *args, **kwargs)
