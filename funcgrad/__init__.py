@@ -26,6 +26,7 @@ from funcgrad._src.autodiff import (
     vjp,
 )
 from funcgrad._src.checkpoint import checkpoint, remat
+from funcgrad._src import checkpoint_policies
 from funcgrad._src.custom_derivatives import custom_jvp, custom_vjp, stop_gradient
 from funcgrad._src.interpreters.shape import ShapeDtypeStruct, eval_shape
 from funcgrad._src.jit import disable_jit, jit, make_jaxpr
@@ -45,6 +46,7 @@ from funcgrad._src.api_extras import (
     default_device,
     ensure_compile_time_eval,
     named_call,
+    named_scope,
     print_environment_info,
     typeof,
 )
@@ -56,6 +58,8 @@ from funcgrad import debug  # noqa: E402
 from funcgrad import io  # noqa: E402
 from funcgrad import distributed  # noqa: E402
 from funcgrad import scipy  # noqa: E402
+from funcgrad import ad_checkpoint  # noqa: E402
+from funcgrad import checkify  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -67,13 +71,17 @@ __all__ = [
     "Array",
     "ConcretizationError",
     "block_until_ready",
+    "ad_checkpoint",
     "checkpoint",
+    "checkpoint_policies",
+    "checkify",
     "clear_caches",
     "custom_gradient",
     "default_device",
     "dlpack",
     "ensure_compile_time_eval",
     "named_call",
+    "named_scope",
     "print_environment_info",
     "pure_callback",
     "tree",

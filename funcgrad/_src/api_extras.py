@@ -1,5 +1,5 @@
 """Small top-level utilities with JAX's names: ``custom_gradient``, ``named_call``,
-``typeof``, ``clear_caches``, ``ensure_compile_time_eval``, ``default_device`` and
+``named_scope``, ``typeof``, ``clear_caches``, ``ensure_compile_time_eval``, ``default_device`` and
 ``print_environment_info``."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from funcgrad._src.core import _context as trace_context
 
 __all__ = [
     "clear_caches", "custom_gradient", "default_device", "ensure_compile_time_eval",
-    "named_call", "print_environment_info", "typeof",
+    "named_call", "named_scope", "print_environment_info", "typeof",
 ]  # fmt: skip
 
 
@@ -68,8 +68,9 @@ def named_call(fun: Callable, *, name: str | None = None) -> Callable:
     in traced programs (``make_jaxpr``, ``jit(...).lower(...).as_text()``).
 
     Under a transformation the call is a ``jit`` call named ``name`` (inlined by the
-    compiler's passes like any nested ``jit``); eagerly ``fun`` runs as it is. The
-    arguments must be arrays or pytrees of them.
+    compiler's passes like any nested ``jit``), and its equations are traced inside
+    ``named_scope(name)``; eagerly ``fun`` runs as it is. The arguments must be arrays or
+    pytrees of them.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -82,7 +83,8 @@ def named_call(fun: Callable, *, name: str | None = None) -> Callable:
     label = name or getattr(fun, "__name__", "named_call")
 
     def renamed(*args, **kwargs):
-        return fun(*args, **kwargs)
+        with named_scope(label):
+            return fun(*args, **kwargs)
 
     functools.update_wrapper(renamed, fun)
     renamed.__name__ = renamed.__qualname__ = label
@@ -95,6 +97,39 @@ def named_call(fun: Callable, *, name: str | None = None) -> Callable:
         return staged(*args, **kwargs)
 
     return call
+
+
+@contextmanager
+def named_scope(name: str):
+    """A block (or, as a decorator, a function) whose staged equations carry ``name``:
+    printed programs end their lines with ``# [outer/inner]`` (the enclosing scopes'
+    names joined by ``/``), as ``jax.named_scope``. Errors of ``debug_nans`` and
+    ``checkify`` name the scope beside the line.
+
+    The scope is recorded when a transformation stages the equations (``jit``,
+    ``make_jaxpr``, reverse mode); eager operations are not recorded. While a scope is
+    open, staging looks up the user's line of every equation (a stack walk each).
+
+    Args:
+        name: the scope's name (a str).
+
+    Examples:
+        >>> import funcgrad, funcgrad.numpy as fnp
+        >>> def f(x):
+        ...     with funcgrad.named_scope("layer1"):
+        ...         return fnp.sin(x) * 2.0
+        >>> print(funcgrad.make_jaxpr(f)(fnp.ones(2)))
+        { lambda ; a:float64[2]. let
+            b:float64[2] = sin a  # [layer1]
+            c:float64[2] = mul b 2.0  # [layer1]
+          in (c,) }
+    """
+    from funcgrad._src import source_info
+
+    if not isinstance(name, str):
+        raise TypeError(f"named_scope: name must be a str, got {type(name).__name__} ({name!r})")
+    with source_info.scope(name):
+        yield
 
 
 def typeof(x: Any) -> ShapedArray:

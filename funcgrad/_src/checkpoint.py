@@ -44,7 +44,7 @@ __all__ = ["checkpoint", "remat"]
 remat_p = Primitive("remat")
 
 
-def _remat_impl(backend, *args, jaxpr, prevent_cse=True):
+def _remat_impl(backend, *args, jaxpr, prevent_cse=True, policy=None):
     exe = executable(jaxpr, backend, "remat")
     buffers = [
         a if isinstance(a, backend.buffer_type) else backend.xp.asarray(a, dtype=aval.dtype)
@@ -53,7 +53,7 @@ def _remat_impl(backend, *args, jaxpr, prevent_cse=True):
     return list(exe.fn(*buffers))
 
 
-def _remat_abstract_eval(*avals, jaxpr, prevent_cse=True):
+def _remat_abstract_eval(*avals, jaxpr, prevent_cse=True, policy=None):
     expected = jaxpr.in_avals
     if len(avals) != len(expected) or not all(
         a.shape == b.shape and a.dtype == b.dtype for a, b in zip(avals, expected)
@@ -70,14 +70,14 @@ remat_p.abstract_eval = _remat_abstract_eval
 
 
 # JVP: a remat of the JVP program (so that its linearization recomputes too).
-def _rebind(prevent_cse: bool) -> Callable:
+def _rebind(prevent_cse: bool, policy: Callable | None) -> Callable:
     return lambda operands, closed, tag: remat_p.bind(
-        *operands, jaxpr=closed, prevent_cse=prevent_cse
+        *operands, jaxpr=closed, prevent_cse=prevent_cse, policy=policy
     )
 
 
-def _remat_jvp(primals, tangents, *, jaxpr, prevent_cse=True):
-    return call_jvp(_rebind(prevent_cse), jaxpr, primals, tangents)
+def _remat_jvp(primals, tangents, *, jaxpr, prevent_cse=True, policy=None):
+    return call_jvp(_rebind(prevent_cse, policy), jaxpr, primals, tangents)
 
 
 remat_p.jvp = _remat_jvp
@@ -85,53 +85,78 @@ remat_p.jvp = _remat_jvp
 
 # Partial evaluation (reverse mode).
 class _RematSplit:
-    """``closed`` split by unknown inputs, without residuals.
+    """``closed`` split by unknown inputs, keeping only what ``policy`` saves.
 
-    ``known`` takes the known inputs and returns the known outputs only; ``unknown``
-    takes the known inputs it needs (``kept``: their positions among the known inputs)
-    followed by all the unknown inputs, recomputes what it needs from the former and
-    returns the unknown outputs.
+    ``known`` takes the known inputs and returns the known outputs followed by the
+    *saved* values: outputs of known equations that ``policy`` marks saveable and that
+    the recomputation needs (none without a policy). ``unknown`` takes the known inputs
+    it needs (``kept``: their positions among the known inputs), then the saved values,
+    then all the unknown inputs; it recomputes the rest from them and returns the
+    unknown outputs.
     """
 
-    __slots__ = ("kept", "known", "out_unknowns", "unknown")
+    __slots__ = ("kept", "known", "num_saved", "out_unknowns", "unknown")
 
-    def __init__(self, closed: ClosedJaxpr, unknowns: tuple):
+    def __init__(self, closed: ClosedJaxpr, unknowns: tuple, policy: Callable | None):
         split = ir.partial_eval_jaxpr(closed, unknowns)
         self.out_unknowns = split.out_unknowns
         k = split.known.jaxpr
         n_known_outs = len(k.outvars) - split.num_res
-        self.known = optimize.dce(
-            ClosedJaxpr(
-                Jaxpr(k.constvars, k.invars, k.eqns, k.outvars[:n_known_outs]), split.known.consts
-            )
-        )
         j = closed.jaxpr
+        # saveable: outputs of the program's own known equations that the policy keeps
+        # (a known half of a nested call is a new equation: never dropped from ``full``)
+        own = {id(e) for e in j.eqns}
+        saveable: dict[Var, None] = {}
+        if policy is not None:
+            for e in k.eqns:
+                if id(e) in own and _saves(policy, e):
+                    saveable.update(dict.fromkeys(e.outputs))
         outs = [a for a, u in zip(j.outvars, self.out_unknowns) if u]
-        full = optimize.dce(ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns, outs), closed.consts))
+        eqns = [e for e in j.eqns if not (e.outputs and all(v in saveable for v in e.outputs))]
+        full = optimize.dce(ClosedJaxpr(Jaxpr(j.constvars, j.invars, eqns, outs), closed.consts))
         live = {a for e in full.jaxpr.eqns for a in e.inputs if type(a) is Var}
         live.update(a for a in outs if type(a) is Var)
+        saved = [v for v in saveable if v in live]
+        self.num_saved = len(saved)
+        self.known = optimize.dce(
+            ClosedJaxpr(
+                Jaxpr(k.constvars, k.invars, k.eqns, k.outvars[:n_known_outs] + saved),
+                split.known.consts,
+            )
+        )
         known_invars = [v for v, u in zip(j.invars, unknowns) if not u]
         self.kept = tuple(i for i, v in enumerate(known_invars) if v in live)
-        invars = [known_invars[i] for i in self.kept]
+        invars = [known_invars[i] for i in self.kept] + saved
         invars += [v for v, u in zip(j.invars, unknowns) if u]
         fj = full.jaxpr
         self.unknown = ClosedJaxpr(Jaxpr(fj.constvars, invars, fj.eqns, fj.outvars), full.consts)
 
 
-def _split(closed: ClosedJaxpr, unknowns: tuple) -> _RematSplit:
-    return closed.derive(("remat_partial", unknowns), lambda: _RematSplit(closed, unknowns))
+def _saves(policy: Callable, eqn: ir.Equation) -> bool:
+    return bool(policy(eqn.primitive, *[a.aval for a in eqn.inputs], **eqn.params))
+
+
+def _split(closed: ClosedJaxpr, unknowns: tuple, policy: Callable | None) -> _RematSplit:
+    return closed.derive(
+        ("remat_partial", unknowns, policy), lambda: _RematSplit(closed, unknowns, policy)
+    )
 
 
 def _remat_partial_eval(trace: StagingTrace, args: tuple, params: dict) -> list:
     closed = params["jaxpr"]
     unknowns = tuple(trace.is_own(x) for x in args)
-    split = _split(closed, unknowns)
+    split = _split(closed, unknowns, params.get("policy"))
     known_args = [x for x, u in zip(args, unknowns) if not u]
-    # the known part runs now (its intermediates are temporaries of one call) ...
+    # the known part runs now (its intermediates are temporaries of one call, except the
+    # values the policy saves) ...
     with set_current_trace(trace.parent):
         known_outs = jit_p.bind(*known_args, jaxpr=split.known, name="remat_known")
+    n_saved = split.num_saved
+    saved = known_outs[len(known_outs) - n_saved:] if n_saved else []
+    known_outs = known_outs[: len(known_outs) - n_saved]
     # ... and the recorded unknown part keeps only the known inputs it needs
     inputs = [trace.to_atom(known_args[i]) for i in split.kept]
+    inputs += [trace.to_atom(v) for v in saved]
     inputs += [x.var for x, u in zip(args, unknowns) if u]
     unknown_outs = iter(trace.record(remat_p, inputs, {**params, "jaxpr": split.unknown},
                                      split.unknown.out_avals))  # fmt: skip
@@ -146,15 +171,17 @@ def _remat_partial_eval_eqn(eqn: ir.Equation, in_unknowns: list) -> tuple:
     """A remat equation inside a program being split: a known call returning the known
     outputs, and an unknown remat taking the known inputs (no residuals)."""
     unknowns = tuple(in_unknowns)
-    split = _split(eqn.params["jaxpr"], unknowns)
+    split = _split(eqn.params["jaxpr"], unknowns, eqn.params.get("policy"))
     known_inputs = [a for a, u in zip(eqn.inputs, unknowns) if not u]
+    saved = [Var(a) for a in split.known.out_avals[len(split.known.out_avals) - split.num_saved:]]
     known_eqn = ir.Equation(
         jit_p, known_inputs, {"jaxpr": split.known, "name": "remat_known"},
-        [v for v, u in zip(eqn.outputs, split.out_unknowns) if not u],
+        [v for v, u in zip(eqn.outputs, split.out_unknowns) if not u] + saved,
     )  # fmt: skip
     unknown_eqn = ir.Equation(
         remat_p,
-        [known_inputs[i] for i in split.kept] + [a for a, u in zip(eqn.inputs, unknowns) if u],
+        [known_inputs[i] for i in split.kept] + saved
+        + [a for a, u in zip(eqn.inputs, unknowns) if u],
         {**eqn.params, "jaxpr": split.unknown},
         [v for v, u in zip(eqn.outputs, split.out_unknowns) if u],
     )
@@ -166,16 +193,16 @@ ir.partial_eval_jaxpr_rules[remat_p] = _remat_partial_eval_eqn
 
 # Transposition: jit's transposed program (it re-runs the non-linear part from the known
 # operands, then transposes the linear part), bound as a remat so it stays a separate call.
-def _remat_transpose(cts, *args, jaxpr, prevent_cse=True):
-    return call_transpose(_rebind(prevent_cse), jaxpr, cts, args)
+def _remat_transpose(cts, *args, jaxpr, prevent_cse=True, policy=None):
+    return call_transpose(_rebind(prevent_cse, policy), jaxpr, cts, args)
 
 
 remat_p.transpose = _remat_transpose
 
 
 # Batching: a remat of the vmapped program.
-def _remat_batch(args, dims, *, jaxpr, prevent_cse=True):
-    return call_batch(_rebind(prevent_cse), jaxpr, args, dims)
+def _remat_batch(args, dims, *, jaxpr, prevent_cse=True, policy=None):
+    return call_batch(_rebind(prevent_cse, policy), jaxpr, args, dims)
 
 
 remat_p.batch = _remat_batch
@@ -185,10 +212,15 @@ remat_p.batch = _remat_batch
 
 
 def checkpoint(
-    fun: Callable, *, prevent_cse: bool = True, static_argnums: int | Sequence[int] = ()
+    fun: Callable,
+    *,
+    prevent_cse: bool = True,
+    static_argnums: int | Sequence[int] = (),
+    policy: Callable[..., bool] | None = None,
 ) -> Callable:
     """``fun``, but reverse-mode differentiation recomputes its intermediate values in the
-    backward pass instead of storing them: only its inputs are kept.
+    backward pass instead of storing them: only its inputs are kept (and the values
+    ``policy`` saves).
 
     Wrapping each layer of a deep network bounds the memory that its gradient holds
     to the layers' inputs (plus one layer's intermediates at a time), for about one
@@ -196,13 +228,18 @@ def checkpoint(
 
     Differs from JAX: ``prevent_cse=False`` is accepted but changes nothing (the
     recomputation is always kept apart from the forward computation, as with the
-    default ``True``); there are no ``policy`` functions (nothing is saved).
+    default ``True``).
 
     Args:
         fun: a function of arrays (pytrees of arrays) returning arrays (pytrees).
         prevent_cse: accepted for compatibility, see above.
         static_argnums: positions of arguments that are Python values (hashable),
             not arrays: they are fixed when ``fun`` is traced.
+        policy: ``policy(primitive, *input_avals, **params) -> bool``, asked for each
+            equation of ``fun``'s program that the forward pass computes: ``True`` keeps
+            its outputs for the backward pass instead of recomputing them (see
+            ``funcgrad.checkpoint_policies``: ``dots_saveable``,
+            ``save_only_these_names``, ...). ``None`` saves nothing.
 
     Returns:
         A function with ``fun``'s signature and results.
@@ -216,6 +253,11 @@ def checkpoint(
         >>> g.shape
         (3, 3)
     """
+    if policy is not None and not callable(policy):
+        raise TypeError(
+            f"checkpoint: policy must be a function (primitive, *avals, **params) -> bool, "
+            f"such as funcgrad.checkpoint_policies.dots_saveable; got {type(policy).__name__}"
+        )
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
     static_argnums = tuple(sorted(set(static_argnums)))
@@ -269,7 +311,9 @@ def checkpoint(
                     cache.clear()
                 cache[key] = entry
         closed, out_tree = entry
-        outs = remat_p.bind(*lifted, *leaves, jaxpr=closed, prevent_cse=bool(prevent_cse))
+        outs = remat_p.bind(
+            *lifted, *leaves, jaxpr=closed, prevent_cse=bool(prevent_cse), policy=policy
+        )
         return tree_unflatten(out_tree, outs)
 
     return wrapped

@@ -258,8 +258,9 @@ def _pretty_lines(jaxpr: Jaxpr, indent: int, source_info: bool = False) -> str:
         params = f"[{params}]" if params else ""
         args = " ".join(name(a) for a in eqn.inputs)
         line = f"{pad}    {outs} = {eqn.primitive.name}{params} {args}".rstrip()
-        if source_info and eqn.source is not None:
-            line += f"  # {eqn.source.file}:{eqn.source.line}"
+        note = eqn.source.annotation(source_info) if eqn.source is not None else ""
+        if note:  # the named_scope names always, the user's line when asked
+            line += f"  # {note}"
         lines.append(line)
     outs = ", ".join(name(a) for a in jaxpr.outvars)
     lines.append(f"{pad}  in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}")

@@ -4,7 +4,8 @@ funcgrad (and stax, transforms, backends).
 Staged equations record it while capturing is on (``debug_nans``/``debug_infs``, or
 ``make_jaxpr(..., source_info=True)``); off, tracing pays one flag test per equation.
 The backward pass marks the forward equation whose transpose is running, so errors
-there can name the forward line.
+there can name the forward line. ``named_scope`` blocks add their names (``outer/inner``)
+to the locations recorded inside them; capturing is on while one is open.
 """
 
 from __future__ import annotations
@@ -26,14 +27,25 @@ class SourceInfo(NamedTuple):
     file: str
     line: int
     function: str
+    #: the enclosing ``named_scope`` names, joined by "/" ("" outside any)
+    scope: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line} (in {self.function})"
+        where = f"{self.file}:{self.line} (in {self.function})"
+        return f"{where} [{self.scope}]" if self.scope else where
+
+    def annotation(self, with_line: bool) -> str:
+        """The ``# ...`` note of a printed equation: its scope, then its file:line."""
+        parts = [f"[{self.scope}]"] if self.scope else []
+        if with_line and self.line:
+            parts.append(f"{self.file}:{self.line}")
+        return " ".join(parts)
 
 
 class _State(threading.local):
     def __init__(self) -> None:
         self.backward: list = []  # (source, primitive name) of the transposes running
+        self.scopes: list[str] = []  # the open named_scope names, outermost first
 
 
 _state = _State()
@@ -48,14 +60,33 @@ def _is_library(filename: str) -> bool:
 
 def user_frame(skip: int = 1) -> SourceInfo | None:
     """The innermost frame of the caller's stack outside the library, or None."""
+    scope = "/".join(_state.scopes)
     frame = sys._getframe(skip)
     while frame is not None:
         code = frame.f_code
         filename = code.co_filename
         if not _is_library(filename) and not filename.endswith(("contextlib.py", "functools.py")):
-            return SourceInfo(filename, frame.f_lineno, code.co_name)
+            return SourceInfo(filename, frame.f_lineno, code.co_name, scope)
         frame = frame.f_back
-    return None
+    return SourceInfo("<unknown>", 0, "<unknown>", scope) if scope else None
+
+
+@contextmanager
+def scope(name: str):
+    """Add ``name`` to the scope of the locations recorded inside the block."""
+    _state.scopes.append(name)
+    _reasons["named_scope"] = _reasons.get("named_scope", 0) + 1
+    capturing[0] = True
+    try:
+        yield
+    finally:
+        _state.scopes.pop()
+        left = _reasons["named_scope"] - 1
+        if left:
+            _reasons["named_scope"] = left
+        else:
+            del _reasons["named_scope"]
+        capturing[0] = bool(_reasons)
 
 
 def enable(reason: str, on: bool) -> None:
