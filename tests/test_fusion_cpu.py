@@ -286,6 +286,110 @@ def test_large_groups_use_the_buffer_pool_and_keep_results_private():
     assert first == second
 
 
+def adam_numpy(p, g, m, v, count, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """One Adam step written from the formula (float32 throughout, as the jitted step)."""
+    f32 = np.float32
+    m = f32(b1) * m + f32(1 - b1) * g
+    v = f32(b2) * v + f32(1 - b2) * (g * g)
+    mhat = m / f32(1 - b1**count)
+    vhat = v / f32(1 - b2**count)
+    return p + f32(-lr) * (mhat / (np.sqrt(vhat) + f32(eps))), m, v
+
+
+@needs_numba
+def test_adam_update_is_one_in_place_loop_per_leaf():
+    import transforms
+
+    tx = transforms.adam(1e-3)
+
+    def step(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return transforms.apply_updates(params, updates), state
+
+    rng = np.random.default_rng(4)
+    shapes = {"w": (6, 5, 4), "b": (70,)}
+    p0 = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    g0 = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    grads = {k: fnp.asarray(x) for k, x in g0.items()}
+    results = {}
+    for mode in ("always", "off"):
+        with fusion(mode):
+            f = funcgrad.jit(step, donate_argnums=(0, 1))
+            params = {k: fnp.asarray(x.copy()) for k, x in p0.items()}
+            state = tx.init(params)
+            for _ in range(2):
+                params, state = f(params, state, grads)
+            if mode == "always":
+                text = f.lower(params, state, grads).as_text(tier="fused")
+            results[mode] = params, state
+    # one loop per leaf: both moments, the bias corrections and the parameter update
+    assert text.count("def kernel(") == 2
+    # its outputs are written into the donated parameters and moments: no new buffers
+    program = text[text.index("\ndef step") :]
+    assert "empty" not in program
+    # a 3-d leaf is one loop over its elements
+    assert ".reshape(n0)" in text
+    p, m = dict(p0), {k: np.zeros_like(x) for k, x in p0.items()}
+    v = {k: np.zeros_like(x) for k, x in p0.items()}
+    for count in (1, 2):
+        for k, g in g0.items():
+            p[k], m[k], v[k] = adam_numpy(p[k], g, m[k], v[k], count)
+    (pf, sf), (pn, sn) = results["always"], results["off"]
+    for k, expected in p.items():
+        # the same operations in the same order: bitwise the NumPy tier's
+        assert_same(np.asarray(pf[k]), np.asarray(pn[k]), exact=True)
+        np.testing.assert_allclose(np.asarray(pf[k]), expected, rtol=1e-6, atol=1e-7)
+    for a, b in zip(funcgrad.tree_util.tree_leaves(sf), funcgrad.tree_util.tree_leaves(sn)):
+        assert_same(np.asarray(a), np.asarray(b), exact=True)
+
+
+@needs_numba
+def test_in_place_loops_never_write_inputs_that_are_not_donated():
+    def f(x, y, b):
+        # x's group: both outputs could be written into x or y were they donated
+        z = x * 0.5 + y
+        return z * y - 1.0, fnp.sum(z + b, axis=0)  # a (9,) reduction next to b's shape
+
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal(s).astype(np.float32) for s in [(8, 9), (8, 9), (9,)]]
+    copies = [x.copy() for x in xs]
+    got, expected, loops = both_tiers(f, *map(fnp.asarray, xs))
+    assert loops == 1
+    for x, c in zip(xs, copies):
+        np.testing.assert_array_equal(x, c)
+    for g, e in zip(got, expected):
+        assert_same(g, e, exact=g.ndim == 2, rtol=1e-6)
+    # donated: a reduction's output of b's shape is never accumulated into b (b is
+    # read at every row), while the elementwise output may take x's buffer
+    with fusion("always"):
+        donated = funcgrad.jit(f, donate_argnums=(0, 1, 2))
+        out = donated(*map(fnp.asarray, xs))
+    x, y, b = copies
+    z = x * np.float32(0.5) + y
+    np.testing.assert_allclose(np.asarray(out[1]), (z + b).sum(0), rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(out[0]), z * y - np.float32(1.0))
+
+
+@needs_numba
+def test_groups_merge_unless_that_makes_a_cycle():
+    def f(x, y):
+        a = x * 2.0 + 1.0  # group A
+        s = fnp.sum(a @ a.T)  # outside: depends on A
+        c = y * s - 3.0  # group B: depends on A through s
+        d = y * 0.5 + x  # joins... either; merging A and B would need s inside
+        return a * c + d  # producers A and B: must not merge
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 9))
+    y = rng.standard_normal((8, 9))
+    got, expected, loops = both_tiers(f, fnp.asarray(x), fnp.asarray(y))
+    a = x * 2 + 1
+    c = y * np.sum(a @ a.T) - 3
+    np.testing.assert_allclose(got[0], a * c + (y * 0.5 + x), rtol=1e-12)
+    assert_same(got[0], expected[0], exact=False, rtol=1e-12)
+    assert loops == 2
+
+
 # --- the tier switch ------------------------------------------------------------------------
 
 

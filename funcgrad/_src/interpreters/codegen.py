@@ -485,11 +485,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
         jaxpr = fused.jaxpr
         kernel_comments = [f"# {line}".rstrip() for k in kernels for line in k.text().splitlines()]
     elif cpu_fusion and backend.xp is np:
-        fused, loops = fusion_cpu.fuse(closed, compile=compile_loops)
+        # compiled below, once it is known which outputs are written into their inputs
+        fused, _ = fusion_cpu.fuse(closed, compile=False)
         jaxpr = fused.jaxpr
-        for loop in loops:
-            kernel_comments.append(f"# {loop.name}:{' (parallel)' if loop.parallel else ''}")
-            kernel_comments += [f"#   {line}".rstrip() for line in loop.source.splitlines()]
     w = _Writer(backend)
     names: dict[Var, str] = {}
     counter = iter(range(1 << 30))
@@ -574,24 +572,51 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             # out= for every output: an operand buffer that dies here, a pool slot, or
             # a new one; the loop writes them all
             taken: set = set()
+            kernel = eqn.params["kernel"]
             args = [_loop_operand(w, a, expr(a), maybe_scalar, contiguous, const_buffers)
                     for a in inputs]  # fmt: skip
+            inplace: dict = {}
             for v in outs:
-                n = new_name(v)
-                r = None
-                if v.aval.ndim:
+                # only an output of the loop's shape (not a reduction's): it is written
+                # at the index the same iteration reads, after reading it
+                if v.aval.ndim and v.aval.shape == kernel.shape and list(inputs) == kernel.inputs:
                     r = _loop_reusable_operand(inputs, v, i, last_use, base_of, storage_of,
                                                taken, contiguous | donated_vars)  # fmt: skip
+                    if r is not None:
+                        taken.add(r)
+                        inplace[v] = r
+            if inplace:
+                kernel = kernel.variant(inplace)
+            if compile_loops:
+                try:
+                    kernel.compile()
+                except Exception as e:  # noqa: BLE001  (this group stays NumPy; say why)
+                    fusion_cpu.last_failures.append(f"{kernel.name}: {type(e).__name__}: {e}")
+                    kernel = None
+            if kernel is None:  # the group's equations, one NumPy call each
+                impl = functools.partial(fusion_cpu.fused_loop_p.impl, **eqn.params)
+                out_names = [new_name(v) for v in outs]
+                body.append(f"    {', '.join(out_names)}, = {w.glob(impl, 'group')}"
+                            f"(_backend, {', '.join(expr(a) for a in inputs)})")  # fmt: skip
+                for v in outs:
+                    bind(v, {_Storage(owned=False)})
+                maybe_scalar.update(v for v in outs if not v.aval.ndim)
+                local_vars.update(outs)
+                continue
+            loops.append(kernel)
+            for j, a in enumerate(inputs):
+                if a in taken and a not in contiguous:
+                    # a donated buffer, its layout known only now: the loop writes the
+                    # contiguous array it is given (a copy where it is not contiguous)
+                    tmp = f"{names[a]}c"
+                    body.append(f"    {tmp} = {args[j]}")
+                    args[j] = tmp
+            for v in outs:
+                n = new_name(v)
+                r = inplace.get(v)
                 if r is not None:
-                    taken.add(r)
                     s = base_of[r]
-                    if r in contiguous:
-                        body.append(f"    {n} = {names[r]}")
-                    else:  # a donated buffer: its layout is known only now
-                        empty = w.glob(np.empty, "empty")
-                        dt = w.glob(v.aval.dtype, "dt")
-                        body.append(f"    {n} = {names[r]} if {names[r]}.flags.c_contiguous "
-                                    f"else {empty}({v.aval.shape!r}, {dt})")  # fmt: skip
+                    body.append(f"    {n} = {args[inputs.index(r)]}")
                 else:
                     s = _Storage(owned=True)
                     empty = w.glob(np.empty, "empty")
@@ -601,9 +626,8 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
                                                 v.aval))  # fmt: skip
                 bind(v, {s})
                 base_of[v] = s
-            kernel = eqn.params["kernel"]
             fn = w.glob(kernel.dispatcher or kernel, kernel.name)  # (not compiled: as_text)
-            body.append(f"    {fn}({', '.join(args + [names[v] for v in outs])})")
+            body.append(f"    {fn}({', '.join(args + [names[v] for v in kernel.out_params])})")
             local_vars.update(outs)
             contiguous.update(outs)
             dead = [names[a] for a in dict.fromkeys(inputs) if type(a) is Var and a in local_vars
@@ -709,6 +733,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
         fname = fname + "_"
     escaping = set().union(*(storage_of[v] for v in outputs)) if outputs else set()
     pooled_body, slots = _assign_pool(w, body, pool_candidates, escaping, last_use, never)
+    for loop in loops:
+        kernel_comments.append(f"# {loop.name}:{' (parallel)' if loop.parallel else ''}")
+        kernel_comments += [f"#   {line}".rstrip() for line in loop.source.splitlines()]
     header = f"def {fname}({', '.join(params)}):"
     source = "\n".join([*kernel_comments, *_pool_comments(slots), header, *pooled_body,
                         f"    return ({ret})"])  # fmt: skip

@@ -733,6 +733,7 @@ def partition(
     can_end_group: Callable[[Equation], bool] | None = None,
     siblings: int = _SIBLINGS,
     siblings_share_inputs: bool = False,
+    merge_producers: bool = False,
 ) -> list[list[int]]:
     """Groups of fusible equations (indices into ``jaxpr.eqns``, in program order).
 
@@ -743,6 +744,9 @@ def partition(
     that reads them can join the same group. ``siblings``: how many of the latest
     groups of its shape an unrelated equation may join; ``siblings_share_inputs``:
     only groups that read one of its operands (joining saves that read).
+    ``merge_producers``: an equation whose operands come from several groups of its
+    shape merges them all into one (where the program stays acyclic), so that, e.g.,
+    both moments of an Adam update and the parameter update become one group.
 
     Greedy, in program order: a fusible equation joins the group of one of its
     operands (the most recent such group), else one of the latest groups of its shape,
@@ -760,28 +764,60 @@ def partition(
     group_of: dict[Var, int] = {}  # variable -> the group computing it
     needs: dict[Var, frozenset] = {}  # variable outside groups -> groups it depends on
     group_needs: list[set] = []
+    # the part of group_needs[g] reached through equations outside every group: merging
+    # such a group into g would make a cycle (merge_producers)
+    group_indirect: list[set] = []
     groups: list[list[int]] = []
     shapes: list[tuple] = []
     by_shape: dict[tuple, list[int]] = {}
     empty: frozenset = frozenset()
     can_fuse = fusible if can_fuse is None else can_fuse
     reads: dict[int, set] = {}  # group -> the variables its members read
+    merged_into: list[int] = []  # union-find over groups (merge_producers)
+
+    def find(g: int) -> int:
+        while merged_into[g] != g:
+            merged_into[g] = merged_into[merged_into[g]]
+            g = merged_into[g]
+        return g
+
+    def roots(gs) -> set:
+        return {find(g) for g in gs}
 
     def reachable(start: set) -> set:
         """The groups ``start`` depends on, transitively (``start`` included)."""
-        seen, stack = set(), list(start)
+        seen, stack = set(), list(roots(start))
         while stack:
             g = stack.pop()
             if g not in seen:
                 seen.add(g)
-                stack.extend(group_needs[g])
+                stack.extend(roots(group_needs[g]))
         return seen
+
+    def merge(target: int, others: set, beyond: set, producers: set) -> None:
+        """Merge ``others`` into ``target`` if no path leads from one of them to another
+        through anything outside them (the new equation's own operands included)."""
+        together = others | {target}
+        start = set(beyond) | (producers - together)
+        for g in together:
+            start |= roots(group_indirect[g]) | (roots(group_needs[g]) - together)
+        if reachable(start) & together:
+            return
+        for h in others:
+            merged_into[h] = target
+            groups[target] += groups[h]
+            groups[h] = []
+            group_needs[target] |= group_needs[h]
+            group_indirect[target] |= group_indirect[h]
+            reads[target] |= reads.pop(h, set())
+        group_needs[target] = roots(group_needs[target]) - {target}
+        group_indirect[target] = roots(group_indirect[target])
 
     for i, eqn in enumerate(jaxpr.eqns):
         in_vars = [a for a in eqn.inputs if type(a) is Var]
-        producers = {group_of[a] for a in in_vars if a in group_of}
+        producers = {find(group_of[a]) for a in in_vars if a in group_of}
         # groups reached through operands computed outside every group
-        beyond = empty.union(*(needs.get(a, empty) for a in in_vars))
+        beyond = roots(empty.union(*(needs.get(a, empty) for a in in_vars)))
         chosen = None
         if (
             can_end_group is not None
@@ -791,14 +827,17 @@ def partition(
         ):
             # a reduction of a value of group g: g's last step; its result stays outside
             # g (needs[...] below), so whatever reads it comes after the whole group
-            groups[group_of[in_vars[0]]].append(i)
+            groups[find(group_of[in_vars[0]])].append(i)
         elif can_fuse(eqn):
             shape = eqn.outputs[0].aval.shape
             # the operands' groups, then the latest few groups of this shape (independent
             # work: fewer passes over memory); bounded, so that partitioning stays linear
+            latest = [g for g in by_shape.get(shape, []) if find(g) == g][-siblings:] if siblings \
+                else []  # fmt: skip
             recent = [
-                g for g in reversed(by_shape.get(shape, [])[len(by_shape.get(shape, [])) - siblings:])
-                if g not in producers and siblings
+                g
+                for g in reversed(latest)
+                if g not in producers
                 and (not siblings_share_inputs or reads[g].intersection(in_vars))
             ]
             if eqn.primitive is structural.broadcast_in_dim_p and not producers:
@@ -816,16 +855,24 @@ def partition(
                 groups.append([])
                 shapes.append(shape)
                 group_needs.append(set())
+                group_indirect.append(set())
+                merged_into.append(chosen)
                 by_shape.setdefault(shape, []).append(chosen)
+            others = {g for g in producers if g != chosen and shapes[g] == shape}
+            if merge_producers and others:
+                merge(chosen, others, beyond, producers)
+                producers = roots(producers)
             groups[chosen].append(i)
             group_needs[chosen] |= beyond | (producers - {chosen})
+            group_indirect[chosen] |= beyond
             reads.setdefault(chosen, set()).update(in_vars)
         for v in eqn.outputs:
             if chosen is not None:
                 group_of[v] = chosen
             elif beyond or producers:
-                needs[v] = beyond | producers
-    return [g for g in groups if len(g) >= 2]
+                needs[v] = frozenset(beyond | producers)
+    # merged groups: their members in program order
+    return [sorted(g) for g in groups if len(g) >= 2]
 
 
 def fuse(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ElementwiseKernelDescription]]:

@@ -412,15 +412,31 @@ class LoopKernel:
         self.shape = shape
         self.parallel = parallel
         self.dispatcher = None
+        self.group: list = []
+        self.inplace: dict = {}  # output -> the input whose buffer it is written into
+
+    def variant(self, inplace: dict) -> LoopKernel:
+        """This loop writing each output ``v`` in ``inplace`` into input ``inplace[v]``'s
+        buffer (not compiled); the call passes only the other outputs."""
+        kernel = describe(self.group, self.outputs, inplace)
+        assert kernel is not None and kernel.inputs == self.inputs
+        return kernel
+
+    @property
+    def out_params(self) -> list:
+        """The outputs passed to the call (the others are written into inputs)."""
+        return [v for v in self.outputs if v not in self.inplace]
 
     def signature(self) -> tuple:
-        """The numba types of a call: inputs read-only and outputs writable, C-contiguous."""
+        """The numba types of a call: inputs read-only (writable where an output is
+        written into them) and outputs writable, C-contiguous."""
         nb = _numba()
         types = []
+        written = set(self.inplace.values())
         for v in self.inputs:
             dtype = nb.from_dtype(v.aval.dtype)
-            types.append(nb.types.Array(dtype, v.aval.ndim, "C", readonly=True))
-        for v in self.outputs:
+            types.append(nb.types.Array(dtype, v.aval.ndim, "C", readonly=v not in written))
+        for v in self.out_params:
             types.append(nb.types.Array(nb.from_dtype(v.aval.dtype), v.aval.ndim, "C"))
         return tuple(types)
 
@@ -438,9 +454,13 @@ class _LoopBuilder:
     """Statements of one loop nest, each placed at the shallowest loop depth whose
     indices it depends on (loads of a bias or of a row's value are hoisted)."""
 
-    def __init__(self, shape: tuple):
+    def __init__(self, shape: tuple, flat_shape: tuple | None = None):
         self.shape = shape
         self.ndim = len(shape)
+        # flat_shape: the group's shape, run as one loop over its elements (shape is
+        # then (size,)): operands of that shape are read through 1-d views
+        self.flat_shape = flat_shape
+        self.flat_views: list[str] = []
         self.inputs: list[Var] = []
         self.input_index: dict[Var, int] = {}
         self.names: dict[Var, str] = {}  # value -> local name
@@ -477,6 +497,8 @@ class _LoopBuilder:
     def load(self, x: Var, view: tuple) -> str:
         """The local holding input ``x`` at this iteration; ``view``: for each loop axis,
         the operand's axis indexed by it (None: the operand has no such axis or size 1)."""
+        if self.flat_shape is not None:
+            view = None
         key = (x, view)
         name = self.names.get(key)
         if name is not None:
@@ -485,6 +507,19 @@ class _LoopBuilder:
             self.input_index[x] = len(self.inputs)
             self.inputs.append(x)
         param = f"in{self.input_index[x]}"
+        if self.flat_shape is not None:
+            name = f"v{len(self.names)}"
+            self.names[key] = name
+            if x.aval.size == 1:
+                self.depth[name] = 0
+                self.at_depth[0].append(
+                    f"{name} = {param}[{', '.join(['0'] * x.aval.ndim) or '()'}]"
+                )
+            else:  # of the group's shape
+                self.flat_views.append(f"{param}f = {param}.reshape(n0)")
+                self.depth[name] = 1
+                self.at_depth[1].append(f"{name} = {param}f[i0]")
+            return name
         index = []
         depth = 0
         for axis, own in enumerate(view):
@@ -568,6 +603,8 @@ def _equation(k: _LoopBuilder, eqn: Equation) -> None:
             raw = [k.constant(x.val, out.aval.dtype)]
         elif x in k.names:  # computed in the group: of the group's shape already
             raw = [k.names[x]]
+        elif k.flat_shape is not None:
+            raw = [k.load(x, None)]
         else:
             view: list = [None] * k.ndim
             for own, axis in enumerate(eqn.params["broadcast_dimensions"]):
@@ -584,13 +621,24 @@ def _referenced(expr: str, k: _LoopBuilder) -> list[str]:
     return [n for n in re.findall(r"\b[vtc]\d+\b", expr) if n in k.depth]
 
 
-def describe(group: Sequence[Equation], outputs: Sequence[Var]) -> LoopKernel | None:
+def describe(group: Sequence[Equation], outputs: Sequence[Var],
+             inplace: dict | None = None) -> LoopKernel | None:  # fmt: skip
     """The loop computing ``outputs`` from the group's equations (in program order; its
     elementwise steps all of one shape, reductions of its values last), or None if the
-    loop's bounds could not be read from any of its arrays."""
+    loop's bounds could not be read from any of its arrays.
+
+    ``inplace``: output -> input (both of the loop's shape) whose buffer it is written
+    into: the loop stores through that input's parameter, after reading it at the same
+    index. Written as one array, not as two parameters that may be the same, so that
+    LLVM can vectorise the loop (it cannot when an output may overlap an input).
+    """
+    inplace = dict(inplace or {})
     shape = next(e.outputs[0].aval.shape for e in group if e.primitive not in _REDUCTIONS)
+    flat = _flattenable(group, tuple(shape))
+    if flat:  # one loop over the elements: no loop nest's overhead, one vectorised loop
+        group_shape, shape = tuple(shape), (math.prod(shape),)
     d = len(shape)
-    k = _LoopBuilder(tuple(shape))
+    k = _LoopBuilder(tuple(shape), group_shape if flat else None)
     reductions_of: dict[Var, tuple] = {}
     for eqn in group:
         op = _REDUCTIONS.get(eqn.primitive)
@@ -600,7 +648,9 @@ def describe(group: Sequence[Equation], outputs: Sequence[Var]) -> LoopKernel | 
         (x,) = eqn.inputs
         reductions_of[eqn.outputs[0]] = (op, k.names[x], tuple(sorted(eqn.params["axes"])))
         k.ops.append(f"reduce_{op}")
-    out_params = {v: f"out{j}" for j, v in enumerate(outputs)}
+    out_params = {v: f"out{j}" for j, v in enumerate(v for v in outputs if v not in inplace)}
+    for v, x in inplace.items():
+        out_params[v] = f"in{k.input_index[x]}"
     idx = [f"i{a}" for a in range(d)]
     init: list[str] = []
     cross_row = False
@@ -623,22 +673,32 @@ def describe(group: Sequence[Equation], outputs: Sequence[Var]) -> LoopKernel | 
                 init.append(f"{param}[...] = {_initial(op, dt)}")
                 target = f"{param}[{', '.join(kept)}]"
                 k.at_depth[d].append(f"{target} = {_combine(op, target, value, dt)}")
+        elif flat:
+            view = f"{param}f = {param}.reshape(n0)"
+            if view not in k.flat_views:
+                k.flat_views.append(view)
+            k.at_depth[d].append(f"{param}f[i0] = {k.names[v]}")
         else:
             k.at_depth[d].append(f"{param}[{', '.join(idx)}] = {k.names[v]}")
     # the loop bounds: from an array of the group's shape
-    carrier = next((f"in{k.input_index[x]}" for x in k.inputs if x.aval.shape == tuple(shape)),
-                   None)  # fmt: skip
+    full = group_shape if flat else tuple(shape)
+    carrier = next((f"in{k.input_index[x]}" for x in k.inputs if x.aval.shape == full), None)
     if carrier is None:
-        carrier = next((out_params[v] for v in outputs if v.aval.shape == tuple(shape)), None)
+        carrier = next((out_params[v] for v in outputs if v.aval.shape == full), None)
     if carrier is None:
         return None
     size = math.prod(shape)
     parallel = size >= _PARALLEL_MIN_SIZE and not cross_row and d >= 1 and _threads() > 1
-    params = [f"in{i}" for i in range(len(k.inputs))] + list(out_params.values())
+    params = [f"in{i}" for i in range(len(k.inputs))]
+    params += [out_params[v] for v in outputs if v not in inplace]
     lines = [f"def kernel({', '.join(params)}):"]
     body = [*k.constants, *init]
     names = [f"n{a}" for a in range(d)]
-    body.append(f"{', '.join(names)}{',' if d == 1 else ''} = {carrier}.shape")
+    if flat:
+        body.append(f"n0 = {carrier}.size")
+        body += k.flat_views
+    else:
+        body.append(f"{', '.join(names)}{',' if d == 1 else ''} = {carrier}.shape")
     body += k.at_depth[0]
     inner = body
     nests = [inner]
@@ -659,7 +719,26 @@ def describe(group: Sequence[Equation], outputs: Sequence[Var]) -> LoopKernel | 
     ops = "_".join(dict.fromkeys(k.ops)) or "copy"
     if len(ops) > 40:
         ops = ops[:40].rstrip("_") + f"_{len(k.ops)}ops"
-    return LoopKernel(f"fused_{ops}", source, list(k.inputs), list(outputs), tuple(shape), parallel)
+    kernel = LoopKernel(f"fused_{ops}", source, list(k.inputs), list(outputs),
+                        group_shape if flat else tuple(shape), parallel)  # fmt: skip
+    kernel.group = list(group)
+    kernel.inplace = inplace
+    return kernel
+
+
+def _flattenable(group: Sequence[Equation], shape: tuple) -> bool:
+    """Whether the group can run as one loop over its elements: of at least 2 dims, no
+    reductions, every array it reads of its shape or of one element."""
+    if len(shape) < 2:
+        return False
+    computed = {v for e in group for v in e.outputs}
+    for eqn in group:
+        if eqn.primitive in _REDUCTIONS:
+            return False
+        for a in eqn.inputs:
+            if type(a) is Var and a not in computed and a.aval.shape != shape and a.aval.size != 1:
+                return False
+    return True
 
 
 def _render(block: list, level: int) -> list[str]:
@@ -741,6 +820,8 @@ fused_loop_p = Primitive("fused_loop")
 
 def _fused_loop_impl(backend, *operands, kernel, group):
     if kernel.dispatcher is not None and backend.xp is np:
+        if kernel.inplace:  # this impl never writes its operands
+            raise AssertionError("fused_loop: an in-place loop runs only in generated code")
         ins = [np.ascontiguousarray(x) for x in operands]
         outs = [np.empty(v.aval.shape, v.aval.dtype) for v in kernel.outputs]
         kernel.dispatcher(*ins, *outs)
@@ -792,7 +873,7 @@ def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[L
     # streaming many unrelated arrays at once gains no pass over memory, is less often
     # vectorised (LLVM's runtime alias checks give up) and thrashes the prefetchers
     groups = fusion.partition(closed.jaxpr, can_fuse=can_fuse, can_end_group=can_end_group,
-                              siblings_share_inputs=True)  # fmt: skip
+                              siblings_share_inputs=True, merge_producers=True)  # fmt: skip
     fused = fusion.replace_groups(closed, groups, build)
     if report.fallbacks:
         with _compile_lock:
