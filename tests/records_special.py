@@ -29,6 +29,10 @@ _SPECIAL = {
     "zeta": (sp.zeta, [(1.1, 10), (0.1, 10)]),
     "polygamma": (lambda n, x: sp.polygamma(np.round(n).astype(int), x), [(0, 3), (0.1, 10)]),
     "betainc": (sp.betainc, [(0.1, 10), (0.1, 10), (0.0, 1.0)]),
+    "exp1": (sp.exp1, [(0.01, 50)]),
+    "expi": (sp.expi, [(-30, 60)]),
+    "expn": (lambda n, x: sp.expn(np.round(n).astype(int), x), [(0, 8), (0.05, 30)]),
+    "spence": (sp.spence, [(0.0, 20)]),
 }
 
 
@@ -40,7 +44,7 @@ def _draw(name, domains):
         for i, (lo, hi) in enumerate(domains):
             s = () if i and data.draw(st.booleans(), label=f"operand {i} is 0-d") else shape
             x = data.draw(arrays(np.float64, s, min_value=lo, max_value=hi), label=f"x{i}")
-            if name == "polygamma" and i == 0:
+            if name in ("polygamma", "expn") and i == 0:
                 x = np.round(x)
             operands.append(x.astype(dtype))
         return operands, {}
@@ -58,8 +62,9 @@ def _reference(fn):
     return reference
 
 
-# Operands without a derivative, as in JAX: zeta's x, polygamma's m, betainc's a and b.
-_NONDIFF = {"zeta": (0,), "polygamma": (0,), "betainc": (0, 1)}
+# Operands without a derivative, as in JAX: zeta's x, polygamma's m, betainc's a and b,
+# expn's n.
+_NONDIFF = {"zeta": (0,), "polygamma": (0,), "betainc": (0, 1), "expn": (0,)}
 
 RECORDS = [
     OpRecord(name, _draw(name, domains), _reference(fn), rtol=1e-11, nondiff=_NONDIFF.get(name, ()))

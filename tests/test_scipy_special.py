@@ -51,6 +51,16 @@ CASES = {
     "polygamma": (special.polygamma, sp.polygamma, (_RNG.integers(0, 5, 100), _POS[:100]), 1e-13),
     "factorial": (special.factorial, sp.factorial, (np.array([-2.0, 0, 1, 5, 10, 20, 3.5]),), 1e-13),
     "poch": (special.poch, sp.poch, (_POS[:50], _RNG.uniform(-2, 5, 50)), 1e-11),
+    # the exponential integrals and the dilogarithm: both sides of the series/fraction
+    # splits (x = 1, 40), the tails and the special points 0 and inf
+    "exp1": (special.exp1, sp.exp1, (np.r_[_POS, 1e-12, 1.0, 1 + 1e-9, 600.0, 0.0, np.inf, -1.0],),
+             1e-13),
+    "expi": (special.expi, sp.expi, (np.r_[_X * 8, 40.0, 40.5, 700.0, -700.0, 0.0, np.inf],),
+             1e-13),
+    "expn": (special.expn, sp.expn, (_RNG.integers(0, 40, 205), np.r_[_POS[:200], 0, 0, 1, 1, 0]),
+             1e-13),
+    "spence": (special.spence, sp.spence, (np.r_[_POS, np.geomspace(1e-12, 1e12, 50), 0.5,
+                                                 1.5, 2.0, 0.0, -1.0],), 1e-13),
 }  # fmt: skip
 
 
@@ -112,6 +122,9 @@ GRAD_POINTS = {
     "xlog1py": ([0.5, 2.0, -1.0], [0.3, 2.5, -0.5]),
     "rel_entr": ([0.5, 2.0, 1.0], [0.3, 2.5, 1.0]),
     "kl_div": ([0.5, 2.0, 1.0], [0.3, 2.5, 1.0]),
+    "exp1": ([1e-3, 0.5, 1.0, 1.01, 7.0, 60.0],),
+    "expi": ([-50.0, -1.0, -1e-3, 1e-3, 0.9, 39.0, 41.0, 80.0],),
+    "spence": ([1e-4, 0.3, 0.9995, 1.0, 1.0004, 2.1, 40.0],),
 }
 
 
@@ -120,6 +133,14 @@ def test_gradients_against_finite_differences(name):
     fn = CASES[name][0]
     args = tuple(fnp.asarray(a) for a in GRAD_POINTS[name])
     check_grads(fn, args, order=2 if len(args) == 1 else 1, rtol=2e-4, atol=1e-7)
+
+
+def test_expn_gradient_in_x_and_not_in_n():
+    n = fnp.asarray([0.0, 1.0, 2.0, 5.0, 12.0])
+    x = fnp.asarray([0.2, 1.0, 1.5, 3.0, 20.0])
+    check_grads(lambda v: special.expn(n, v), (x,), order=2, rtol=2e-4, atol=1e-7)
+    with pytest.raises(NotImplementedError, match=r"expn: the derivative with respect to n"):
+        funcgrad.grad(lambda m: special.expn(m, 1.0))(2.0)
 
 
 def test_log_ndtr_gradient_in_the_far_tail_is_the_mills_ratio():
@@ -165,6 +186,8 @@ def test_jit_and_vmap_match_eager():
     for fn, jitted in (
         (special.log_ndtr, _JIT_LOG_NDTR),
         (special.gammaln, funcgrad.jit(special.gammaln)),
+        (special.expi, funcgrad.jit(special.expi)),
+        (lambda v: special.spence(v * v), funcgrad.jit(lambda v: special.spence(v * v))),
     ):
         eager = fn(x)
         np.testing.assert_array_equal(np.asarray(jitted(x)), np.asarray(eager))

@@ -1,5 +1,6 @@
-"""funcgrad.scipy.signal: direct N-d convolution and correlation (``convolve``,
-``correlate``, ``convolve2d``, ``correlate2d``) with SciPy's modes.
+"""funcgrad.scipy.signal: N-d convolution and correlation (direct: ``convolve``,
+``correlate``, ``convolve2d``, ``correlate2d``; by FFT: ``fftconvolve``) with SciPy's modes,
+and spectral analysis (``stft``, ``istft``, ``csd``, ``welch``) with SciPy's defaults.
 
 Examples:
     >>> import funcgrad.numpy as fnp
@@ -8,7 +9,8 @@ Examples:
     [1.0, 2.0, 1.0]
 """
 
-from funcgrad._src.scipy import signal as _signal
-from funcgrad._src.scipy.signal import *
+from funcgrad._src.scipy.signal import convolve, convolve2d, correlate, correlate2d
+from funcgrad._src.scipy.spectral import csd, fftconvolve, istft, stft, welch
 
-__all__ = list(_signal.__all__)
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "csd", "fftconvolve", "istft",
+           "stft", "welch"]  # fmt: skip

@@ -116,10 +116,17 @@ bessel_i1e_p = _special_primitive("bessel_i1e", kernels.bessel_i1e)
 # not in jax.lax; funcgrad.scipy.special.ndtri needs full relative accuracy for tiny p,
 # which sqrt(2) erf_inv(2p - 1) loses (2p - 1 rounds to -1)
 ndtri_p = _special_primitive("ndtri", kernels.ndtri)
+# not in jax.lax either: jax.scipy.special's exponential integrals and dilogarithm, whose
+# kernels pick a series or a continued fraction per element
+exp1_p = _special_primitive("exp1", kernels.exp1)
+expi_p = _special_primitive("expi", kernels.expi)
+expn_p = _special_primitive("expn", kernels.expn)
+spence_p = _special_primitive("spence", kernels.spence)
 
 SPECIAL_PRIMITIVES = (erf_p, erfc_p, erf_inv_p, lgamma_p, digamma_p, polygamma_p, zeta_p,
                       igamma_p, igammac_p, igamma_grad_a_p, random_gamma_grad_p, betainc_p,
-                      bessel_i0e_p, bessel_i1e_p, ndtri_p)  # fmt: skip
+                      bessel_i0e_p, bessel_i1e_p, ndtri_p, exp1_p, expi_p, expn_p,
+                      spence_p)  # fmt: skip
 
 
 # --- derivatives ---------------------------------------------------------------------------
@@ -203,6 +210,40 @@ def _i1e_dx(t, x, *, out):
 
 
 defjvp(bessel_i1e_p, _i1e_dx)
+
+# d E1/dx = -e^-x / x, d Ei/dx = e^x / x, d E_n/dx = -E_(n-1) (E_0(x) = e^-x / x, whose
+# derivative is -(1 + x) e^-x / x^2)
+defjvp(exp1_p, lambda t, x, *, out: _mul(t, _neg(_div(_exp(_neg(x)), x))))
+defjvp(expi_p, lambda t, x, *, out: _mul(t, _div(_exp(x), x)))
+
+
+def _expn_dx(t, n, x, *, out):
+    e0_slope = _neg(_div(_mul(_add(x, 1.0), _exp(_neg(x))), _mul(x, x)))
+    lower = _neg(expn_p.bind1(_select_max(_sub(n, 1.0), 0.0), x))
+    return _mul(t, ew._select(ew._eq(n, 0.0), e0_slope, lower))
+
+
+def _select_max(a, b):
+    return ew.max_p.bind1(a, b)
+
+
+defjvp(expn_p, _not_implemented("expn", "n"), _expn_dx)
+
+
+def _spence_dx(t, x, *, out):
+    # d/dx Li2(1 - x) = log(x) / (1 - x) = -log1p(u) / u with u = x - 1; near u = 0 its
+    # Taylor polynomial -(1 - u/2 + u^2/3 - u^3/4 + u^4/5), so higher derivatives stay right
+    u = _sub(x, 1.0)
+    near = ew._lt(ew.abs_p.bind1(u), 1e-3)
+    safe = ew._select(near, _add(_mul(u, 0.0), 1.0), u)
+    far = _neg(_div(ew.log1p_p.bind1(safe), safe))
+    poly = _mul(u, 0.2)
+    for c in (-0.25, 1 / 3, -0.5, 1.0):
+        poly = _add(_mul(poly, u), c)
+    return _mul(t, ew._select(near, _neg(poly), far))
+
+
+defjvp(spence_p, _spence_dx)
 
 defbroadcasting(*SPECIAL_PRIMITIVES)
 

@@ -22,6 +22,9 @@ igamma, igammac    power series (x < a + 1) / Lentz's continued fraction       1
 igamma_grad_a      the same loops, differentiated in ``a`` alongside            1e-13*a
 betainc            Lentz's continued fraction with the x <-> 1-x symmetry       1e-13
 bessel_i0e, i1e    power series (|x| <= 20) / asymptotic expansion (|x| > 20)   1e-15
+expn, exp1         A&S 5.1.12 series (x <= 1) / Lentz's continued fraction     1e-14
+expi               power series (|x| <= 40) / asymptotic series; -E1(-x) x<0   3e-14
+spence             Li2 power series after reflection / Landen / inversion      1e-14
 =================  ==========================================================  =========
 
 (``a`` above: the shape parameter; for large ``a`` the prefactor ``x^a e^-x / Gamma(a)``
@@ -749,3 +752,152 @@ def bessel_i0e(xp, x):
 
 def bessel_i1e(xp, x):
     return _bessel_ie(xp, x, 1)
+
+
+# --- exponential integrals: exp1, expi, expn -----------------------------------------------
+
+
+def _expn_series(xp, n, x):
+    """``E_n(x)`` for ``0 < x <= 1`` (A&S 5.1.12): ``(-x)^(n-1)/(n-1)! (psi(n) - log x)
+    - sum_{k != n-1} (-x)^k / ((k - n + 1) k!)``, summed until the terms are below eps."""
+    out = xp.empty_like(x)
+    for order in np.unique(n):
+        sel = xp.flatnonzero(n == order)
+        v = x[sel]
+        m = int(order)
+        psi = -_EULER + sum(1.0 / j for j in range(1, m))  # psi(m) for integer m >= 1
+        total = (-v) ** (m - 1) / math.factorial(m - 1) * (psi - xp.log(v))
+        term = xp.ones_like(v)  # (-x)^k / k!
+        for k in range(60):
+            if k > 0:
+                term = term * -v / k
+            if k != m - 1:
+                total -= term / (k - m + 1)
+        out[sel] = total
+    return out
+
+
+def _expn_fraction(xp, n, x):
+    """``E_n(x)`` for ``x > 1`` by the modified Lentz evaluation of the continued fraction
+    ``e^-x (1/(x+n-) 1*n/(x+n+2-) 2(n+1)/(x+n+4-) ...)`` (Numerical Recipes 6.3)."""
+    b = x + n
+    c = xp.full_like(x, 1.0 / _TINY)
+    d = 1.0 / b
+    h = d.copy()
+    out = xp.empty_like(x)
+
+    def step(idx, i):
+        nonlocal b, c, d, h
+        an = -i * (n[idx] - 1 + i)
+        b[idx] += 2.0
+        d[idx] = 1.0 / (an * d[idx] + b[idx])
+        c[idx] = b[idx] + an / c[idx]
+        delta = c[idx] * d[idx]
+        h[idx] *= delta
+        return xp.abs(delta - 1.0) > _EPS
+
+    _loop(xp, xp.ones(x.shape, bool), step)
+    out[...] = h * xp.exp(-x)
+    return out
+
+
+def expn(xp, n, x):
+    """``E_n(x) = integral_1^inf e^(-x t) / t^n dt`` for integer ``n >= 0`` and ``x >= 0``."""
+    out = xp.full_like(x, np.nan)
+    ok = (n >= 0) & (n == xp.floor(n)) & (x >= 0)
+    zero_n = ok & (n == 0) & (x > 0)
+    _apply(xp, out, zero_n, lambda v: xp.exp(-v) / v, x)
+    at_zero = ok & (x == 0)
+    out[at_zero & (n <= 1)] = np.inf
+    high = at_zero & (n > 1)
+    out[high] = 1.0 / (n[high] - 1.0)
+    small = ok & (n >= 1) & (x > 0) & (x <= 1)
+    _apply(xp, out, small, lambda m, v: _expn_series(xp, m, v), n, x)
+    large = ok & (n >= 1) & (x > 1)
+    _apply(xp, out, large, lambda m, v: _expn_fraction(xp, m, v), n, x)
+    out[ok & (x == np.inf)] = 0.0
+    return out
+
+
+def exp1(xp, x):
+    """``E_1(x)``; NaN for ``x < 0`` (the real-argument SciPy convention)."""
+    return expn(xp, xp.ones_like(x), x)
+
+
+def _expi_series(xp, x):
+    """``Ei(x) = gamma + log|x| + sum_k x^k / (k k!)`` (converges for all x; used |x| <= 40)."""
+    total = xp.zeros_like(x)
+    term = xp.ones_like(x)
+    for k in range(1, 200):
+        term = term * x / k
+        total += term / k
+        if not k % 10 and xp.all(xp.abs(term / k) <= _EPS * xp.abs(total)):
+            break
+    return _EULER + xp.log(xp.abs(x)) + total
+
+
+def _expi_asymptotic(xp, x):
+    """``Ei(x) ~ e^x / x sum_k k! / x^k`` for ``x > 40`` (smallest term ~ e^-x at k ~ x)."""
+    total = xp.ones_like(x)
+    term = xp.ones_like(x)
+    for k in range(1, 40):
+        term = term * k / x
+        total += term
+    return xp.exp(x) / x * total
+
+
+def expi(xp, x):
+    """The exponential integral ``Ei(x) = -PV integral_{-x}^inf e^-t / t dt`` (real x)."""
+    out = xp.full_like(x, np.nan)
+    neg = x < 0
+    _apply(xp, out, neg, lambda v: -exp1(xp, -v), x)
+    mid = (x > 0) & (x <= 40)
+    _apply(xp, out, mid, lambda v: _expi_series(xp, v), x)
+    big = x > 40
+    _apply(xp, out, big, lambda v: _expi_asymptotic(xp, v), x)
+    out[x == 0] = -np.inf
+    out[x == np.inf] = np.inf
+    return out
+
+
+# --- spence (the dilogarithm) --------------------------------------------------------------
+
+
+def _li2_series(xp, z):
+    """``Li2(z) = sum_k z^k / k^2`` for ``|z| <= 1/2`` (60 terms: 2^-60 / 3600 < eps)."""
+    total = xp.zeros_like(z)
+    power = xp.ones_like(z)
+    for k in range(1, 61):
+        power = power * z
+        total += power / (k * k)
+    return total
+
+
+def _li2_le_one(xp, z):
+    """``Li2(z)`` for ``-1 <= z <= 1`` by reflection and Landen's identity to ``|z| <= 1/2``."""
+    out = xp.empty_like(z)
+    _apply(xp, out, xp.abs(z) <= 0.5, lambda v: _li2_series(xp, v), z)
+    # Li2(z) = pi^2/6 - log z log(1 - z) - Li2(1 - z)
+    _apply(xp, out, z > 0.5, lambda v: math.pi**2 / 6 - xp.log(v) * xp.log1p(-v)
+           - _li2_series(xp, 1.0 - v), z)  # fmt: skip
+    # Li2(z) = -Li2(z / (z - 1)) - log(1 - z)^2 / 2, with z / (z - 1) in (1/3, 1/2]
+    _apply(xp, out, z < -0.5, lambda v: -_li2_series(xp, v / (v - 1.0))
+           - 0.5 * xp.log1p(-v) ** 2, z)  # fmt: skip
+    return out
+
+
+def spence(xp, x):
+    """SciPy's ``spence(x) = integral_1^x log t / (1 - t) dt = Li2(1 - x)`` for ``x >= 0``."""
+    out = xp.full_like(x, np.nan)
+    z = 1.0 - x
+    # 0 < x < 1/2: Li2(1 - x) = pi^2/6 - log(1 - x) log(x) - Li2(x), in x itself so that
+    # tiny x (where 1 - x rounds to 1) keeps its digits
+    _apply(xp, out, (x > 0) & (x < 0.5), lambda v: math.pi**2 / 6 - xp.log1p(-v) * xp.log(v)
+           - _li2_series(xp, v), x)  # fmt: skip
+    _apply(xp, out, (x >= 0.5) & (z >= -1), lambda v: _li2_le_one(xp, v), z)
+    # Li2(z) = -pi^2/6 - log(-z)^2 / 2 - Li2(1/z) for z < -1
+    _apply(xp, out, z < -1, lambda v: -math.pi**2 / 6 - 0.5 * xp.log(-v) ** 2
+           - _li2_le_one(xp, 1.0 / v), z)  # fmt: skip
+    out[x == 0] = math.pi**2 / 6
+    out[x == np.inf] = -np.inf
+    return out

@@ -1,13 +1,16 @@
 """``funcgrad.scipy.optimize.minimize``: unconstrained minimisation by BFGS, as JAX's.
 
 The whole optimisation is a ``lax.while_loop`` (so ``minimize`` works inside ``jit``):
-each iteration takes the quasi-Newton direction ``p = -H g``, finds a step by a
-backtracking line search that halves ``alpha`` from 1 until the Armijo condition
-``f(x + alpha p) <= f(x) + c1 alpha g.p`` holds (at most ``line_search_maxiter`` halvings),
-and updates the inverse-Hessian estimate ``H`` by the BFGS formula (Nocedal and Wright,
-*Numerical Optimization*, eq. 6.17) when the curvature ``y.s`` is positive. It stops
-when ``max|g| <= gtol`` (status 0), after ``maxiter`` iterations (status 1) or when the
-line search fails (status 5, JAX's code for it).
+each iteration takes the quasi-Newton direction ``p = -H g``, finds a step satisfying the
+strong Wolfe conditions (``c1 = 1e-4``, ``c2 = 0.9``) with the bracketing/zoom line
+search of :mod:`funcgrad._src.scipy.line_search`, and updates the inverse-Hessian estimate
+``H`` by the BFGS formula (Nocedal and Wright, *Numerical Optimization*, eq. 6.17)
+``H+ = (I - rho s y^T) H (I - rho y s^T) + rho s s^T``, ``rho = 1 / y.s``, skipped where
+``rho`` is not finite. It stops when ``norm(g, ord=norm) < gtol`` (status 0), after
+``maxiter`` iterations (status 1) or when the line search fails (status ``2 +`` its
+status: 3 bracketing exhausted, 4 zoom exhausted, 5 not a descent direction), JAX's
+codes. SciPy's first step ``min(1, 1.01 / |g0|)`` (through ``old_old_fval = f0 + |g0| / 2``)
+is used, so iteration counts follow ``scipy.optimize.minimize(method='BFGS')``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import funcgrad.numpy as fnp
+from funcgrad._src.scipy.line_search import line_search
 
 __all__ = ["OptimizeResults", "minimize"]
-
-_C1 = 1e-4
 
 
 class OptimizeResults(NamedTuple):
@@ -29,13 +31,14 @@ class OptimizeResults(NamedTuple):
 
     Attributes:
         x: the final point.
-        success: whether the gradient norm reached ``gtol``.
-        status: 0 converged, 1 maximum iterations, 5 line search failed.
+        success: whether the gradient norm fell below ``gtol`` without a line-search failure.
+        status: 0 converged, 1 maximum iterations, 3/4/5 the line search failed (bracketing
+            exhausted / zoom exhausted / not a descent direction).
         fun: ``f(x)``.
         jac: the gradient at ``x``.
         hess_inv: the final inverse-Hessian estimate.
         nfev: function evaluations.
-        njev: gradient evaluations (each evaluation computes both).
+        njev: gradient evaluations (each evaluation computes both, so ``njev == nfev``).
         nit: iterations.
     """
 
@@ -54,9 +57,10 @@ def minimize(fun: Callable, x0: Any, args: tuple = (), *, method: str, tol: floa
              options: dict | None = None) -> OptimizeResults:  # fmt: skip
     """Minimise ``fun(x, *args)`` over a 1-d ``x`` starting at ``x0`` (``method='BFGS'``).
 
-    ``options``: ``maxiter`` (default ``200 * len(x0)``), ``gtol`` (default ``tol`` or
-    1e-5: the largest gradient component at convergence), ``line_search_maxiter``
-    (default 30 halvings).
+    ``options`` (JAX's): ``maxiter`` (default ``200 * len(x0)``), ``norm`` (the order of
+    the gradient norm for convergence, default ``inf``), ``gtol`` (default ``tol`` or
+    1e-5), ``line_search_maxiter`` (default 10: bracketing steps, and zoom steps).
+    ``nfev`` counts the evaluations of ``value_and_grad(fun)``.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -83,61 +87,44 @@ def minimize(fun: Callable, x0: Any, args: tuple = (), *, method: str, tol: floa
     n = x0.shape[0]
     maxiter = int(options.pop("maxiter", None) or 200 * n)
     gtol = float(options.pop("gtol", tol if tol is not None else 1e-5))
-    max_ls = int(options.pop("line_search_maxiter", 30))
-    options.pop("norm", None)
+    max_ls = int(options.pop("line_search_maxiter", 10))
+    norm = options.pop("norm", np.inf)
     if options:
         raise ValueError(f"funcgrad.scipy.optimize.minimize: unknown options {sorted(options)}")
     value_grad = value_and_grad(lambda x: fun(x, *args))
     dtype = x0.dtype
+    eye = fnp.eye(n, dtype=dtype)
 
-    def line_search(x, f, g, p):
-        slope = fnp.dot(g, p)
-
-        def cond(s):
-            alpha, f_new, _, i = s
-            bad = ~fnp.isfinite(f_new) | (f_new > f + _C1 * alpha * slope)
-            return bad & (i < max_ls)
-
-        def body(s):
-            alpha, _, _, i = s
-            alpha = alpha * 0.5
-            f_new, g_new = value_grad(x + alpha * p)
-            return alpha, f_new, g_new, i + 1
-
-        f1, g1 = value_grad(x + p)
-        alpha, f_new, g_new, evals = lax.while_loop(
-            cond, body, (fnp.asarray(1.0, dtype), f1, g1, 0)
-        )
-        ok = fnp.isfinite(f_new) & (f_new <= f + _C1 * alpha * slope)
-        return alpha, f_new, g_new, evals + 1, ok
+    def gnorm(g):
+        return fnp.linalg.norm(g, ord=norm)
 
     def cond(state):
-        k, status = state[0], state[5]
+        k, status = state[0], state[6]
         return (status < 0) & (k < maxiter)
 
     def body(state):
-        k, x, f, g, h, _, nfev = state
+        k, x, f, g, h, f_old, _, nfev = state
         p = -(h @ g)
-        alpha, f_new, g_new, evals, ok = line_search(x, f, g, p)
-        s = alpha * p
-        y = g_new - g
-        sy = fnp.dot(s, y)
-        rho = 1.0 / fnp.where(sy > 0, sy, 1.0)
-        eye = fnp.eye(n, dtype=dtype)
+        ls = line_search(value_grad, x, p, f, g, f_old, maxiter=max_ls)
+        s = ls.a_k * p
+        y = ls.g_k - g
+        rho = 1.0 / fnp.dot(y, s)
         left = eye - rho * fnp.outer(s, y)
         updated = left @ h @ left.T + rho * fnp.outer(s, s)
-        h_new = fnp.where(ok & (sy > 0), updated, h)
+        ok = ~ls.failed
+        h_new = fnp.where(ok & fnp.isfinite(rho), updated, h)
         x_new = fnp.where(ok, x + s, x)
-        f_next = fnp.where(ok, f_new, f)
-        g_next = fnp.where(ok, g_new, g)
-        converged = fnp.max(fnp.abs(g_next)) <= gtol
-        status = fnp.where(converged, 0, fnp.where(ok, -1, 5))
-        return k + 1, x_new, f_next, g_next, h_new, status, nfev + evals
+        f_new = fnp.where(ok, ls.f_k, f)
+        g_new = fnp.where(ok, ls.g_k, g)
+        status = fnp.where(gnorm(g_new) < gtol, 0, fnp.where(ok, -1, 2 + ls.status))
+        return k + 1, x_new, f_new, g_new, h_new, f, status, nfev + ls.nfev
 
     f0, g0 = value_grad(x0)
-    status0 = fnp.where(fnp.max(fnp.abs(g0)) <= gtol, 0, -1)
-    start = (0, x0, f0, g0, fnp.eye(n, dtype=dtype), status0, 1)
-    k, x, f, g, h, status, nfev = lax.while_loop(cond, body, start)
+    status0 = fnp.where(gnorm(g0) < gtol, 0, -1)
+    # SciPy's and JAX's guess of the previous value, which makes the first step 1.01 / |g0|
+    f_older = f0 + fnp.linalg.norm(g0) / 2
+    start = (0, x0, f0, g0, eye, f_older, status0, 1)
+    k, x, f, g, h, _, status, nfev = lax.while_loop(cond, body, start)
     status = fnp.where(status < 0, 1, status)
     return OptimizeResults(x=x, success=status == 0, status=status, fun=f, jac=g, hess_inv=h,
                            nfev=nfev, njev=nfev, nit=k)  # fmt: skip

@@ -5,8 +5,8 @@ slice that ``mode`` asks for, exactly as SciPy's direct method: ``'full'`` (size
 ``n + k - 1`` per axis), ``'same'`` (size ``n``, centred on the full output) or
 ``'valid'`` (size ``max(n, k) - min(n, k) + 1``). Complex inputs use four real
 correlations; integer inputs are computed in float64 and rounded back, as SciPy returns
-integers for them. ``fftconvolve``, ``stft`` and ``istft`` need an FFT, which
-funcgrad.numpy does not have yet; they are not provided.
+integers for them. The FFT-based functions (``fftconvolve``, ``stft``, ``istft``,
+``csd``, ``welch``) live in :mod:`funcgrad._src.scipy.spectral`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import funcgrad.numpy as fnp
 from funcgrad._src.lax.convolution import conv_general_dilated
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
+# the FFT-based functions are re-exported by funcgrad.scipy.signal from .spectral
 
 
 def _real_correlate(x: Any, k: Any) -> Any:
@@ -81,8 +82,8 @@ def _finish(out: Any, dtype: np.dtype) -> Any:
 def _check_method(fname: str, method: str) -> None:
     if method not in ("auto", "direct"):
         raise ValueError(
-            f"funcgrad.scipy.signal.{fname}: method must be 'auto' or 'direct' (there is no "
-            f"FFT method yet), got {method!r}"
+            f"funcgrad.scipy.signal.{fname}: method must be 'auto' or 'direct' (for the FFT "
+            f"method call signal.fftconvolve), got {method!r}"
         )
 
 
