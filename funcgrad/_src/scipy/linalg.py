@@ -22,8 +22,9 @@ import funcgrad.numpy as fnp
 from funcgrad._src.core import Tracer
 
 __all__ = [
-    "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "expm", "inv",
-    "lu", "lu_factor", "lu_solve", "qr", "solve", "solve_triangular", "sqrtm", "svd",
+    "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "eigh_tridiagonal",
+    "expm", "expm_frechet", "funm", "hessenberg", "hilbert", "inv", "lu", "lu_factor",
+    "lu_solve", "polar", "qr", "rsf2csf", "schur", "solve", "solve_triangular", "sqrtm", "svd",
     "toeplitz",
 ]  # fmt: skip
 
@@ -479,3 +480,528 @@ def toeplitz(c: Any, r: Any = None) -> Any:
     i = fnp.arange(c.shape[0])[:, None]
     j = fnp.arange(r.shape[0])[None, :]
     return fnp.take(vals, c.shape[0] - 1 - i + j)
+
+
+# --- Hessenberg and Schur forms ------------------------------------------------------------------
+
+
+def _over_batch(fn: Any, *mats: Any) -> Any:
+    """Apply ``fn`` (written for single matrices) over the leading batch dimensions."""
+    from funcgrad._src.vmap import vmap
+
+    if mats[0].ndim == 2:
+        return fn(*mats)
+    return vmap(lambda *ms: _over_batch(fn, *ms))(*mats)
+
+
+def hessenberg(a: Any, *, calc_q: bool = False, overwrite_a: bool = False,
+               check_finite: bool = True) -> Any:  # fmt: skip
+    """The Hessenberg form ``h = q^H a q`` (zero below the first subdiagonal, ``q``
+    unitary); ``(h, q)`` with ``calc_q``.
+
+    Householder reflections ``I - tau v v^H`` in LAPACK's convention (``gehrd``:
+    ``v[k+1] = 1``, ``beta = -sign(Re alpha) |x|``, real subdiagonal), so the result
+    matches SciPy's, signs included. Written with array operations (``n - 1`` traced steps): it works under jit
+    and vmap, and unlike JAX's it is differentiable (away from columns whose part below
+    the subdiagonal is zero, where the reflection's derivative is undefined).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> h, q = linalg.hessenberg(fnp.asarray([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0],
+        ...                                       [0.0, 8.0, 9.0]]), calc_q=True)
+        >>> h[2, 0].item(), bool(fnp.allclose(q @ h @ q.T, fnp.asarray([[1.0, 2.0, 3.0],
+        ...     [4.0, 5.0, 6.0], [0.0, 8.0, 9.0]])))
+        (0.0, True)
+    """
+    del overwrite_a, check_finite
+    a = _square("hessenberg", a)
+    h, q = _over_batch(_hessenberg_one, a)
+    return (h, q) if calc_q else h
+
+
+def _hessenberg_one(a: Any) -> tuple[Any, Any]:
+    n = a.shape[-1]
+    rows = fnp.arange(n)
+    q = fnp.eye(n, dtype=a.dtype)
+    # n - 1 reflections as zgehrd: the last only makes a complex subdiagonal entry real
+    for k in range(n - 1):
+        col = a[:, k]
+        alpha = col[k + 1]
+        tail = fnp.where(rows > k + 1, col, 0)
+        t2 = fnp.sum(fnp.real(tail * fnp.conj(tail)))
+        noop = (t2 == 0) & (fnp.imag(alpha) == 0)  # already reduced: H = I, as dlarfg
+        n2 = fnp.real(alpha * fnp.conj(alpha)) + t2
+        norm = fnp.sqrt(fnp.where(noop, 1.0, n2))  # safe sqrt: no NaN derivative when unused
+        beta = -fnp.where(fnp.real(alpha) >= 0, norm, -norm)
+        tau = fnp.where(noop, 0, (beta - alpha) / beta)
+        v = tail / fnp.where(noop, 1, alpha - beta) + (rows == k + 1)
+        vh = fnp.conj(v)
+        a = a - tau * fnp.outer(a @ v, vh)  # a H
+        a = a - fnp.conj(tau) * fnp.outer(v, vh @ a)  # H^H a H
+        q = q - tau * fnp.outer(q @ v, vh)
+    return fnp.triu(a, -1), q
+
+
+def _householder_np(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(v, beta)`` with ``(I - beta v v^T) x = -sign(x0) |x| e_0`` (real ``x``)."""
+    v = x.astype(np.float64).copy()
+    alpha = np.linalg.norm(x)
+    if alpha == 0.0:
+        return v, 0.0
+    v[0] += np.copysign(alpha, x[0])
+    return v, 2.0 / (v @ v)
+
+
+def _hessenberg_np(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Householder reduction to Hessenberg form on the host (real or complex)."""
+    h = a.copy()
+    n = h.shape[0]
+    z = np.eye(n, dtype=h.dtype)
+    for k in range(n - 2):
+        x = h[k + 1 :, k].copy()
+        alpha = np.linalg.norm(x)
+        if alpha == 0.0:
+            continue
+        phase = x[0] / abs(x[0]) if x[0] != 0 else 1.0
+        x[0] += phase * alpha
+        v = x / np.linalg.norm(x)
+        h[k + 1 :, :] -= 2.0 * np.outer(v, v.conj() @ h[k + 1 :, :])
+        h[:, k + 1 :] -= 2.0 * np.outer(h[:, k + 1 :] @ v, v.conj())
+        z[:, k + 1 :] -= 2.0 * np.outer(z[:, k + 1 :] @ v, v.conj())
+        h[k + 2 :, k] = 0.0
+    return h, z
+
+
+_EPS64 = float(np.finfo(np.float64).eps)
+
+
+def _deflation_start(h: np.ndarray, hi: int, scale: float) -> int:
+    """The start ``l`` of the unreduced block ending at row ``hi`` (negligible subdiagonal
+    entries, relative to their diagonal neighbours, are set to zero)."""
+    lo = hi
+    while lo > 0:
+        s = abs(h[lo - 1, lo - 1]) + abs(h[lo, lo])
+        if abs(h[lo, lo - 1]) <= _EPS64 * (s if s != 0 else scale):
+            h[lo, lo - 1] = 0.0
+            break
+        lo -= 1
+    return lo
+
+
+def _francis_step(h: np.ndarray, z: np.ndarray, lo: int, hi: int, exceptional: bool) -> None:
+    """One implicit double-shift QR step on the unreduced block ``h[lo:hi+1, lo:hi+1]``
+    (Golub and Van Loan, Algorithm 7.5.1), applied to the whole matrix and to ``z``."""
+    p, q = hi - 1, hi
+    if exceptional:  # break a cycle with an ad hoc double shift
+        w = abs(h[q, p]) + abs(h[p, p - 1] if p - 1 >= lo else 0.0)
+        s, t = 2.0 * (h[q, q] + 0.75 * w), (h[q, q] + 0.75 * w) ** 2
+    else:  # the eigenvalues of the trailing 2x2 block
+        s = h[p, p] + h[q, q]
+        t = h[p, p] * h[q, q] - h[p, q] * h[q, p]
+    x = h[lo, lo] * h[lo, lo] + h[lo, lo + 1] * h[lo + 1, lo] - s * h[lo, lo] + t
+    y = h[lo + 1, lo] * (h[lo, lo] + h[lo + 1, lo + 1] - s)
+    zz = h[lo + 1, lo] * h[lo + 2, lo + 1]
+    for k in range(lo, hi - 1):
+        v, beta = _householder_np(np.array([x, y, zz]))
+        c0 = max(lo, k - 1)
+        h[k : k + 3, c0:] -= beta * np.outer(v, v @ h[k : k + 3, c0:])
+        r1 = min(k + 3, hi) + 1
+        h[:r1, k : k + 3] -= beta * np.outer(h[:r1, k : k + 3] @ v, v)
+        z[:, k : k + 3] -= beta * np.outer(z[:, k : k + 3] @ v, v)
+        if k > lo:
+            h[k + 1 : k + 3, k - 1] = 0.0
+        x, y = h[k + 1, k], h[k + 2, k]
+        if k < hi - 2:
+            zz = h[k + 3, k]
+    v, beta = _householder_np(np.array([x, y]))
+    c0 = max(lo, hi - 2)
+    h[hi - 1 : hi + 1, c0:] -= beta * np.outer(v, v @ h[hi - 1 : hi + 1, c0:])
+    h[: hi + 1, hi - 1 : hi + 1] -= beta * np.outer(h[: hi + 1, hi - 1 : hi + 1] @ v, v)
+    z[:, hi - 1 : hi + 1] -= beta * np.outer(z[:, hi - 1 : hi + 1] @ v, v)
+    if hi - 2 >= lo:
+        h[hi, hi - 2] = 0.0
+
+
+def _rotate(h: np.ndarray, z: np.ndarray, p: int, g: np.ndarray) -> None:
+    """``h <- g^H h g`` and ``z <- z g`` for a 2x2 unitary ``g`` acting on rows/columns
+    ``p, p + 1``."""
+    h[p : p + 2, :] = g.conj().T @ h[p : p + 2, :]
+    h[:, p : p + 2] = h[:, p : p + 2] @ g
+    z[:, p : p + 2] = z[:, p : p + 2] @ g
+
+
+def _settle_2x2(h: np.ndarray, z: np.ndarray, p: int) -> None:
+    """Split a converged real 2x2 block with real eigenvalues into triangular form, or
+    put one with complex eigenvalues into LAPACK's standard form (equal diagonal)."""
+    a, b, c, d = h[p, p], h[p, p + 1], h[p + 1, p], h[p + 1, p + 1]
+    if c == 0.0:
+        return
+    half = 0.5 * (a - d)
+    disc = half * half + b * c
+    if disc >= 0.0:
+        lam = 0.5 * (a + d) + np.copysign(np.sqrt(disc), half)
+        v1, v2 = np.array([b, lam - a]), np.array([lam - d, c])
+        v = v1 if np.linalg.norm(v1) >= np.linalg.norm(v2) else v2
+        cs, sn = v / np.linalg.norm(v)
+        _rotate(h, z, p, np.array([[cs, -sn], [sn, cs]]))
+        h[p + 1, p] = 0.0
+    else:
+        theta = 0.5 * np.arctan2(d - a, b + c)
+        cs, sn = np.cos(theta), np.sin(theta)
+        _rotate(h, z, p, np.array([[cs, -sn], [sn, cs]]))
+        mean = 0.5 * (h[p, p] + h[p + 1, p + 1])
+        h[p, p] = h[p + 1, p + 1] = mean
+
+
+def _complex_qr_step(h: np.ndarray, z: np.ndarray, lo: int, hi: int, exceptional: bool) -> None:
+    """One explicitly shifted QR step (Wilkinson shift, Givens rotations) on the
+    unreduced complex block ``h[lo:hi+1, lo:hi+1]``."""
+    a, b, c, d = h[hi - 1, hi - 1], h[hi - 1, hi], h[hi, hi - 1], h[hi, hi]
+    if exceptional:
+        mu = d + 0.75 * abs(c) * (1 + 1j)
+    else:
+        half = 0.5 * (a - d)
+        root = np.sqrt(half * half + b * c)
+        l1, l2 = 0.5 * (a + d) + root, 0.5 * (a + d) - root
+        mu = l1 if abs(l1 - d) <= abs(l2 - d) else l2
+    idx = np.arange(lo, hi + 1)
+    h[idx, idx] -= mu
+    rots = []
+    for k in range(lo, hi):
+        x, y = h[k, k], h[k + 1, k]
+        r = np.hypot(abs(x), abs(y))
+        g = np.eye(2, dtype=h.dtype) if r == 0 else np.array(
+            [[np.conj(x / r), np.conj(y / r)], [-y / r, x / r]])  # fmt: skip
+        h[k : k + 2, k:] = g @ h[k : k + 2, k:]
+        h[k + 1, k] = 0.0
+        rots.append(g)
+    for k, g in zip(range(lo, hi), rots):
+        h[: min(k + 2, hi) + 1, k : k + 2] = h[: min(k + 2, hi) + 1, k : k + 2] @ g.conj().T
+        z[:, k : k + 2] = z[:, k : k + 2] @ g.conj().T
+    h[idx, idx] += mu
+
+
+def _schur_np(a: np.ndarray, complex_output: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Schur form of one matrix on the host: Hessenberg reduction, then Francis
+    double-shift QR (real) or Wilkinson-shifted complex QR, with deflation."""
+    n = a.shape[0]
+    h, z = _hessenberg_np(a.astype(np.complex128 if complex_output else np.float64))
+    scale = float(np.abs(h).sum()) or 1.0
+    hi, iters, total = n - 1, 0, 0
+    while hi > 0:
+        lo = _deflation_start(h, hi, scale)
+        if lo == hi:  # a 1x1 block has converged
+            hi, iters = hi - 1, 0
+            continue
+        if lo == hi - 1 and not complex_output:  # a real 2x2 block has converged
+            _settle_2x2(h, z, lo)
+            hi, iters = hi - 2, 0
+            continue
+        iters += 1
+        total += 1
+        if total > 40 * n:
+            raise np.linalg.LinAlgError(
+                f"{_name('schur')}: the QR iteration did not converge in {40 * n} steps"
+            )
+        exceptional = iters % 11 == 10
+        if complex_output:
+            _complex_qr_step(h, z, lo, hi, exceptional)
+        else:
+            _francis_step(h, z, lo, hi, exceptional)
+    keep = -1 if not complex_output else 0
+    return np.triu(h, keep), z
+
+
+def _schur_host(a: np.ndarray, complex_output: bool, out_dtype: np.dtype) -> tuple:
+    batch = a.shape[:-2]
+    flat = a.reshape((-1,) + a.shape[-2:])
+    ts, zs = [], []
+    for m in flat:
+        t, z = _schur_np(m, complex_output)
+        ts.append(t)
+        zs.append(z)
+    shape = batch + a.shape[-2:]
+    t = np.asarray(ts).reshape(shape).astype(out_dtype)
+    z = np.asarray(zs).reshape(shape).astype(out_dtype)
+    return t, z
+
+
+def schur(a: Any, output: str = "real") -> tuple[Any, Any]:
+    """The Schur decomposition ``a = z t z^H``: ``z`` unitary, ``t`` upper triangular
+    (``output='complex'``) or quasi upper triangular with 2x2 blocks for complex
+    conjugate eigenvalue pairs (``output='real'``, real input only).
+
+    Computed on the host with NumPy (Householder reduction to Hessenberg form, then
+    the Francis implicit double-shift QR iteration for real output or the
+    Wilkinson-shifted complex QR iteration, with deflation; 2x2 blocks are put in
+    LAPACK's standard form, equal diagonal entries). The decomposition is not unique:
+    the order of the eigenvalues on the diagonal may differ from SciPy's (LAPACK's
+    shifts differ), while ``z t z^H == a`` holds to rounding. Works under jit and vmap
+    (a host callback, so the matrices travel to NumPy); not differentiable, as in JAX.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> a = fnp.asarray([[0.0, 2.0, 2.0], [0.0, 1.0, 2.0], [1.0, 0.0, 1.0]])
+        >>> t, z = linalg.schur(a)
+        >>> bool(fnp.allclose(z @ t @ z.T, a)), bool(fnp.allclose(z.T @ z, fnp.eye(3)))
+        (True, True)
+    """
+    from types import SimpleNamespace
+
+    from funcgrad._src.callback import pure_callback
+
+    if output not in ("real", "complex", "r", "c"):
+        raise ValueError(f"{_name('schur')}: output must be 'real' or 'complex', got {output!r}")
+    a = _square("schur", a)
+    complex_output = output in ("complex", "c") or a.dtype.kind == "c"
+    out_dtype = a.dtype
+    if complex_output and a.dtype.kind != "c":
+        out_dtype = np.result_type(a.dtype, np.complex64)
+    spec = SimpleNamespace(shape=a.shape, dtype=np.dtype(out_dtype))
+
+    def host(x: np.ndarray) -> tuple:
+        return _schur_host(np.asarray(x), complex_output, np.dtype(out_dtype))
+
+    t, z = pure_callback(host, (spec, spec), a, vmap_method="expand_dims")
+    return t, z
+
+
+def rsf2csf(T: Any, Z: Any, check_finite: bool = True) -> tuple[Any, Any]:
+    """Convert a real Schur form ``(T, Z)`` to the complex one: each 2x2 block of ``T``
+    (a complex conjugate eigenvalue pair) is made triangular by a unitary rotation,
+    from the bottom up, as SciPy does (the eigenvalue with positive imaginary part goes
+    first). Written with array operations, so it works under jit, vmap and grad;
+    batch dimensions of ``T`` and ``Z`` must agree.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> t, z = linalg.rsf2csf(fnp.asarray([[1.0, 2.0], [-2.0, 1.0]]), fnp.eye(2))
+        >>> [complex(round(v.real, 12), round(v.imag, 12)) for v in fnp.diagonal(t).tolist()]
+        [(1+2j), (1-2j)]
+    """
+    del check_finite
+    t = _square("rsf2csf", T)
+    z = _square("rsf2csf", Z)
+    if t.shape != z.shape:
+        raise ValueError(f"{_name('rsf2csf')}: T and Z must have one shape, got {t.shape} and "
+                         f"{z.shape}")  # fmt: skip
+    dtype = np.result_type(t.dtype, z.dtype, np.complex64)
+    return _over_batch(_rsf2csf_one, t.astype(dtype), z.astype(dtype))
+
+
+def _rsf2csf_one(t: Any, z: Any) -> tuple[Any, Any]:
+    n = t.shape[-1]
+    eps = float(np.finfo(t.dtype).eps)
+    for m in range(n - 1, 0, -1):
+        sub = t[m, m - 1]
+        split = fnp.abs(sub) > eps * (fnp.abs(t[m - 1, m - 1]) + fnp.abs(t[m, m]))
+        a, b, c, d = t[m - 1, m - 1], t[m - 1, m], t[m, m - 1], t[m, m]
+        half = (a - d) / 2
+        root = fnp.sqrt(half * half + b * c)  # principal root: the +imag eigenvalue first
+        root = fnp.where(fnp.imag(root) < 0, -root, root)
+        mu = (a + d) / 2 + root - d
+        r = fnp.sqrt(fnp.abs(mu) ** 2 + fnp.abs(sub) ** 2)
+        r = fnp.where(split, r, 1)
+        cs = fnp.where(split, mu / r, 1)
+        sn = fnp.where(split, sub / r, 0)
+        g = fnp.stack([fnp.stack([fnp.conj(cs), sn]), fnp.stack([-sn, cs])])
+        gh = _ct(g)
+        t = t.at[m - 1 : m + 1, :].set(g @ t[m - 1 : m + 1, :])
+        t = t.at[:, m - 1 : m + 1].set(t[:, m - 1 : m + 1] @ gh)
+        z = z.at[:, m - 1 : m + 1].set(z[:, m - 1 : m + 1] @ gh)
+        t = t.at[m, m - 1].set(0)
+    return t, z
+
+
+# --- polar, funm, expm_frechet, tridiagonal eigenvalues --------------------------------------------
+
+
+def polar(a: Any, side: str = "right", *, method: str = "qdwh", eps: Any = None,
+          max_iterations: Any = None) -> tuple[Any, Any]:  # fmt: skip
+    """The polar decomposition ``a = u p`` (``side='right'``) or ``a = p u``
+    (``'left'``): ``u`` with orthonormal columns (or rows), ``p`` Hermitian positive
+    semi-definite. ``a`` is ``(m, n)``; ``u`` is ``(m, n)`` and ``p`` is ``(n, n)``
+    (right) or ``(m, m)`` (left).
+
+    Both methods are computed from the SVD ``a = w diag(s) vh``: ``u = w vh``,
+    ``p = vh^H diag(s) vh`` (right) or ``w diag(s) w^H`` (left). ``method='qdwh'`` (JAX's
+    default) gives the same factors as ``'svd'``; ``eps``/``max_iterations`` (QDWH
+    settings) are accepted and unused. Differentiable through the SVD (distinct
+    nonzero singular values).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> u, p = linalg.polar(fnp.asarray([[2.0, 0.0], [0.0, -3.0]]))
+        >>> u.round(12).tolist(), p.round(12).tolist()
+        ([[1.0, 0.0], [0.0, -1.0]], [[2.0, 0.0], [0.0, 3.0]])
+    """
+    del eps, max_iterations
+    if side not in ("right", "left"):
+        raise ValueError(f"{_name('polar')}: side must be 'right' or 'left', got {side!r}")
+    if method not in ("qdwh", "svd"):
+        raise ValueError(f"{_name('polar')}: method must be 'qdwh' or 'svd', got {method!r}")
+    a = fnp.asarray(a)
+    if a.ndim < 2:
+        raise ValueError(f"{_name('polar')}: expected a matrix (..., m, n), got shape {a.shape}")
+    if a.dtype.kind not in "fc":
+        a = a.astype(np.float64)
+    w, s, vh = fnp.linalg.svd(a, full_matrices=False)
+    u = w @ vh
+    if side == "right":
+        p = _ct(vh) @ (s[..., :, None] * vh)
+    else:
+        p = (w * s[..., None, :]) @ _ct(w)
+    return u, p
+
+
+def expm_frechet(A: Any, E: Any, *, method: str | None = None,
+                 compute_expm: bool = True) -> Any:  # fmt: skip
+    """The Frechet derivative ``L(A, E) = d/dt expm(A + t E) at t = 0``, with ``expm(A)``
+    too unless ``compute_expm=False``. Computed by the block identity
+    ``expm([[A, E], [0, A]]) = [[expm(A), L(A, E)], [0, expm(A)]]`` (SciPy's
+    ``'blockEnlarge'``; ``method='SPS'`` is accepted and gives the same values).
+    Differentiable (through :func:`expm`), under jit and vmap.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> e, l = linalg.expm_frechet(fnp.zeros((2, 2)), fnp.eye(2))
+        >>> l.round(12).tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if method not in (None, "SPS", "blockEnlarge"):
+        raise ValueError(f"{_name('expm_frechet')}: method must be None, 'SPS' or "
+                         f"'blockEnlarge', got {method!r}")  # fmt: skip
+    a = _square("expm_frechet", A)
+    e = _square("expm_frechet", E)
+    if a.shape != e.shape:
+        raise ValueError(f"{_name('expm_frechet')}: A and E must have one shape, got {a.shape} "
+                         f"and {e.shape}")  # fmt: skip
+    dtype = fnp.result_type(a, e)
+    a, e = a.astype(dtype), e.astype(dtype)
+    n = a.shape[-1]
+    top = fnp.concatenate([a, e], axis=-1)
+    bottom = fnp.concatenate([fnp.zeros_like(a), a], axis=-1)
+    big = expm(fnp.concatenate([top, bottom], axis=-2))
+    frechet = big[..., :n, n:]
+    return (big[..., :n, :n], frechet) if compute_expm else frechet
+
+
+def eigh_tridiagonal(d: Any, e: Any, *, eigvals_only: bool = False, select: str = "a",
+                     select_range: Any = None, tol: Any = None) -> Any:  # fmt: skip
+    """Eigenvalues (ascending) of the real symmetric tridiagonal matrix with diagonal
+    ``d`` (n,) and off-diagonal ``e`` (n - 1,); with ``eigvals_only=False`` also the
+    eigenvectors (columns), as ``(w, v)``, which JAX does not offer.
+
+    ``select='a'`` gives all; ``'i'`` the ones with indices ``select_range = (lo, hi)``
+    (inclusive, Python ints, as SciPy). ``'v'`` (a value interval: a data-dependent
+    count) is not supported, as in JAX. Computed by :func:`eigh` of the assembled
+    matrix, so differentiable (distinct eigenvalues) and usable under jit and vmap;
+    ``tol`` (a bisection tolerance in JAX) is accepted and unused.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> w = linalg.eigh_tridiagonal(fnp.asarray([2.0, 2.0]), fnp.asarray([1.0]),
+        ...                             eigvals_only=True)
+        >>> w.round(12).tolist()
+        [1.0, 3.0]
+    """
+    del tol
+    d = fnp.asarray(d)
+    e = fnp.asarray(e)
+    if d.ndim != 1 or e.ndim != 1 or e.shape[0] != max(d.shape[0] - 1, 0):
+        raise ValueError(f"{_name('eigh_tridiagonal')}: expected d of shape (n,) and e of shape "
+                         f"(n - 1,), got {d.shape} and {e.shape}")  # fmt: skip
+    if d.dtype.kind == "c" or e.dtype.kind == "c":
+        raise TypeError(f"{_name('eigh_tridiagonal')}: d and e must be real, got {d.dtype} and "
+                        f"{e.dtype}")  # fmt: skip
+    dtype = fnp.result_type(d, e, np.float32) if d.dtype.kind == "f" else np.float64
+    d, e = d.astype(dtype), e.astype(dtype)
+    mat = fnp.diag(d) + fnp.diag(e, 1) + fnp.diag(e, -1)
+    w, v = fnp.linalg.eigh(mat)
+    n = d.shape[0]
+    if select == "i":
+        if select_range is None or len(select_range) != 2:
+            raise ValueError(f"{_name('eigh_tridiagonal')}: select='i' needs select_range="
+                             f"(lo, hi), got {select_range!r}")  # fmt: skip
+        lo, hi = (int(i) for i in select_range)
+        if not 0 <= lo <= hi < n:
+            raise ValueError(f"{_name('eigh_tridiagonal')}: select_range {(lo, hi)} must "
+                             f"satisfy 0 <= lo <= hi < n = {n}")  # fmt: skip
+        w, v = w[lo : hi + 1], v[:, lo : hi + 1]
+    elif select == "v":
+        raise NotImplementedError(f"{_name('eigh_tridiagonal')}: select='v' (a value range, "
+                                  f"data-dependent size) is not supported; use select='i'")  # fmt: skip
+    elif select != "a":
+        raise ValueError(f"{_name('eigh_tridiagonal')}: select must be 'a' or 'i', got {select!r}")
+    return w if eigvals_only else (w, v)
+
+
+def funm(A: Any, func: Any, disp: bool = True) -> Any:
+    """The matrix function ``f(A)`` of a scalar function ``func`` (applied elementwise to
+    an array of eigenvalues, so it must take and return arrays, e.g. ``fnp.sin``).
+
+    From the complex Schur form ``A = z t z^H`` (:func:`schur`), ``f(t)`` is upper
+    triangular with ``f(t_ii)`` on the diagonal and the rest by Parlett's recurrence
+    ``f_ij = (t_ij (f_jj - f_ii) + sum_{i<k<j} (t_ik f_kj - f_ik t_kj)) / (t_jj - t_ii)``,
+    computed one superdiagonal at a time; ``f(A) = z f(t) z^H``. The result is complex
+    (as JAX's; SciPy returns a real array when the imaginary parts are negligible).
+    Repeated or close eigenvalues make the recurrence divide by (nearly) zero, as in
+    SciPy. With ``disp=False`` returns ``(f(A), err)``, SciPy's error estimate. Works
+    under jit and vmap (the Schur step is a host callback); not differentiable in ``A``.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> f = linalg.funm(fnp.asarray([[1.0, 2.0], [0.0, 3.0]]), fnp.exp)
+        >>> [round(v.real, 6) for v in f.ravel().tolist()]
+        [2.718282, 17.367255, 0.0, 20.085537]
+    """
+    a = _square("funm", A)
+    if a.ndim != 2:
+        raise ValueError(f"{_name('funm')}: expected one matrix (n, n), got shape {a.shape}; "
+                         f"use funcgrad.vmap for a batch")  # fmt: skip
+    t, z = schur(a, output="complex")
+    n = a.shape[-1]
+    diag = fnp.diagonal(t)
+    fd = fnp.asarray(func(diag)).astype(t.dtype)
+    f = fnp.diag(fd)
+    i_idx = fnp.arange(n)
+    gaps = []
+    for p in range(1, n):
+        i = i_idx[: n - p]
+        j = i + p
+        # (t f - f t)_ij over k in [i, j] equals the recurrence's numerator while f_ij = 0
+        s = (t @ f - f @ t)[i, j]
+        den = diag[j] - diag[i]
+        gaps.append(fnp.abs(den))
+        f = f.at[i, j].set(s / den)
+    out = z @ f @ _ct(z)
+    if disp:
+        return out
+    tol = float(np.finfo(t.dtype).eps)
+    minden = fnp.min(fnp.concatenate([fnp.abs(diag[:1])] + gaps))
+    minden = fnp.where(minden == 0, tol, minden)
+    offdiag = fnp.max(fnp.sum(fnp.abs(fnp.triu(t, 1)), axis=0))
+    err = fnp.minimum(1.0, fnp.maximum(tol, (tol / minden) * offdiag))
+    return out, err
+
+
+# --- special matrices ------------------------------------------------------------------------------
+
+
+def hilbert(n: int) -> Any:
+    """The ``n x n`` Hilbert matrix ``h_ij = 1 / (i + j + 1)`` (0-based), float64.
+
+    Examples:
+        >>> from funcgrad.scipy import linalg
+        >>> linalg.hilbert(2).tolist()
+        [[1.0, 0.5], [0.5, 0.3333333333333333]]
+    """
+    i = fnp.arange(int(n), dtype=np.float64)
+    return 1.0 / (i[:, None] + i[None, :] + 1.0)
