@@ -224,6 +224,36 @@ def test_vmap_of_grad_per_example_gradients():
 
 
 @needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_products_that_contract_nothing_become_fused_multiplies(dtype):
+    # vmap of x * s (a batch-only operand on either side, with 1 or 2 leading batch
+    # axes): a dot_general contracting nothing, looped as a multiply by a broadcast;
+    # one rounding per element either way, so bitwise equal to NumPy's x * s[:, None]
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((3, 16, 9)) * 8).astype(dtype)
+    s = (rng.standard_normal((3, 16)) * 8).astype(dtype)
+    s[0, 0], s[0, 1] = 0, -0.0 if dtype == np.float32 else 0
+    by_row = funcgrad.vmap(lambda xi, si: fnp.tensordot(xi, si, axes=0))
+    by_row_swapped = funcgrad.vmap(lambda xi, si: fnp.tensordot(si, xi, axes=0))
+    for f in (by_row, by_row_swapped):
+        got, numpy_tier, loops = both_tiers(f, fnp.asarray(x[0]), fnp.asarray(s[0]))
+        assert loops == 1
+        assert_same(got[0], x[0] * s[0][:, None], exact=True)
+        assert_same(got[0], numpy_tier[0], exact=True)
+    twice = funcgrad.vmap(by_row)  # batch axes (0, 1) of both operands
+    got, numpy_tier, loops = both_tiers(twice, fnp.asarray(x), fnp.asarray(s))
+    assert loops == 1
+    assert_same(got[0], x * s[:, :, None], exact=True)
+    assert_same(got[0], numpy_tier[0], exact=True)
+    # a true outer product (free axes on both sides) stays a product
+    outer = funcgrad.vmap(lambda a, b: fnp.tensordot(a, b, axes=0))
+    got, numpy_tier, loops = both_tiers(outer, fnp.asarray(s), fnp.asarray(s))
+    assert loops == 0
+    assert_same(got[0], s[:, :, None] * s[:, None, :], exact=True)
+    assert_same(got[0], numpy_tier[0], exact=True)
+
+
+@needs_numba
 def test_bias_gradient_reduces_over_rows_and_mixed_dtypes_fall_back_per_group():
     rng = np.random.default_rng(2)
     a = rng.standard_normal((12, 16)).astype(np.float32)

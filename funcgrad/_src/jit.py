@@ -4,7 +4,8 @@ the program, generate code for it, and run that code on later calls.
 A call of a jitted function flattens its arguments, looks up the signature
 (pytree structure, shapes, dtypes, weak types, static arguments, backend) in the
 function's cache, and on a hit calls the generated code on the argument buffers
-directly. On a miss it traces the function to a program (a :class:`ClosedJaxpr`),
+directly; a call whose arguments are arrays of the last such call's shapes and dtypes
+skips even that (one generated comparison per argument). On a miss it traces the function to a program (a :class:`ClosedJaxpr`),
 which it keeps; the code is generated on first execution. Under another
 transformation the call binds :data:`~funcgrad._src.interpreters.jit.jit_p`.
 Also here: ``disable_jit``, donation, ``lower`` and ``make_jaxpr``.
@@ -60,6 +61,10 @@ class _JitState(threading.local):
 
 
 _state = _JitState()
+# how many disable_jit blocks are open in any thread: while none is, a call need not read
+# the thread-local flag (a read that costs as much as the rest of the fast path's checks)
+_disabled_somewhere = 0
+_disabled_lock = threading.Lock()
 
 
 @contextmanager
@@ -74,12 +79,17 @@ def disable_jit(disable: bool = True):
         ...     f(fnp.ones(2)).tolist()
         [2.0, 2.0]
     """
+    global _disabled_somewhere
     previous = _state.disabled
     _state.disabled = disable
+    with _disabled_lock:
+        _disabled_somewhere += 1
     try:
         yield
     finally:
         _state.disabled = previous
+        with _disabled_lock:
+            _disabled_somewhere -= 1
 
 
 # --- the jit wrapper ----------------------------------------------------------------------
@@ -161,6 +171,37 @@ def _unshared_refs() -> int:
 _UNSHARED_REFS = _unshared_refs()
 
 
+def _signature_check(shapes: Sequence, dtypes: Sequence, backend: Any) -> Callable:
+    """A function of ``len(shapes)`` arguments returning their buffers when each is an
+    array of ``backend`` with that shape and dtype, else None.
+
+    Generated with one condition per argument and no loop: on jit's fast path the check
+    is most of the cost of a call with small arrays. Dtypes are compared by identity
+    (NumPy keeps one object per builtin dtype); an equal dtype object that is not the
+    same fails the check and takes the general path, which is as correct.
+    """
+    n = len(shapes)
+    names = [f"x{i}" for i in range(n)]
+    scope = {"Array": Array, "backend": backend}
+    types = [f"type({x}) is Array and {x}._backend is backend" for x in names]
+    loads = [f"b{i} = {x}._buffer" for i, x in enumerate(names)]
+    same = []
+    for i, (shape, dtype) in enumerate(zip(shapes, dtypes)):
+        scope[f"s{i}"], scope[f"d{i}"] = shape, dtype
+        same.append(f"b{i}.shape == s{i} and b{i}.dtype is d{i}")
+    buffers = ", ".join(f"b{i}" for i in range(n))
+    source = (
+        f"def check({', '.join(names)}):\n"
+        f"    if {' and '.join(types) or 'True'}:\n"
+        + "".join(f"        {line}\n" for line in loads)
+        + f"        if {' and '.join(same) or 'True'}:\n"
+        f"            return [{buffers}]\n"
+        f"    return None\n"
+    )
+    exec(compile(source, "<funcgrad.jit signature check>", "exec"), scope)  # noqa: S102
+    return scope["check"]
+
+
 class _Entry:
     """One traced signature: the program, the output structure and (lazily) the code.
 
@@ -169,7 +210,7 @@ class _Entry:
     the code is generated)."""
 
     __slots__ = ("backend", "closed", "countdown", "donated", "exe_fn", "fast_keys", "fused",
-                 "key", "name", "out_tree", "owner", "pool_bytes", "tier")  # fmt: skip
+                 "key", "last_calls", "name", "out_kind", "out_tree", "owner", "pool_bytes", "tier")  # fmt: skip
 
     def __init__(self, closed: ClosedJaxpr, out_tree: Any, backend: Any, name: str, donated: tuple):
         self.closed = closed
@@ -177,9 +218,18 @@ class _Entry:
         self.backend = backend
         self.name = name
         self.donated = donated
+        n = out_tree.num_leaves
+        shape = tree_unflatten(out_tree, list(range(n)))
+        # how wrap builds the result: 1 a lone array, 2 a flat tuple, 0 the pytree
+        self.out_kind = 0
+        if type(shape) is int:
+            self.out_kind = 1
+        elif type(shape) is tuple and shape == tuple(range(n)):
+            self.out_kind = 2
         self.exe_fn = None
         self.key = None
         self.fast_keys: list = []
+        self.last_calls: dict = {}  # fast key -> Jitted._last for calls of this signature
         self.pool_bytes = 0
         self.owner: Jitted | None = None
         # the fused CPU tier (see interpreters/tiering.py): calls left before it compiles
@@ -197,6 +247,24 @@ class _Entry:
             if self.owner is not None and self.pool_bytes:
                 self.owner._enforce_bytes(self)
         return exe
+
+    def wrap(self, outs: Sequence, backend: Any) -> Any:
+        """The program's output buffers as the function's result: arrays in its pytree."""
+        new = object.__new__
+        if self.out_kind == 1:  # one array
+            a = new(Array)
+            a._buffer = outs[0]
+            a._backend = backend
+            return a
+        arrays = []
+        for b in outs:
+            a = new(Array)
+            a._buffer = b
+            a._backend = backend
+            arrays.append(a)
+        if self.out_kind == 2:  # a flat tuple of arrays
+            return tuple(arrays)
+        return tree_unflatten(self.out_tree, arrays)
 
     def run(self, buffers: list) -> list:
         fn = self.exe_fn
@@ -386,9 +454,30 @@ class Jitted:
         self._lock = threading.Lock()  # guards the cache and _tracing
         self._tracing: dict = {}  # key -> _Tracing, while one thread traces that signature
         self._evicted: OrderedDict = OrderedDict()  # key -> why, of recently evicted ones
+        # (argument count, signature check, entry, backend) of the last all-array call
+        self._last: tuple | None = None
 
     # -- the hot path --
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        last = self._last
+        if (
+            last is not None
+            and not kwargs
+            and len(args) == last[0]
+            and trace_context.trace is EVAL_TRACE
+            and not (_disabled_somewhere and _state.disabled)
+        ):
+            # The common case: arrays with the shapes and dtypes of the last call's.
+            _, check, entry, backend = last
+            buffers = check(*args)
+            if buffers is not None:
+                try:
+                    self._cache.move_to_end(entry.key)  # most recently used
+                except KeyError:  # evicted by another thread meanwhile
+                    pass
+                if entry.donated:
+                    buffers = self._take_donated(args, buffers, entry.donated)
+                return entry.wrap(entry.run(buffers), backend)
         if _state.disabled:
             return self._fun(*args, **kwargs)
         key = None
@@ -405,6 +494,7 @@ class Jitted:
                         self._cache.move_to_end(entry.key)  # most recently used
                     except KeyError:  # evicted by another thread meanwhile
                         pass
+                    self._remember(entry, key, leaves, args, backend)
                     return self._run(entry, leaves, buffers, backend)
         split = self._split(args, kwargs)
         entry, lifted, converted, backend, donated = self._resolve(*split)
@@ -413,21 +503,27 @@ class Jitted:
                 if self._cache.get(entry.key) is entry:  # (not evicted meanwhile)
                     self._fast[key] = entry
                     entry.fast_keys.append(key)
+            self._remember(entry, key, leaves, args, backend)
             return self._run(entry, leaves, buffers, backend)
         return self._execute(entry, lifted, converted, backend, donated)
+
+    def _remember(self, entry: _Entry, key: tuple, leaves: Sequence, args: tuple,
+                  backend: Any) -> None:  # fmt: skip
+        """Make ``entry`` the last call's, checked first by ``__call__``, when the call's
+        arguments were arrays themselves (not containers of them)."""
+        if key[0] is not None or len(leaves) != len(args):
+            return
+        last = entry.last_calls.get(key)
+        if last is None:
+            # key: (None, shape, dtype, shape, dtype, ..., backend)
+            check = _signature_check(key[1:-1:2], key[2:-1:2], backend)
+            last = entry.last_calls[key] = (len(args), check, entry, backend)
+        self._last = last  # one assignment: other threads see all of it or none
 
     def _run(self, entry: _Entry, leaves: Sequence, buffers: list, backend: Any) -> Any:
         if entry.donated:
             buffers = self._take_donated(leaves, buffers, entry.donated)
-        outs = entry.run(buffers)
-        new = object.__new__
-        arrays = []
-        for b in outs:
-            a = new(Array)
-            a._buffer = b
-            a._backend = backend
-            arrays.append(a)
-        return tree_unflatten(entry.out_tree, arrays)
+        return entry.wrap(entry.run(buffers), backend)
 
     def _split(self, args: tuple, kwargs: dict) -> tuple:
         """The call as (args, static arguments, kwargs, dynamic leaves, their treedef,
@@ -580,6 +676,9 @@ class Jitted:
 
     def _evict(self, key: Any, why: str) -> None:
         entry = self._cache.pop(key)
+        last = self._last
+        if last is not None and last[2] is entry:
+            self._last = None
         for fast_key in entry.fast_keys:
             if self._fast.get(fast_key) is entry:
                 del self._fast[fast_key]
@@ -801,6 +900,7 @@ class Jitted:
         with self._lock:
             self._cache.clear()
             self._fast.clear()
+            self._last = None
             self._evicted.clear()
 
     def _pool_bytes(self) -> int:
