@@ -33,6 +33,7 @@ _SPECIAL = {
     "expi": (sp.expi, [(-30, 60)]),
     "expn": (lambda n, x: sp.expn(np.round(n).astype(int), x), [(0, 8), (0.05, 30)]),
     "spence": (sp.spence, [(0.0, 20)]),
+    "hyp1f1": (sp.hyp1f1, [(0.1, 4), (0.5, 5), (-10, 10)]),
 }
 
 
@@ -63,8 +64,8 @@ def _reference(fn):
 
 
 # Operands without a derivative, as in JAX: zeta's x, polygamma's m, betainc's a and b,
-# expn's n.
-_NONDIFF = {"zeta": (0,), "polygamma": (0,), "betainc": (0, 1), "expn": (0,)}
+# expn's n, hyp1f1's a and b.
+_NONDIFF = {"zeta": (0,), "polygamma": (0,), "betainc": (0, 1), "expn": (0,), "hyp1f1": (0, 1)}
 
 RECORDS = [
     OpRecord(name, _draw(name, domains), _reference(fn), rtol=1e-11, nondiff=_NONDIFF.get(name, ()))

@@ -200,3 +200,85 @@ def test_jit_and_vmap_match_eager():
         sp.gammainc(np.array([0.5, 3.0]) + eps, 2.0) - sp.gammainc(np.array([0.5, 3.0]) - eps, 2.0)
     ) / (2 * eps)
     np.testing.assert_allclose(np.asarray(g), fd, rtol=1e-6)
+
+
+# --- the long tail: hyp1f1, bessel_jn, bernoulli, loggamma ---------------------------------
+
+
+def test_hyp1f1_against_mpmath():
+    import mpmath
+
+    rng = np.random.default_rng(5)
+    n = 150
+    a, b, x = rng.uniform(-5, 5, n), rng.uniform(0.1, 10, n), rng.uniform(-30, 30, n)
+    a[:20] = np.round(a[:20])  # terminating series
+    x[20:25] = 0.0
+    expected = np.array([float(mpmath.hyp1f1(*map(mpmath.mpf, t))) for t in zip(a, b, x)])
+    actual = np.asarray(special.hyp1f1(fnp.asarray(a), fnp.asarray(b), fnp.asarray(x)))
+    np.testing.assert_allclose(actual, expected, rtol=3e-13)
+    # against SciPy on its reliable region, and the poles
+    np.testing.assert_allclose(np.asarray(special.hyp1f1(0.5, 1.5, fnp.asarray([-100.0, 200.0]))),
+                               sp.hyp1f1(0.5, 1.5, [-100.0, 200.0]), rtol=1e-12)  # fmt: skip
+    assert np.isnan(float(special.hyp1f1(1.0, -2.0, 0.5)))
+
+
+def test_hyp1f1_gradient_in_x_and_not_in_a_or_b():
+    a, b = fnp.asarray([0.5, 2.0, -1.5]), fnp.asarray([1.5, 0.7, 3.0])
+    check_grads(lambda x: special.hyp1f1(a, b, x), (fnp.asarray([-3.0, 0.5, 4.0]),), order=2,
+                rtol=2e-4)  # fmt: skip
+    with pytest.raises(NotImplementedError, match=r"hyp1f1: the derivative with respect to a"):
+        funcgrad.grad(lambda v: special.hyp1f1(v, 1.0, 1.0))(2.0)
+
+
+def test_bessel_jn_against_scipy():
+    z = np.r_[np.linspace(-30, 30, 121), 1e-8, 0.0]
+    actual = special.bessel_jn(fnp.asarray(z), v=8)
+    assert actual.shape == (9, z.size)
+    expected = np.stack([sp.jv(n, z) for n in range(9)])
+    np.testing.assert_allclose(np.asarray(actual), expected, rtol=1e-12, atol=1e-13)
+    two_d = special.bessel_jn(fnp.asarray(z[:6].reshape(2, 3)), v=0)
+    assert two_d.shape == (1, 2, 3)
+    # d J_0 / dz = -J_1, d J_n / dz = (J_(n-1) - J_(n+1)) / 2
+    points = np.array([-7.0, 0.0, 0.5, 3.0, 12.0])
+    grads = funcgrad.vmap(funcgrad.jacfwd(lambda v: special.bessel_jn(v, v=3)))(fnp.asarray(points))
+    np.testing.assert_allclose(np.asarray(grads)[:, 0], -sp.jv(1, points), atol=1e-13)
+    np.testing.assert_allclose(np.asarray(grads)[:, 2], (sp.jv(1, points) - sp.jv(3, points)) / 2,
+                               atol=1e-13)  # fmt: skip
+    check_grads(lambda v: special.bessel_jn(v, v=2), (fnp.asarray(points),), order=2, rtol=2e-4)
+    with pytest.raises(ValueError, match=r"bessel_jn: v must be a non-negative int"):
+        special.bessel_jn(1.0, v=-1)
+
+
+def test_bernoulli_against_mpmath_and_scipy():
+    import mpmath
+
+    # exact (mpmath's B_1 is -1/2 as SciPy's); SciPy's own float recurrence drifts by 1e-12
+    exact = [float(mpmath.bernoulli(k)) for k in range(31)]
+    np.testing.assert_array_equal(np.asarray(special.bernoulli(30)), exact)
+    np.testing.assert_allclose(np.asarray(special.bernoulli(30)), sp.bernoulli(30), rtol=1e-11)
+    assert special.bernoulli(0).tolist() == [1.0]
+    with pytest.raises(ValueError, match=r"bernoulli: n must be a non-negative int"):
+        special.bernoulli(-1)
+
+
+def test_loggamma_against_scipy():
+    x = np.r_[_POS, 0.0, -0.5, -3.0, np.inf]
+    with np.errstate(all="ignore"):
+        expected = sp.loggamma(x)
+    actual = np.asarray(special.loggamma(fnp.asarray(x)))
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_allclose(actual, expected, rtol=1e-13)
+    check_grads(special.loggamma, (fnp.asarray([0.3, 2.0, 9.0]),), order=2, rtol=2e-4)
+
+
+def test_long_tail_jit_and_vmap_match_eager():
+    x = fnp.asarray(_X[:12].reshape(3, 4))
+    fns = (lambda v: special.hyp1f1(0.5, 2.5, v), lambda v: special.bessel_jn(v, v=2),
+           lambda v: special.loggamma(fnp.abs(v)))  # fmt: skip
+    for fn in fns:
+        eager = fn(x)
+        jitted = funcgrad.jit(fn)(x)
+        np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-14)
+        assert jitted.dtype == eager.dtype and jitted.shape == eager.shape
+        batched = funcgrad.vmap(fn, out_axes=-2 if fn is fns[1] else 0)(x)
+        np.testing.assert_allclose(np.asarray(batched), np.asarray(eager), rtol=1e-14)

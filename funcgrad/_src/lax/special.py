@@ -122,11 +122,13 @@ exp1_p = _special_primitive("exp1", kernels.exp1)
 expi_p = _special_primitive("expi", kernels.expi)
 expn_p = _special_primitive("expn", kernels.expn)
 spence_p = _special_primitive("spence", kernels.spence)
+# jax.scipy.special.hyp1f1's kernel: a series run per element until it converges
+hyp1f1_p = _special_primitive("hyp1f1", kernels.hyp1f1)
 
 SPECIAL_PRIMITIVES = (erf_p, erfc_p, erf_inv_p, lgamma_p, digamma_p, polygamma_p, zeta_p,
                       igamma_p, igammac_p, igamma_grad_a_p, random_gamma_grad_p, betainc_p,
                       bessel_i0e_p, bessel_i1e_p, ndtri_p, exp1_p, expi_p, expn_p,
-                      spence_p)  # fmt: skip
+                      spence_p, hyp1f1_p)  # fmt: skip
 
 
 # --- derivatives ---------------------------------------------------------------------------
@@ -244,6 +246,11 @@ def _spence_dx(t, x, *, out):
 
 
 defjvp(spence_p, _spence_dx)
+
+# d M(a, b, x) / dx = a / b M(a + 1, b + 1, x); no derivative in a or b, as JAX
+defjvp(hyp1f1_p, _not_implemented("hyp1f1", "a"), _not_implemented("hyp1f1", "b"),
+       lambda t, a, b, x, *, out: _mul(t, _mul(_div(a, b),
+                                               hyp1f1_p.bind1(_add(a, 1.0), _add(b, 1.0), x))))  # fmt: skip
 
 defbroadcasting(*SPECIAL_PRIMITIVES)
 

@@ -25,10 +25,13 @@ bessel_i0e, i1e    power series (|x| <= 20) / asymptotic expansion (|x| > 20)   
 expn, exp1         A&S 5.1.12 series (x <= 1) / Lentz's continued fraction     1e-14
 expi               power series (|x| <= 40) / asymptotic series; -E1(-x) x<0   3e-14
 spence             Li2 power series after reflection / Landen / inversion      1e-14
+hyp1f1             power series; Kummer's transformation for x < 0              3e-13**
 =================  ==========================================================  =========
 
 (``a`` above: the shape parameter; for large ``a`` the prefactor ``x^a e^-x / Gamma(a)``
-is computed from logarithms of size ``a``, whose rounding limits the relative accuracy.)
+is computed from logarithms of size ``a``, whose rounding limits the relative accuracy.
+``**``: against mpmath for ``|a| <= 5``, ``0.1 <= b <= 10``, ``|x| <= 30``; the series
+cancels for ``a`` far below 0 with large positive ``x``.)
 """
 
 from __future__ import annotations
@@ -282,12 +285,14 @@ def _lgamma2(z):
     return out
 
 
-_STIRLING = [b / ((2 * k + 2) * (2 * k + 1)) for k, b in enumerate(_B2K[:6])]
+# Stirling from 7 on (9 terms: the first omitted is below 2e-17 of the value at 7): a low
+# threshold keeps the recurrence below short (at most 5 unit steps from x < 7)
+_STIRLING_FROM = 7.0
+_STIRLING = [b / ((2 * k + 2) * (2 * k + 1)) for k, b in enumerate(_B2K[:9])]
 
 
 def _lgamma_stirling(xp, x):
-    """Stirling's series for ``x >= 12`` (6 terms: the first omitted is below 1e-17 of the
-    value), in place: this is the path most elements take, and the one benchmarked.
+    """Stirling's series for ``x >= 7``, in place: this is the path most elements take.
     ``(x - 1/2) log x`` overflows only where lgamma itself does (x > 2.5e305)."""
     # three buffers in all: every large temporary costs page faults on NumPy
     r = xp.divide(1.0, x)
@@ -312,7 +317,7 @@ def _horner_inplace(xp, coeffs, y):
 
 
 def _lgamma_reduced(xp, x):
-    """lgamma on [1.5, 12): down to ``z`` in [1.5, 2.5) by ``Gamma(x) = (x-1) Gamma(x-1)``
+    """lgamma on [1.5, 7): down to ``z`` in [1.5, 2.5) by ``Gamma(x) = (x-1) Gamma(x-1)``
     (all terms positive, so nothing cancels; ``z = x - n`` is exact), in place."""
     n = xp.floor(x - 1.5)
     z = x - n
@@ -330,7 +335,7 @@ def _lgamma_reduced(xp, x):
 
 
 def _lgamma_small_positive(xp, x):
-    """lgamma on (0, 12)."""
+    """lgamma on (0, 7)."""
     out = _lgamma_reduced(xp, xp.maximum(x, 1.5))
     tiny = x < 0.5  # Gamma(x) = Gamma(x + 2) / (x (x + 1))
     _apply(xp, out, tiny, lambda v: _lgamma2(v) - xp.log(v) - xp.log1p(v), x)
@@ -340,11 +345,32 @@ def _lgamma_small_positive(xp, x):
 
 
 def _lgamma_positive(xp, x):
-    """lgamma for ``x > 0`` (or NaN): Stirling on every element, then the others patched."""
-    out = _lgamma_stirling(xp, xp.maximum(x, 12.0))
-    _apply(xp, out, x < 12, lambda v: _lgamma_small_positive(xp, v), x)  # x <= 0: see lgamma
+    """lgamma for ``x > 0`` (or NaN; x <= 0 is patched by the caller): each element takes
+    one path, Stirling or the recurrence, so neither is evaluated where it is not used."""
+    out = _split(xp, x, x < _STIRLING_FROM, lambda v: _lgamma_small_positive(xp, v),
+                 lambda v: _lgamma_stirling(xp, xp.maximum(v, _STIRLING_FROM)))  # fmt: skip
     out[x == np.inf] = np.inf
     return out
+
+
+def _split(xp, x, small, small_fn, large_fn):
+    """``small_fn`` where ``small``, else ``large_fn``; a path whose elements are all (or
+    none) of ``x`` runs on ``x`` itself, without gathering."""
+    count = int(xp.count_nonzero(small))
+    if count == x.size:
+        return small_fn(x)
+    if count == 0:
+        return large_fn(x)
+    flat = x.reshape(-1)
+    if 2 * count < x.size:  # mostly large: large_fn on all (its guard clamps), patch the rest
+        out = large_fn(flat)
+    else:
+        out = xp.empty(x.size, dtype=x.dtype)
+        idx = xp.flatnonzero(~small)
+        out[idx] = large_fn(flat[idx])
+    idx = xp.flatnonzero(small)
+    out[idx] = small_fn(flat[idx])
+    return out.reshape(x.shape)
 
 
 def _sinpi_reduced(xp, x):
@@ -382,12 +408,14 @@ _DIGAMMA_ROOT_COEFFS = [
     (-1) ** (k + 1) * float(_zeta_positive_q(np, np.float64(k + 1), np.float64(_DIGAMMA_ROOT)))
     for k in range(1, _ROOT_TERMS + 1)
 ]
-_ASYMPTOTIC_PSI = [b / (2 * k + 2) for k, b in enumerate(_B2K[:7])]
+# the asymptotic series from 7 on (11 terms: the first omitted is below 2e-17 of the value)
+_ASYMPTOTIC_FROM = 7.0
+_ASYMPTOTIC_PSI = [b / (2 * k + 2) for k, b in enumerate(_B2K[:11])]
 
 
 def _digamma_large(xp, x):
-    """The asymptotic series ``log x - 1/(2x) - sum B_2k / (2k x^2k)`` for ``x >= 10`` (7
-    terms: the first omitted is below 1e-16 of the value), in place."""
+    """The asymptotic series ``log x - 1/(2x) - sum B_2k / (2k x^2k)`` for ``x >= 7``, in
+    place."""
     r = xp.divide(1.0, x)
     r2 = xp.multiply(r, r)
     series = _horner_inplace(xp, _ASYMPTOTIC_PSI[::-1], r2)
@@ -400,10 +428,10 @@ def _digamma_large(xp, x):
 
 
 def _digamma_positive(xp, x):
-    """digamma for ``x > 0`` (or NaN): the asymptotic series everywhere, others patched."""
-    out = _digamma_large(xp, xp.maximum(x, 10.0))
-    _apply(xp, out, x < 10, lambda v: _digamma_small_positive(xp, v), x)  # x <= 0: see digamma
-    return out
+    """digamma for ``x > 0`` (or NaN; x <= 0 is patched by the caller): the asymptotic
+    series from 7 on, the recurrence below."""
+    return _split(xp, x, x < _ASYMPTOTIC_FROM, lambda v: _digamma_small_positive(xp, v),
+                  lambda v: _digamma_large(xp, xp.maximum(v, _ASYMPTOTIC_FROM)))  # fmt: skip
 
 
 def _digamma_small_positive(xp, x):
@@ -418,17 +446,15 @@ def _digamma_root(x):
 
 
 def _digamma_shifted(xp, x):
-    # psi(x) = psi(x + n) - sum_{k < n} 1 / (x + k), with x + n >= 10 (in place)
-    total = xp.zeros_like(x)
-    y = x.copy()
+    # psi(x) = psi(x + 7) - sum_{k < 7} 1 / (x + k): the same 7 steps for every x in (0, 7)
+    # (no masks; all terms positive) puts x + 7 in the asymptotic range (in place)
+    total = xp.divide(1.0, x)
     term = xp.empty_like(x)
-    for _ in range(10):  # x > 0 needs at most 10 steps (others are patched by the caller)
-        step = y < 10
-        xp.divide(1.0, y, out=term)
-        term *= step
+    for k in range(1, 7):
+        xp.add(x, float(k), out=term)
+        xp.divide(1.0, term, out=term)
         total += term
-        y += step
-    out = _digamma_large(xp, y)
+    out = _digamma_large(xp, xp.add(x, 7.0, out=term))
     out -= total
     return out
 
@@ -900,4 +926,40 @@ def spence(xp, x):
            - _li2_le_one(xp, 1.0 / v), z)  # fmt: skip
     out[x == 0] = math.pi**2 / 6
     out[x == np.inf] = -np.inf
+    return out
+
+
+# --- confluent hypergeometric function 1F1 ------------------------------------------------------
+
+
+def _hyp1f1_series(xp, a, b, x):
+    """``sum_k (a)_k / (b)_k x^k / k!``, run per element until a term no longer changes the
+    sum (a terminating series, ``a`` a non-positive integer, stops when its terms hit 0)."""
+    term = xp.ones_like(x)
+    total = xp.ones_like(x)
+
+    def step(idx, k):
+        term[idx] *= (a[idx] + (k - 1)) / (b[idx] + (k - 1)) * x[idx] / k
+        total[idx] += term[idx]
+        return (xp.abs(term[idx]) > _EPS * xp.abs(total[idx])) | (k <= xp.abs(x[idx]))
+
+    _loop(xp, xp.ones(x.shape, bool), step)
+    return total
+
+
+def hyp1f1(xp, a, b, x):
+    """Kummer's confluent hypergeometric function ``M(a, b, x)`` for real operands: the
+    power series for ``x >= 0``, and for ``x < 0`` Kummer's transformation
+    ``M(a, b, x) = e^x M(b - a, b, -x)``, whose series has positive terms when ``b > a``
+    (a terminating series, ``a`` a non-positive integer, is summed directly). NaN where
+    ``b`` is a non-positive integer (a pole), except for a terminating series of ``a``
+    with ``a >= b`` (as SciPy: SciPy returns inf there; see the docstring)."""
+    out = xp.full_like(x, np.nan)
+    pole = (b <= 0) & (b == xp.floor(b))
+    terminating = (a <= 0) & (a == xp.floor(a))
+    direct = ~pole & ((x >= 0) | terminating)
+    _apply(xp, out, direct, lambda a_, b_, x_: _hyp1f1_series(xp, a_, b_, x_), a, b, x)
+    _apply(xp, out, ~pole & ~direct,
+           lambda a_, b_, x_: xp.exp(x_) * _hyp1f1_series(xp, b_ - a_, b_, -x_), a, b, x)  # fmt: skip
+    out[~pole & (x == 0)] = 1.0
     return out

@@ -10,6 +10,7 @@ far tail) are written so that they stay finite where the function is.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,48 @@ from funcgrad._src.nn import softmax_family as _softmax
 from funcgrad._src.nn._util import with_jvp
 
 __all__ = [
-    "beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "exp1", "expi",
-    "expit", "expn", "factorial", "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1",
-    "i1e", "kl_div", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
-    "ndtri", "poch", "polygamma", "psi", "rel_entr", "softmax", "spence", "xlog1py", "xlogy",
+    "bernoulli",
+    "bessel_jn",
+    "beta",
+    "betainc",
+    "betaln",
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfinv",
+    "exp1",
+    "expi",
+    "expit",
+    "expn",
+    "factorial",
+    "gamma",
+    "gammainc",
+    "gammaincc",
+    "gammaln",
+    "gammasgn",
+    "hyp1f1",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "kl_div",
+    "log_ndtr",
+    "log_softmax",
+    "loggamma",
+    "logit",
+    "logsumexp",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "poch",
+    "polygamma",
+    "psi",
+    "rel_entr",
+    "softmax",
+    "spence",
+    "xlog1py",
+    "xlogy",
     "zeta",
 ]  # fmt: skip
 
@@ -619,3 +658,105 @@ def spence(x: Any) -> Any:
     """
     (x,) = _floats("spence", x)
     return ls.spence_p.bind1(x)
+
+
+def loggamma(x: Any) -> Any:
+    """The principal branch of ``log Gamma(x)`` for real ``x``: ``gammaln(x)`` for
+    ``x >= 0`` and NaN for ``x < 0`` (where the real logarithm does not exist; as SciPy and
+    JAX for real input). Complex input is not supported.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> special.loggamma(fnp.asarray([1.0, 3.0, -0.5])).round(12).tolist()
+        [0.0, 0.69314718056, nan]
+    """
+    (x,) = _floats("loggamma", x)
+    safe = fnp.where(x < 0, 1.0, x)
+    return fnp.where(x < 0, np.nan, ls.lgamma_p.bind1(safe)).astype(x.dtype)
+
+
+def bernoulli(n: int) -> Any:
+    """The Bernoulli numbers ``B_0 .. B_n`` (``B_1 = -1/2``, as SciPy), a float64 array of
+    length ``n + 1``, computed exactly in fractions (``n`` is static, as in JAX).
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> special.bernoulli(4).tolist()
+        [1.0, -0.5, 0.16666666666666666, 0.0, -0.03333333333333333]
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(
+            f"funcgrad.scipy.special.bernoulli: n must be a non-negative int, got {n!r}"
+        )
+    # Akiyama-Tanigawa: row m of the table ends in B_m (with B_1 = +1/2, flipped below)
+    table, numbers = [Fraction(0)] * (int(n) + 1), []
+    for m in range(int(n) + 1):
+        table[m] = Fraction(1, m + 1)
+        for j in range(m, 0, -1):
+            table[j - 1] = j * (table[j - 1] - table[j])
+        numbers.append(table[0])
+    if n >= 1:
+        numbers[1] = -numbers[1]
+    return fnp.asarray([float(b) for b in numbers], dtype=np.float64)
+
+
+def hyp1f1(a: Any, b: Any, x: Any) -> Any:
+    """Kummer's confluent hypergeometric function
+    ``1F1(a; b; x) = sum_k (a)_k / (b)_k x^k / k!`` for real operands.
+
+    The series for ``x >= 0``, and ``e^x 1F1(b - a; b; -x)`` (Kummer's transformation)
+    for ``x < 0``; relative error below 3e-13 against mpmath for ``|a| <= 5``,
+    ``0.1 <= b <= 10``, ``|x| <= 30`` (less where the series cancels: ``a`` far below 0
+    with large positive ``x``). NaN at the poles (``b`` a non-positive integer).
+    Differentiable in ``x`` only, as JAX: ``d/dx 1F1(a; b; x) = a / b 1F1(a + 1; b + 1; x)``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> round(float(special.hyp1f1(1.0, 1.0, 2.0)), 12)  # e^2
+        7.389056098931
+    """
+    a, b, x = _floats("hyp1f1", a, b, x)
+    return ls.hyp1f1_p.bind1(a, b, x)
+
+
+def bessel_jn(z: Any, *, v: int, n_iter: int = 50) -> Any:
+    """The Bessel functions of the first kind ``J_0(z) .. J_v(z)``, stacked on a new
+    leading axis (shape ``(v + 1, *z.shape)``), as ``jax.scipy.special.bessel_jn``.
+
+    Miller's backward recurrence in ratios ``r_k = J_k / J_(k-1) = z / (2k - z r_(k+1))``
+    from ``k = v + n_iter`` (which cannot overflow), normalised by
+    ``J_0 + 2 sum_k J_2k = 1``. A composition of array operations, so differentiable to
+    any order in ``z``. With the default ``n_iter`` the absolute error against SciPy's ``jv``
+    is below 1e-13 for ``|z| <= 30`` (relative below 1e-12 where ``|J| > 1e-3``); the
+    recurrence needs ``|z|`` well below ``v + n_iter``, so raise ``n_iter`` for larger ``z``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> special.bessel_jn(fnp.asarray(1.0), v=2).round(12).tolist()
+        [0.765197686558, 0.440050585745, 0.114903484932]
+    """
+    if not isinstance(v, (int, np.integer)) or v < 0:
+        raise ValueError(
+            f"funcgrad.scipy.special.bessel_jn: v must be a non-negative int, got {v!r}"
+        )
+    if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
+        raise ValueError(
+            f"funcgrad.scipy.special.bessel_jn: n_iter must be a positive int, got {n_iter!r}"
+        )
+    (z,) = _floats("bessel_jn", z)
+    top = int(v) + int(n_iter)
+    ratio = fnp.zeros_like(z)
+    ratios = {}
+    for k in range(top, 0, -1):
+        ratio = z / (2 * k - z * ratio)
+        ratios[k] = ratio
+    # J_k / J_0 = r_1 r_2 ... r_k; the normalisation sums the even ones
+    relative, value, norm = [fnp.ones_like(z)], fnp.ones_like(z), fnp.ones_like(z)
+    for k in range(1, top + 1):
+        value = value * ratios[k]
+        if k <= v:
+            relative.append(value)
+        if k % 2 == 0:
+            norm = norm + 2 * value
+    j0 = 1.0 / norm
+    return fnp.stack([j0 * r for r in relative])

@@ -21,6 +21,7 @@ from funcgrad._src.scipy import special as sp
 __all__ = [
     "bernoulli",
     "beta",
+    "betabinom",
     "binom",
     "cauchy",
     "chi2",
@@ -29,15 +30,21 @@ __all__ = [
     "gamma",
     "gennorm",
     "geom",
+    "gumbel_l",
+    "gumbel_r",
     "laplace",
     "logistic",
+    "multinomial",
     "multivariate_normal",
     "nbinom",
     "norm",
     "pareto",
     "poisson",
     "t",
+    "truncnorm",
     "uniform",
+    "vonmises",
+    "wrapcauchy",
 ]  # fmt: skip
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -690,4 +697,288 @@ multivariate_normal = _Distribution(
         -1.8378770664
     """,
     logpdf=_mvn_logpdf, pdf=_from_logpdf(_mvn_logpdf),
+)  # fmt: skip
+
+
+# --- truncated normal ------------------------------------------------------------------------
+
+
+def _log_normal_mass(lo, hi):
+    """``log(ndtr(hi) - ndtr(lo))`` for ``lo <= hi``, in whichever tail keeps it accurate:
+    in the upper tail as ``log(sf(lo) - sf(hi))``, so ``[30, 31]`` keeps its ~-450 instead
+    of ``log(1 - 1) = -inf``."""
+    upper = lo > 0
+    lower = hi < 0
+    # each branch sees only its own inputs, so the branches not taken have finite gradients
+    lo_u, hi_u = fnp.where(upper, lo, 1.0), fnp.where(upper, hi, 2.0)
+    lo_l, hi_l = fnp.where(lower, lo, -2.0), fnp.where(lower, hi, -1.0)
+    lo_m, hi_m = fnp.where(upper | lower, -1.0, lo), fnp.where(upper | lower, 1.0, hi)
+    log_sf_lo = sp.log_ndtr(-lo_u)
+    in_upper = log_sf_lo + fnp.log1p(-fnp.exp(sp.log_ndtr(-hi_u) - log_sf_lo))
+    log_cdf_hi = sp.log_ndtr(hi_l)
+    in_lower = log_cdf_hi + fnp.log1p(-fnp.exp(sp.log_ndtr(lo_l) - log_cdf_hi))
+    middle = fnp.log1p(-sp.ndtr(lo_m) - sp.ndtr(-hi_m))
+    return fnp.where(upper, in_upper, fnp.where(lower, in_lower, middle))
+
+
+def _truncnorm_args(x, a, b, loc, scale):
+    x, a, b, loc, scale = _f(x, a, b, loc, scale)
+    return (x - loc) / scale, a, b, scale
+
+
+def _truncnorm_logpdf(x, a, b, loc=0.0, scale=1.0):
+    """``norm.logpdf(z) - log(ndtr(b) - ndtr(a)) - log(scale)`` on ``a <= z <= b``
+    (``z = (x - loc) / scale``; ``a``, ``b`` in standard units, as SciPy)."""
+    z, a, b, scale = _truncnorm_args(x, a, b, loc, scale)
+    value = -0.5 * z * z - _HALF_LOG_2PI - _log_normal_mass(a, b) - fnp.log(scale)
+    value = fnp.where((z >= a) & (z <= b), value, -np.inf)
+    return _nan_if_bad_scale(fnp.where(a < b, value, np.nan), scale)
+
+
+def _truncnorm_log_tails(x, a, b, loc, scale):
+    """``(log cdf, log sf)`` of the truncated normal: each as a difference of log masses,
+    which is accurate while it is below ``log(0.9)``; above, each is ``log1p(-exp(other))``
+    (the switch SciPy makes at -0.1)."""
+    z, a, b, scale = _truncnorm_args(x, a, b, loc, scale)
+    inside = (z > a) & (z < b)
+    zc = fnp.where(inside, z, 0.5 * (a + b))
+    log_mass = _log_normal_mass(a, b)
+    raw_cdf = _log_normal_mass(a, zc) - log_mass
+    raw_sf = _log_normal_mass(zc, b) - log_mass
+    big_cdf, big_sf = raw_cdf > -0.1, raw_sf > -0.1
+    # clamped before exp so the branch not taken keeps finite gradients
+    log_cdf = fnp.where(big_cdf, fnp.log1p(-fnp.exp(fnp.minimum(raw_sf, -0.01))), raw_cdf)
+    log_sf = fnp.where(big_sf, fnp.log1p(-fnp.exp(fnp.minimum(raw_cdf, -0.01))), raw_sf)
+    log_cdf = fnp.where(inside, log_cdf, fnp.where(z <= a, -np.inf, 0.0))
+    log_sf = fnp.where(inside, log_sf, fnp.where(z <= a, 0.0, -np.inf))
+    valid = lambda v: _nan_if_bad_scale(fnp.where(a < b, v, np.nan), scale)
+    return valid(log_cdf), valid(log_sf)
+
+
+def _truncnorm_logcdf(x, a, b, loc=0.0, scale=1.0):
+    return _truncnorm_log_tails(x, a, b, loc, scale)[0]
+
+
+def _truncnorm_logsf(x, a, b, loc=0.0, scale=1.0):
+    return _truncnorm_log_tails(x, a, b, loc, scale)[1]
+
+
+def _truncnorm_ppf(q, a, b, loc=0.0, scale=1.0):
+    """``ndtri(ndtr(a) + q (ndtr(b) - ndtr(a)))``, mirrored (``-ndtri`` of the survival
+    function) when ``a > 0`` so that upper-tail truncations keep their accuracy."""
+    q, a, b, loc, scale = _f(q, a, b, loc, scale)
+    upper = a > 0
+    sa, sb = fnp.where(upper, -a, a), fnp.where(upper, -b, b)  # mirrored: sa > sb
+    cdf_a, cdf_b = sp.ndtr(sa), sp.ndtr(sb)
+    z = sp.ndtri(cdf_a + q * (cdf_b - cdf_a))
+    z = fnp.clip(fnp.where(upper, -z, z), a, b)
+    value = fnp.where((q >= 0) & (q <= 1) & (a < b), loc + scale * z, np.nan)
+    return _nan_if_bad_scale(value, scale)
+
+
+truncnorm = _Distribution(
+    "truncnorm",
+    """The normal distribution truncated to ``[a, b]`` in standard units (SciPy's
+    parameterisation: the support is ``[loc + a scale, loc + b scale]``). Log masses are
+    taken in whichever tail keeps them accurate, so truncations far in a tail (``a = 30``)
+    stay finite. NaN where ``a >= b``. ``ppf`` is SciPy's (JAX has none).
+
+    Examples:
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.truncnorm.logpdf(0.5, -1.0, 2.0)), 9)
+        -0.843772239
+        >>> round(float(stats.truncnorm.cdf(0.0, -1.0, 1.0)), 10)
+        0.5
+    """,
+    logpdf=_truncnorm_logpdf, pdf=_from_logpdf(_truncnorm_logpdf), logcdf=_truncnorm_logcdf,
+    cdf=_from_logpdf(_truncnorm_logcdf), logsf=_truncnorm_logsf, sf=_from_logpdf(_truncnorm_logsf),
+    ppf=_truncnorm_ppf,
+)  # fmt: skip
+
+
+# --- circular distributions -----------------------------------------------------------------
+
+
+def _vonmises_logpdf(x, kappa, loc=0.0, scale=1.0):
+    """``kappa (cos z - 1) - log(2 pi i0e(kappa)) - log(scale)`` (``i0e`` keeps large
+    ``kappa`` finite); as SciPy, not wrapped to one period, uniform at ``kappa = 0`` and
+    NaN for ``kappa < 0``."""
+    x, kappa, loc, scale = _f(x, kappa, loc, scale)
+    z = (x - loc) / scale
+    value = (kappa * (fnp.cos(z) - 1) - math.log(2 * math.pi) - fnp.log(sp.i0e(kappa))
+             - fnp.log(scale))  # fmt: skip
+    return _nan_if_bad_scale(fnp.where(kappa >= 0, value, np.nan), scale)
+
+
+vonmises = _Distribution(
+    "vonmises",
+    """The von Mises distribution with concentration ``kappa``.
+
+    Examples:
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.vonmises.logpdf(0.5, 2.0)), 10)
+        -0.9067054841
+    """,
+    logpdf=_vonmises_logpdf, pdf=_from_logpdf(_vonmises_logpdf),
+)  # fmt: skip
+
+
+def _wrapcauchy_logpdf(x, c, loc=0.0, scale=1.0):
+    """``log((1 - c^2) / (2 pi (1 + c^2 - 2 c cos z))) - log(scale)`` on ``0 <= z <= 2 pi``;
+    NaN unless ``0 < c < 1``."""
+    x, c, loc, scale = _f(x, c, loc, scale)
+    z = (x - loc) / scale
+    value = (fnp.log1p(-c * c) - math.log(2 * math.pi) - fnp.log1p(c * c - 2 * c * fnp.cos(z))
+             - fnp.log(scale))  # fmt: skip
+    value = fnp.where((z >= 0) & (z <= 2 * math.pi), value, -np.inf)
+    return _nan_if_bad_scale(fnp.where((c > 0) & (c < 1), value, np.nan), scale)
+
+
+wrapcauchy = _Distribution(
+    "wrapcauchy",
+    """The wrapped Cauchy distribution with shape ``0 < c < 1`` on ``[0, 2 pi]``.
+
+    Examples:
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.wrapcauchy.logpdf(1.0, 0.5)), 10)
+        -1.7826429563
+    """,
+    logpdf=_wrapcauchy_logpdf, pdf=_from_logpdf(_wrapcauchy_logpdf),
+)  # fmt: skip
+
+
+# --- Gumbel ----------------------------------------------------------------------------------
+
+
+def _gumbel_r_logpdf(x, loc=0.0, scale=1.0):
+    """``-z - exp(-z) - log(scale)``."""
+    z, scale = _standardize(x, loc, scale)
+    return _nan_if_bad_scale(-z - fnp.exp(-z) - fnp.log(scale), scale)
+
+
+def _gumbel_r_logcdf(x, loc=0.0, scale=1.0):
+    z, _ = _standardize(x, loc, scale)
+    return -fnp.exp(-z)
+
+
+def _gumbel_r_logsf(x, loc=0.0, scale=1.0):
+    z, _ = _standardize(x, loc, scale)
+    return fnp.log(-fnp.expm1(-fnp.exp(-z)))
+
+
+def _gumbel_r_ppf(q, loc=0.0, scale=1.0):
+    q, loc, scale = _f(q, loc, scale)
+    return loc - scale * fnp.log(-fnp.log(q))
+
+
+gumbel_r = _Distribution(
+    "gumbel_r",
+    """The right-skewed Gumbel distribution (CDF ``exp(-exp(-z))``).
+
+    Examples:
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.gumbel_r.cdf(0.0)), 10)
+        0.3678794412
+    """,
+    logpdf=_gumbel_r_logpdf, pdf=_from_logpdf(_gumbel_r_logpdf), logcdf=_gumbel_r_logcdf,
+    cdf=_from_logpdf(_gumbel_r_logcdf), logsf=_gumbel_r_logsf,
+    sf=lambda x, loc=0.0, scale=1.0: -fnp.expm1(_gumbel_r_logcdf(x, loc, scale)),
+    ppf=_gumbel_r_ppf,
+)  # fmt: skip
+
+
+def _gumbel_l_logpdf(x, loc=0.0, scale=1.0):
+    """``z - exp(z) - log(scale)``."""
+    z, scale = _standardize(x, loc, scale)
+    return _nan_if_bad_scale(z - fnp.exp(z) - fnp.log(scale), scale)
+
+
+def _gumbel_l_logsf(x, loc=0.0, scale=1.0):
+    z, _ = _standardize(x, loc, scale)
+    return -fnp.exp(z)
+
+
+def _gumbel_l_logcdf(x, loc=0.0, scale=1.0):
+    z, _ = _standardize(x, loc, scale)
+    return fnp.log(-fnp.expm1(-fnp.exp(z)))
+
+
+def _gumbel_l_ppf(q, loc=0.0, scale=1.0):
+    q, loc, scale = _f(q, loc, scale)
+    return loc + scale * fnp.log(-fnp.log1p(-q))
+
+
+gumbel_l = _Distribution(
+    "gumbel_l",
+    """The left-skewed Gumbel distribution (survival function ``exp(-exp(z))``).
+
+    Examples:
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.gumbel_l.sf(0.0)), 10)
+        0.3678794412
+    """,
+    logpdf=_gumbel_l_logpdf, pdf=_from_logpdf(_gumbel_l_logpdf), logcdf=_gumbel_l_logcdf,
+    cdf=lambda x, loc=0.0, scale=1.0: -fnp.expm1(_gumbel_l_logsf(x, loc, scale)),
+    logsf=_gumbel_l_logsf, sf=_from_logpdf(_gumbel_l_logsf), ppf=_gumbel_l_ppf,
+)  # fmt: skip
+
+
+# --- beta-binomial and multinomial ------------------------------------------------------------
+
+
+def _betabinom_logpmf(k, n, a, b, loc=0.0):
+    """``log C(n, k) + log B(k + a, n - k + b) - log B(a, b)`` for integers ``0 <= k <= n``;
+    differentiable in ``a`` and ``b``."""
+    k, n, a, b, loc = _f(k, n, a, b, loc)
+    k, inside = _on_integers(k, loc)
+    inside = inside & (k <= n)
+    safe = fnp.where(inside, k, 0.0)
+    log_choose = sp.gammaln(n + 1) - sp.gammaln(safe + 1) - sp.gammaln(n - safe + 1)
+    value = log_choose + sp.betaln(safe + a, n - safe + b) - sp.betaln(a, b)
+    value = fnp.where(inside, value, -np.inf)
+    return fnp.where((a > 0) & (b > 0) & (n >= 0), value, np.nan)  # SciPy's parameter domain
+
+
+betabinom = _Distribution(
+    "betabinom",
+    """The beta-binomial distribution: ``n`` trials with a Beta(``a``, ``b``) success rate.
+
+    Examples:
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.betabinom.pmf(2.0, 5.0, 2.0, 3.0)), 10)
+        0.2380952381
+    """,
+    logpmf=_betabinom_logpmf, pmf=_from_logpdf(_betabinom_logpmf),
+)  # fmt: skip
+
+
+def _multinomial_logpmf(x, n, p):
+    """``log n! + sum_i (x_i log p_i - log x_i!)`` over the last axis; ``-inf`` unless the
+    counts are non-negative integers summing to ``n`` (``p`` is used as given, as in JAX:
+    it should sum to one)."""
+    x, p = fnp.asarray(x), fnp.asarray(p)
+    if x.ndim == 0 or p.ndim == 0:
+        raise ValueError(
+            f"funcgrad.scipy.stats.multinomial.logpmf: x and p need a category axis (the last), "
+            f"got x {x.shape} and p {p.shape}"
+        )
+    x, n, p = _f(x, fnp.expand_dims(fnp.asarray(n), -1), p)
+    n = n[..., 0]
+    value = sp.gammaln(n + 1) + fnp.sum(sp.xlogy(x, p) - sp.gammaln(x + 1), axis=-1)
+    valid = (fnp.sum(x, axis=-1) == n) & fnp.all((x >= 0) & (x == fnp.floor(x)), axis=-1)
+    return fnp.where(valid, value, -np.inf)
+
+
+multinomial = _Distribution(
+    "multinomial",
+    """The multinomial distribution of ``n`` draws over the categories of ``p`` (last axis).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.multinomial.pmf(fnp.asarray([1.0, 2.0]), 3.0,
+        ...                                    fnp.asarray([0.5, 0.5]))), 10)
+        0.375
+    """,
+    logpmf=_multinomial_logpmf, pmf=_from_logpdf(_multinomial_logpmf),
 )  # fmt: skip
