@@ -70,3 +70,30 @@ def test_himmelblau_finds_all_four_minima():
 def test_kfold_reports_one_accuracy_per_fold():
     scores = _example("kfold").main(["--folds", "3", "--epochs", "2"])
     assert scores.shape == (3,) and np.all(scores > 0.5)
+
+
+def test_grad_cam_trains_the_cnn_and_saves_a_grid_of_heat_maps(tmp_path):
+    out = tmp_path / "cams" / "grid.png"
+    result = _example("grad_cam").main(["--epochs", "2", "--num", "10", "--out", str(out)])
+    assert result["train_loss"][-1] < result["train_loss"][0]
+    assert result["test_accuracy"] > 0.5  # chance is 0.1
+    cams = result["cams"]
+    # one 8x8 map per digit (the 4x4 feature map upsampled), each normalised to [0, 1]
+    assert cams.shape == (10, 8, 8)
+    assert np.all((cams >= 0) & (cams <= 1))
+    np.testing.assert_allclose(cams.max(axis=(1, 2)), 1.0, rtol=1e-5)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sequence_lstm_learns_adding_and_ctc_decodes_alignments(tmp_path):
+    result = _example("sequence").main(
+        ["--steps", "200", "--length", "10", "--ctc-steps", "60", "--eval-every", "20",
+         "--out", str(tmp_path)]
+    )  # fmt: skip
+    adding, ctc = result["adding"], result["ctc"]
+    # always answering 1.0 (the targets' mean) scores about 1/6; the LSTM does much better
+    assert adding["test_mse"] < 0.5 * adding["baseline_mse"]
+    assert adding["adding test mse"][-1] < adding["adding test mse"][0]
+    assert ctc["ctc train loss"][-1] < 0.25 * ctc["ctc train loss"][0]
+    assert ctc["test_accuracy"] > 0.8  # exact matches of sequences of 1-4 labels out of 4
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
