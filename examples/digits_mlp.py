@@ -95,7 +95,8 @@ def main(argv=None) -> dict:
         return losses.cross_entropy(logits, y), bn_state
 
     @funcgrad.jit
-    def train_step(params, opt_state, bn_state, x, y, key):
+    def train_step(params, opt_state, bn_state, x, y, epoch_key, i):
+        key = random.fold_in(epoch_key, i)  # this step's dropout key, derived inside jit
         (loss, bn_state), grads = funcgrad.value_and_grad(loss_fn, has_aux=True)(
             params, bn_state, x, y, key
         )
@@ -140,7 +141,7 @@ def main(argv=None) -> dict:
                 data.batches((x_train, y_train), args.batch_size, key=key_order, drop_last=True)
             ):
                 params, opt_state, bn_state, loss = train_step(
-                    params, opt_state, bn_state, xb, yb, random.fold_in(key_dropout, i)
+                    params, opt_state, bn_state, xb, yb, key_dropout, i
                 )
                 batch_losses.append(loss)
             train_loss = float(np.mean([float(v) for v in batch_losses]))

@@ -100,7 +100,9 @@ class Logger:
                     "stax.logger.Logger writes TensorBoard files with tensorboardX, which is not "
                     'installed: pip install "funcgrad[tensorboard]" (or pass tensorboard=False)'
                 ) from error
-            self._writer = SummaryWriter(logdir=str(self.logdir))
+            # tensorboardX hands each event to its writer thread through a bounded queue;
+            # a deeper one blocks the training loop less often.
+            self._writer = SummaryWriter(logdir=str(self.logdir), max_queue=100)
         self._csv_file = self._csv = None
         if csv:
             path = self.logdir / "scalars.csv"
