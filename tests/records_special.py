@@ -34,6 +34,12 @@ _SPECIAL = {
     "expn": (lambda n, x: sp.expn(np.round(n).astype(int), x), [(0, 8), (0.05, 30)]),
     "spence": (sp.spence, [(0.0, 20)]),
     "hyp1f1": (sp.hyp1f1, [(0.1, 4), (0.5, 5), (-10, 10)]),
+    "erfcx": (sp.erfcx, [(-5, 20)]),
+    "fresnel_s": (lambda x: sp.fresnel(x)[0], [(-5, 5)]),
+    "fresnel_c": (lambda x: sp.fresnel(x)[1], [(-5, 5)]),
+    "sici_si": (lambda x: sp.sici(x)[0], [(-10, 10)]),
+    "sici_ci": (lambda x: sp.sici(x)[1], [(3.6, 6.2)]),  # between two zeros of Ci
+    "hyp2f1": (sp.hyp2f1, [(0.1, 3), (0.1, 3), (0.5, 5), (-3, 0.8)]),
 }
 
 
@@ -64,8 +70,9 @@ def _reference(fn):
 
 
 # Operands without a derivative, as in JAX: zeta's x, polygamma's m, betainc's a and b,
-# expn's n, hyp1f1's a and b.
-_NONDIFF = {"zeta": (0,), "polygamma": (0,), "betainc": (0, 1), "expn": (0,), "hyp1f1": (0, 1)}
+# expn's n, hyp1f1's a and b, hyp2f1's a, b and c.
+_NONDIFF = {"zeta": (0,), "polygamma": (0,), "betainc": (0, 1), "expn": (0,), "hyp1f1": (0, 1),
+            "hyp2f1": (0, 1, 2)}  # fmt: skip
 
 RECORDS = [
     OpRecord(name, _draw(name, domains), _reference(fn), rtol=1e-11, nondiff=_NONDIFF.get(name, ()))

@@ -282,3 +282,165 @@ def test_long_tail_jit_and_vmap_match_eager():
         assert jitted.dtype == eager.dtype and jitted.shape == eager.shape
         batched = funcgrad.vmap(fn, out_axes=-2 if fn is fns[1] else 0)(x)
         np.testing.assert_allclose(np.asarray(batched), np.asarray(eager), rtol=1e-14)
+
+
+# --- erfcx, fresnel, sici, owens_t, comb, hyp2f1, lpmn, sph_harm ------------------------------
+
+_WIDE = np.r_[_RNG.uniform(-40, 40, 300), _RNG.uniform(-3, 3, 200), 1e-8, -1e-8, 1.5, 4.0, 4.5,
+              1e3, 1234.5, 1e5, 0.0, np.inf, -np.inf]  # fmt: skip
+
+
+def _assert_matches(actual, expected, rtol, atol=0.0):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(actual), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=rtol, atol=atol)
+
+
+def test_erfcx_fresnel_sici_against_scipy():
+    with np.errstate(all="ignore"):
+        _assert_matches(special.erfcx(_WIDE), sp.erfcx(_WIDE), 1e-13)
+        s, c = special.fresnel(fnp.asarray(_WIDE))
+        s_ref, c_ref = sp.fresnel(_WIDE)
+        si, ci = special.sici(fnp.asarray(_WIDE))
+        si_ref, ci_ref = sp.sici(_WIDE)
+    _assert_matches(s, s_ref, 1e-14, atol=1e-300)
+    _assert_matches(c, c_ref, 1e-14, atol=1e-300)
+    _assert_matches(si, si_ref, 1e-14)
+    # Ci has zeros (0.6165, 3.384, ...): absolute error there, relative elsewhere
+    _assert_matches(ci, ci_ref, 1e-13, atol=1e-15)
+    # the far tails: erfcx(x) ~ 1 / (x sqrt(pi)), S, C -> 1/2, Si -> pi/2, Ci -> 0
+    assert float(special.erfcx(1e10)) == pytest.approx(1 / (1e10 * np.sqrt(np.pi)), rel=1e-14)
+    assert float(special.erfcx(-30.0)) == np.inf
+
+
+def test_owens_t_against_scipy():
+    h = np.r_[_RNG.uniform(-30, 30, 200), _RNG.uniform(-3, 3, 200), 0.0, 5.0, 0.5, 8.0]
+    a = np.r_[_RNG.uniform(-100, 100, 200), _RNG.uniform(-1.5, 1.5, 200), 1.0, 0.0, 1e3, -1.0]
+    expected = sp.owens_t(h, a)
+    keep = np.abs(expected) > 1e-290  # away from underflow
+    np.testing.assert_allclose(np.asarray(special.owens_t(h, a))[keep], expected[keep], rtol=3e-13)
+    assert float(special.owens_t(0.0, 1.0)) == pytest.approx(0.125, rel=1e-15)
+
+
+def test_comb_against_scipy():
+    n = np.r_[_RNG.integers(0, 60, 100), _RNG.uniform(0, 30, 50), -1.0, 5.0, 5.0]
+    k = np.r_[_RNG.integers(-2, 62, 100), _RNG.uniform(0, 30, 50), 0.0, 6.0, -1.0]
+    np.testing.assert_allclose(np.asarray(special.comb(n, k)), sp.comb(n, k), rtol=1e-13)
+    kr = np.abs(k[:100])  # SciPy gives NaN for negative k with repetition
+    np.testing.assert_allclose(np.asarray(special.comb(n[:100], kr, repetition=True)),
+                               sp.comb(n[:100], kr, repetition=True), rtol=1e-13)  # fmt: skip
+    with pytest.raises(NotImplementedError, match="comb: exact=True"):
+        special.comb(5, 2, exact=True)
+
+
+def test_hyp2f1_against_mpmath_and_scipy():
+    import mpmath
+
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(-4, 4, 60), rng.uniform(-4, 4, 60)
+    c = rng.uniform(0.3, 8, 60)
+    # the series, the 1 - z connection above 0.9, Pfaff below 0 (both sides of -1)
+    z = np.r_[rng.uniform(-0.9, 0.9, 20), rng.uniform(0.9, 0.999, 15), rng.uniform(-5, -1, 15),
+              rng.uniform(-30, -5, 10)]  # fmt: skip
+    expected = np.array([float(mpmath.hyp2f1(*map(float, v))) for v in zip(a, b, c, z)])
+    np.testing.assert_allclose(np.asarray(special.hyp2f1(a, b, c, z)), expected, rtol=1e-12)
+    # special points: terminating series, Gauss's sum at 1, a pole of c, z > 1
+    a2, b2 = np.array([-2.0, 1.0, 1.0, 1.5, 1.0, 1.0]), np.array([3.0, 1.0, 2.0, 0.5, 1.0, 1.0])
+    c2, z2 = np.array([4.0, 2.0, 3.0, 4.0, -1.0, 2.0]), np.array([7.0, 0.5, 1.0, 1.0, 0.5, 1.5])
+    out = np.asarray(special.hyp2f1(a2, b2, c2, z2))
+    np.testing.assert_allclose(out[:4], [1 - 2 * 3 / 4 * 7 + 3 * 4 / 20 * 49,
+                                         2 * np.log(2), np.inf, sp.hyp2f1(1.5, 0.5, 4.0, 1.0)],
+                               rtol=1e-13)  # fmt: skip
+    assert np.isnan(out[4:]).all()
+
+
+def test_new_functions_gradients():
+    x = fnp.asarray([-2.5, -0.3, 0.7, 1.4, 1.6, 3.0, 4.2, 6.0])
+    for fn in (special.erfcx, lambda v: special.fresnel(v)[0], lambda v: special.fresnel(v)[1],
+               lambda v: special.sici(v)[0], lambda v: special.sici(v)[1]):  # fmt: skip
+        check_grads(fn, (x,), order=2, rtol=2e-4, atol=1e-7)
+    check_grads(lambda v: special.sici(v)[0], (fnp.asarray([0.0, 1e-3, -1e-5]),), order=2,
+                rtol=2e-4, atol=1e-7)  # fmt: skip
+    check_grads(special.owens_t, (fnp.asarray([0.3, -1.2, 2.0, 4.0]),
+                                  fnp.asarray([0.5, 3.0, -0.8, 1.5])), order=2, rtol=2e-4)  # fmt: skip
+    check_grads(lambda z: special.hyp2f1(0.5, 1.5, 2.5, z),
+                (fnp.asarray([-3.0, -0.5, 0.2, 0.8, 0.95]),), order=2, rtol=2e-4)  # fmt: skip
+    check_grads(lambda n: special.comb(n, 3.5), (fnp.asarray([4.0, 7.5, 20.0]),), order=1,
+                rtol=2e-4)  # fmt: skip
+    with pytest.raises(NotImplementedError, match="hyp2f1: the derivative with respect to a"):
+        funcgrad.grad(lambda a: special.hyp2f1(a, 1.0, 2.0, 0.5))(1.0)
+
+
+def test_lpmn_against_scipy():
+    z = np.r_[np.linspace(-1, 1, 41), _RNG.uniform(-1, 1, 20)]
+    vals, derivs = special.lpmn(3, 5, fnp.asarray(z))
+    ref = sp.assoc_legendre_p_all(5, 3, z, diff_n=1)  # [value/derivative, l, j (then -j), z]
+    ref_vals = np.transpose(ref[0][:, :4], (1, 0, 2))
+    ref_derivs = np.transpose(ref[1][:, :4], (1, 0, 2))
+    assert vals.shape == derivs.shape == (4, 6, z.size)
+    np.testing.assert_allclose(np.asarray(vals), ref_vals, rtol=1e-13, atol=1e-13)
+    _assert_matches(derivs, ref_derivs, 1e-12, atol=1e-12)
+    normalized = np.asarray(special.lpmn_values(3, 5, fnp.asarray(z), True))
+    factor = np.array([[np.sqrt((2 * l + 1) / (4 * np.pi) * sp.factorial(l - j) / sp.factorial(l + j))
+                        if l >= j else 0.0 for l in range(6)] for j in range(4)])  # fmt: skip
+    np.testing.assert_allclose(normalized, ref_vals * factor[..., None], rtol=1e-13, atol=1e-13)
+    check_grads(lambda v: special.lpmn_values(2, 3, v, True), (fnp.asarray([-0.6, 0.1, 0.8]),),
+                order=2, rtol=2e-4)  # fmt: skip
+    with pytest.raises(ValueError, match="lpmn: z must be a 1-d array"):
+        special.lpmn(1, 1, fnp.ones((2, 2)))
+    with pytest.raises(ValueError, match="lpmn_values: m must be a non-negative Python int"):
+        special.lpmn_values(-1, 1, fnp.ones(2), False)
+
+
+def test_sph_harm_against_scipy():
+    n = _RNG.integers(0, 6, 60)
+    m = _RNG.integers(-6, 7, 60)
+    theta, phi = _RNG.uniform(0, np.pi, 60), _RNG.uniform(0, 2 * np.pi, 60)
+    expected = sp.sph_harm_y(n, m, theta, phi)
+    y = special.sph_harm_y(n, m, theta, phi)
+    assert y.dtype == np.complex128
+    np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(special.sph_harm(m, n, phi, theta, n_max=7)), expected,
+                               rtol=1e-13, atol=1e-14)  # fmt: skip
+    jitted = funcgrad.jit(lambda t, p: special.sph_harm_y(fnp.asarray(n), fnp.asarray(m), t, p,
+                                                          n_max=5).real)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(jitted(theta, phi)), expected.real, rtol=1e-13, atol=1e-14
+    )
+    check_grads(lambda t, p: special.sph_harm_y(n[:5], m[:5], t, p).real,
+                (fnp.asarray(theta[:5]), fnp.asarray(phi[:5])), order=1, rtol=2e-4)  # fmt: skip
+    with pytest.raises(TypeError, match="sph_harm_y: n is traced"):
+        funcgrad.jit(lambda k: special.sph_harm_y(k, k, 0.5, 0.5))(fnp.asarray([1]))
+    with pytest.raises(NotImplementedError, match="diff_n must be 0"):
+        special.sph_harm_y(1, 0, 0.5, 0.5, diff_n=1)
+
+
+_JIT_NEW = {
+    "erfcx": funcgrad.jit(special.erfcx),
+    "fresnel": funcgrad.jit(special.fresnel),
+    "sici": funcgrad.jit(special.sici),
+    "owens_t": funcgrad.jit(lambda v: special.owens_t(v, 0.5 * v)),
+    "hyp2f1": funcgrad.jit(lambda v: special.hyp2f1(0.5, 1.5, 2.5, v / 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_JIT_NEW))
+def test_new_functions_jit_and_vmap_match_eager(name):
+    fn = {"owens_t": lambda v: special.owens_t(v, 0.5 * v),
+          "hyp2f1": lambda v: special.hyp2f1(0.5, 1.5, 2.5, v / 5)}.get(name, getattr(special, name))  # fmt: skip
+    x = fnp.asarray([[-3.0, 0.5, 2.0], [4.5, -0.1, 1.7]])
+    eager = fn(x)
+    for out in (
+        _JIT_NEW[name](x),
+        funcgrad.vmap(fn)(x),
+        funcgrad.vmap(fn, in_axes=1, out_axes=1)(x),
+    ):
+        for a, b in zip(*(v if isinstance(v, tuple) else (v,) for v in (out, eager))):
+            assert a.shape == b.shape and a.dtype == b.dtype
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-15)
+    x32 = x.astype(np.float32)
+    out32 = fn(x32)
+    assert all(v.dtype == np.float32 for v in (out32 if isinstance(out32, tuple) else (out32,)))

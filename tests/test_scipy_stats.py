@@ -367,3 +367,43 @@ def test_sem_against_scipy(axis):
     np.testing.assert_allclose(np.asarray(stats.sem(fnp.asarray(_TIES), axis, keepdims=True)),
                                ss.sem(_TIES, axis, keepdims=True), rtol=1e-13)  # fmt: skip
     check_grads(lambda x: stats.sem(x, axis), (fnp.asarray(_RNG.normal(size=(2, 3, 4))),), order=2)
+
+
+def test_pareto_gennorm_distribution_functions_against_scipy():
+    x = np.r_[np.linspace(0.5, 30, 60), 1.0, 1.09, 1e6]
+    for fname in ("cdf", "logcdf", "sf", "logsf"):
+        actual = np.asarray(getattr(stats.pareto, fname)(x, 2.5, 0.1, 0.9))
+        with np.errstate(all="ignore"):
+            expected = getattr(ss.pareto, fname)(x, 2.5, 0.1, 0.9)
+        np.testing.assert_array_equal(np.isinf(actual), np.isinf(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-13, err_msg=fname)
+    # just above the support's edge SciPy's 1 - z^-b cancels; ours is -expm1(-b log z)
+    assert float(stats.pareto.cdf(1 + 1e-12, 2.0)) == pytest.approx(2e-12, rel=1e-10)
+    q = np.r_[_U, -0.1, 1.1]
+    with np.errstate(all="ignore"):
+        expected = ss.pareto.ppf(q, _POS[: q.size - 2].mean(), 0.5, 2.0)
+    actual = np.asarray(stats.pareto.ppf(q, _POS[: q.size - 2].mean(), 0.5, 2.0))
+    np.testing.assert_allclose(actual, expected, rtol=1e-13)
+    xg = np.r_[_X, -30.0, 30.0]
+    for beta in (0.7, 1.7, 2.0, 5.0):
+        np.testing.assert_allclose(np.asarray(stats.gennorm.cdf(xg, beta, 0.3, 2.0)),
+                                   ss.gennorm.cdf(xg, beta, 0.3, 2.0), rtol=1e-13, atol=1e-300)  # fmt: skip
+    check_grads(lambda v, b: stats.gennorm.cdf(v, b), (fnp.asarray([-1.0, 0.4, 2.0]), fnp.asarray([1.5, 2.0, 3.0])),
+                order=1, rtol=1e-4)  # fmt: skip
+    check_grads(
+        lambda v: stats.pareto.logcdf(v, 3.0), (fnp.asarray([1.5, 4.0]),), order=2, rtol=1e-4
+    )
+
+
+def test_poisson_entropy_against_scipy():
+    mu = np.r_[0.0, 1e-3, 0.5, 3.0, 17.5, 50.0, 299.0, 301.0, 2000.0]
+    np.testing.assert_allclose(np.asarray(stats.poisson.entropy(mu)), ss.poisson.entropy(mu),
+                               rtol=1e-11, atol=1e-16)  # fmt: skip
+    assert np.isnan(float(stats.poisson.entropy(-1.0)))
+    # d H / d mu by finite differences, on both sides of the series split
+    check_grads(stats.poisson.entropy, (fnp.asarray([0.7, 5.0, 320.0]),), order=1, rtol=1e-4)
+    jitted = funcgrad.jit(stats.poisson.entropy)
+    np.testing.assert_allclose(
+        np.asarray(jitted(mu)), np.asarray(stats.poisson.entropy(mu)), rtol=1e-15
+    )

@@ -125,10 +125,20 @@ spence_p = _special_primitive("spence", kernels.spence)
 # jax.scipy.special.hyp1f1's kernel: a series run per element until it converges
 hyp1f1_p = _special_primitive("hyp1f1", kernels.hyp1f1)
 
+# jax.scipy.special's erfcx, fresnel, sici and hyp2f1 (the pairs as one primitive per
+# output: each kernel evaluates one branch per element, so a pair costs two passes)
+erfcx_p = _special_primitive("erfcx", kernels.erfcx)
+fresnel_s_p = _special_primitive("fresnel_s", kernels.fresnel_s)
+fresnel_c_p = _special_primitive("fresnel_c", kernels.fresnel_c)
+sici_si_p = _special_primitive("sici_si", kernels.sici_si)
+sici_ci_p = _special_primitive("sici_ci", kernels.sici_ci)
+hyp2f1_p = _special_primitive("hyp2f1", kernels.hyp2f1)
+
 SPECIAL_PRIMITIVES = (erf_p, erfc_p, erf_inv_p, lgamma_p, digamma_p, polygamma_p, zeta_p,
                       igamma_p, igammac_p, igamma_grad_a_p, random_gamma_grad_p, betainc_p,
                       bessel_i0e_p, bessel_i1e_p, ndtri_p, exp1_p, expi_p, expn_p,
-                      spence_p, hyp1f1_p)  # fmt: skip
+                      spence_p, hyp1f1_p, erfcx_p, fresnel_s_p, fresnel_c_p, sici_si_p,
+                      sici_ci_p, hyp2f1_p)  # fmt: skip
 
 
 # --- derivatives ---------------------------------------------------------------------------
@@ -251,6 +261,43 @@ defjvp(spence_p, _spence_dx)
 defjvp(hyp1f1_p, _not_implemented("hyp1f1", "a"), _not_implemented("hyp1f1", "b"),
        lambda t, a, b, x, *, out: _mul(t, _mul(_div(a, b),
                                                hyp1f1_p.bind1(_add(a, 1.0), _add(b, 1.0), x))))  # fmt: skip
+
+# d erfcx / dx = 2 x erfcx(x) - 2 / sqrt(pi)
+defjvp(erfcx_p, lambda t, x, *, out: _mul(t, _sub(_mul(_mul(x, 2.0), out), _TWO_OVER_SQRT_PI)))
+
+
+def _half_pi_square(x):
+    return _mul(_mul(x, x), math.pi / 2)
+
+
+# d S / dx = sin(pi x^2 / 2), d C / dx = cos(pi x^2 / 2)
+defjvp(fresnel_s_p, lambda t, x, *, out: _mul(t, ew._sin(_half_pi_square(x))))
+defjvp(fresnel_c_p, lambda t, x, *, out: _mul(t, ew._cos(_half_pi_square(x))))
+
+
+def _si_dx(t, x, *, out):
+    # d Si / dx = sin(x) / x; near 0 its Taylor polynomial 1 - x^2/6 + x^4/120 - x^6/5040,
+    # so that every order of derivative stays right at 0
+    near = ew._lt(ew.abs_p.bind1(x), 1e-2)
+    safe = ew._select(near, _add(_mul(x, 0.0), 1.0), x)
+    far = _div(ew._sin(safe), safe)
+    x2 = _mul(x, x)
+    poly = _mul(x2, -1 / 5040)
+    for c in (1 / 120, -1 / 6):
+        poly = _mul(_add(poly, c), x2)
+    poly = _add(poly, 1.0)
+    return _mul(t, ew._select(near, poly, far))
+
+
+defjvp(sici_si_p, _si_dx)
+# d Ci / dx = cos(x) / x
+defjvp(sici_ci_p, lambda t, x, *, out: _mul(t, _div(ew._cos(x), x)))
+# d 2F1(a, b; c; z) / dz = a b / c 2F1(a + 1, b + 1; c + 1; z); none in a, b, c
+defjvp(hyp2f1_p, _not_implemented("hyp2f1", "a"), _not_implemented("hyp2f1", "b"),
+       _not_implemented("hyp2f1", "c"),
+       lambda t, a, b, c, z, *, out: _mul(t, _mul(_div(_mul(a, b), c),
+                                                  hyp2f1_p.bind1(_add(a, 1.0), _add(b, 1.0),
+                                                                 _add(c, 1.0), z))))  # fmt: skip
 
 defbroadcasting(*SPECIAL_PRIMITIVES)
 

@@ -28,22 +28,26 @@ __all__ = [
     "beta",
     "betainc",
     "betaln",
+    "comb",
     "digamma",
     "entr",
     "erf",
     "erfc",
+    "erfcx",
     "erfinv",
     "exp1",
     "expi",
     "expit",
     "expn",
     "factorial",
+    "fresnel",
     "gamma",
     "gammainc",
     "gammaincc",
     "gammaln",
     "gammasgn",
     "hyp1f1",
+    "hyp2f1",
     "i0",
     "i0e",
     "i1",
@@ -54,15 +58,21 @@ __all__ = [
     "loggamma",
     "logit",
     "logsumexp",
+    "lpmn",
+    "lpmn_values",
     "multigammaln",
     "ndtr",
     "ndtri",
+    "owens_t",
     "poch",
     "polygamma",
     "psi",
     "rel_entr",
+    "sici",
     "softmax",
     "spence",
+    "sph_harm",
+    "sph_harm_y",
     "xlog1py",
     "xlogy",
     "zeta",
@@ -760,3 +770,329 @@ def bessel_jn(z: Any, *, v: int, n_iter: int = 50) -> Any:
             norm = norm + 2 * value
     j0 = 1.0 / norm
     return fnp.stack([j0 * r for r in relative])
+
+
+def erfcx(x: Any) -> Any:
+    """The scaled complementary error function ``exp(x^2) erfc(x)``, accurate for large
+    ``x`` (where ``erfc`` underflows) and ``inf`` below about -26.6.
+
+    Differentiable: ``d erfcx / dx = 2 x erfcx(x) - 2 / sqrt(pi)``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> f"{float(special.erfcx(100.0)):.10e}"  # ~ 1 / (x sqrt(pi))
+        '5.6416137830e-03'
+    """
+    (x,) = _floats("erfcx", x)
+    return ls.erfcx_p.bind1(x)
+
+
+def fresnel(x: Any) -> tuple[Any, Any]:
+    """The Fresnel integrals ``(S(x), C(x))``, ``S = integral_0^x sin(pi t^2 / 2) dt`` and
+    ``C`` the same with cosine; the order of SciPy's (and JAX's) result.
+
+    Power series for ``|x| <= 1.5``, erfc's continued fraction (``C + iS`` is an erf of a
+    complex argument) above; both odd, ``+-1/2`` at ``+-inf``. Differentiable:
+    ``dS/dx = sin(pi x^2 / 2)``, ``dC/dx = cos(pi x^2 / 2)``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> s, c = special.fresnel(1.0)
+        >>> round(float(s), 12), round(float(c), 12)
+        (0.43825914739, 0.779893400377)
+    """
+    (x,) = _floats("fresnel", x)
+    return ls.fresnel_s_p.bind1(x), ls.fresnel_c_p.bind1(x)
+
+
+def sici(x: Any) -> tuple[Any, Any]:
+    """The sine and cosine integrals ``(Si(x), Ci(x))``: ``Si = integral_0^x sin t / t dt``,
+    ``Ci = gamma + log|x| + integral_0^|x| (cos t - 1) / t dt``.
+
+    For real ``x < 0``, as SciPy: ``Si`` is odd and ``Ci(x)`` is the real part
+    ``Ci(|x|)``; ``Ci(0) = -inf``. Power series for ``|x| <= 4``, the continued fraction
+    of ``E1(ix) = -Ci(x) + i (Si(x) - pi/2)`` above. Differentiable:
+    ``dSi/dx = sin(x) / x``, ``dCi/dx = cos(x) / x``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> si, ci = special.sici(1.0)
+        >>> round(float(si), 12), round(float(ci), 12)
+        (0.946083070367, 0.337403922901)
+    """
+    (x,) = _floats("sici", x)
+    return ls.sici_si_p.bind1(x), ls.sici_ci_p.bind1(x)
+
+
+def hyp2f1(a: Any, b: Any, c: Any, x: Any) -> Any:
+    """Gauss's hypergeometric function ``2F1(a, b; c; x) = sum_k (a)_k (b)_k / (c)_k x^k / k!``
+    for real operands and ``x <= 1``.
+
+    The series on ``[0, 0.9]``; the ``x -> 1 - x`` connection formula (DLMF 15.8.4) on
+    ``(0.9, 1)`` when ``c - a - b`` is not an integer (the slower series otherwise, which
+    loses accuracy within about 1e-3 of 1); Pfaff's transformation
+    ``(1 - x)^-a 2F1(a, c - b; c; x / (x - 1))`` for ``x < 0``; Gauss's sum at ``x = 1``
+    (inf where ``c - a - b <= 0``); a terminating series (``a`` or ``b`` a non-positive
+    integer) is summed as the polynomial it is, for any ``x``. Relative error below 1e-12
+    against mpmath for ``|a|, |b| <= 4``, ``0.3 <= c <= 8``, ``-30 <= x < 1``. NaN for
+    ``x > 1``, where the real-valued function does not exist (SciPy returns inf or a branch
+    value) unless the series terminates, and where ``c`` is a non-positive integer. Differentiable in ``x`` only, as JAX:
+    ``d/dx 2F1(a, b; c; x) = a b / c 2F1(a + 1, b + 1; c + 1; x)``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> round(float(special.hyp2f1(1.0, 1.0, 2.0, 0.5)), 12)  # -log(1 - x) / x
+        1.38629436112
+    """
+    a, b, c, x = _floats("hyp2f1", a, b, c, x)
+    return ls.hyp2f1_p.bind1(a, b, c, x)
+
+
+def comb(N: Any, k: Any, *, exact: bool = False, repetition: bool = False) -> Any:
+    """The number of combinations ``N! / (k! (N - k)!)`` for real ``N, k`` (SciPy's
+    ``comb`` with ``exact=False``): ``exp(gammaln(N + 1) - gammaln(k + 1) -
+    gammaln(N - k + 1))``, 0 unless ``0 <= k <= N``. ``repetition=True`` counts multisets,
+    ``comb(N + k - 1, k)``. Relative error about ``1e-16 * log(result)`` (the exponential of
+    a difference of log-gammas); ``exact=True`` needs Python integers and is not supported.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> special.comb(fnp.asarray([10.0, 10.0, 3.0]), fnp.asarray([3.0, 11.0, 2.0])).round(9).tolist()
+        [120.0, 0.0, 3.0]
+    """
+    if exact:
+        raise NotImplementedError(
+            "funcgrad.scipy.special.comb: exact=True is not supported (it needs Python "
+            "integers); use math.comb"
+        )
+    N, k = _floats("comb", N, k)
+    if repetition:
+        N = N + k - 1
+    inside = (k >= 0) & (k <= N) & (N >= 0)
+    safe_n = fnp.where(inside, N, 1.0)
+    safe_k = fnp.where(inside, k, 0.0)
+    lg = ls.lgamma_p.bind1
+    value = fnp.exp(lg(safe_n + 1) - lg(safe_k + 1) - lg(safe_n - safe_k + 1))
+    return fnp.where(inside, value, 0.0).astype(N.dtype)
+
+
+# Owen's T by Gauss-Legendre quadrature in u = x / a on [0, min(1, 12 / |h a|)]: beyond
+# |h a u| = 12 the integrand is below e^-72 of its value at 0, and the cut keeps the nodes
+# on the Gaussian peak however large h is.
+_OWENS_NODES, _OWENS_WEIGHTS = np.polynomial.legendre.leggauss(48)
+_OWENS_CUT = 12.0
+
+
+def _owens_t_small_a(h, a):
+    """``T(h, a)`` for ``0 <= a <= 1`` (``h`` of any sign: T is even in h)."""
+    prod = fnp.abs(h * a)
+    big = prod > _OWENS_CUT
+    upper = fnp.where(big, _OWENS_CUT / fnp.where(big, prod, 1.0), 1.0)
+    u = (fnp.asarray(_OWENS_NODES + 1.0, h.dtype) / 2) * upper[..., None]
+    ax2 = (a[..., None] * u) ** 2
+    integrand = fnp.exp(-0.5 * h[..., None] ** 2 * (1 + ax2)) / (1 + ax2)
+    weights = fnp.asarray(_OWENS_WEIGHTS / 2, h.dtype)
+    return a * upper * fnp.sum(integrand * weights, axis=-1) / (2 * math.pi)
+
+
+def owens_t(h: Any, a: Any) -> Any:
+    """Owen's T function ``T(h, a) = 1/(2 pi) integral_0^a exp(-h^2 (1 + x^2) / 2) / (1 + x^2) dx``.
+
+    Even in ``h``, odd in ``a``. Gauss-Legendre quadrature (48 nodes, on the part of the
+    interval where the integrand is not negligible) for ``|a| <= 1``, and for ``|a| > 1``
+    Owen's identity ``T(h, a) = (ndtr(h) Q(a h) + ndtr(a h) Q(h)) / 2 - T(a h, 1/a)``
+    (``h >= 0``, ``Q = 1 - ndtr`` taken from erfc, so nothing cancels). Relative error
+    below 1e-13 against SciPy for ``|h| <= 30``, ``|a| <= 100`` (away from underflow).
+    A composition of array operations, so differentiable to any order in both arguments.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> round(float(special.owens_t(0.0, 1.0)), 12)  # atan(a) / (2 pi)
+        0.125
+    """
+    h, a = _floats("owens_t", h, a)
+    sign = fnp.sign(a)
+    h, a = fnp.abs(h), fnp.abs(a)
+    small = a <= 1
+    a_small = fnp.where(small, a, 0.0)
+    a_big = fnp.where(small, 2.0, a)
+    inner = _owens_t_small_a(h, a_small)
+    ah = a_big * h
+    upper_h, upper_ah = ndtr(-h), ndtr(-ah)  # Q(h), Q(ah) without cancellation
+    outer = 0.5 * (ndtr(h) * upper_ah + ndtr(ah) * upper_h) - _owens_t_small_a(ah, 1 / a_big)
+    return sign * fnp.where(small, inner, outer)
+
+
+def _legendre_table(m: int, n: int, z, normalized: bool):
+    """``P_l^j(z)`` for ``j <= m``, ``l <= n`` as a nested list ``[j][l]`` (zeros for
+    ``l < j``), with the Condon-Shortley phase ``(-1)^j``, by the three-term recurrence in
+    ``l`` from ``P_j^j = (-1)^j (2j - 1)!! (1 - z^2)^(j/2)``; ``normalized`` multiplies
+    by ``sqrt((2l + 1) (l - j)! / (4 pi (l + j)!))`` (the spherical-harmonic factor)."""
+    zero = fnp.zeros_like(z)
+    root = fnp.sqrt(fnp.maximum(1 - z * z, 0.0))
+    table, diagonal = [], fnp.ones_like(z)
+    for j in range(m + 1):
+        if j:
+            diagonal = -(2 * j - 1) * root * diagonal
+        row = [zero] * min(j, n + 1)
+        if j <= n:
+            row.append(diagonal)
+        if j + 1 <= n:
+            row.append((2 * j + 1) * z * diagonal)
+        for l in range(j + 2, n + 1):
+            row.append(((2 * l - 1) * z * row[l - 1] - (l + j - 1) * row[l - 2]) / (l - j))
+        table.append(row)
+    if normalized:
+        for j in range(m + 1):
+            for l in range(j, n + 1):
+                factor = math.exp(0.5 * (math.log((2 * l + 1) / (4 * math.pi))
+                                         + math.lgamma(l - j + 1) - math.lgamma(l + j + 1)))  # fmt: skip
+                table[j][l] = factor * table[j][l]
+    return table
+
+
+def _lpmn_args(fname: str, m: Any, n: Any, z: Any):
+    for name, v in (("m", m), ("n", n)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+            raise ValueError(
+                f"funcgrad.scipy.special.{fname}: {name} must be a non-negative Python int "
+                f"(it fixes the output shape), got {v!r}"
+            )
+    (z,) = _floats(fname, z)
+    if z.ndim != 1:
+        raise ValueError(
+            f"funcgrad.scipy.special.{fname}: z must be a 1-d array (as JAX), got shape "
+            f"{z.shape}; use z.ravel() and reshape the result"
+        )
+    return int(m), int(n), z
+
+
+def lpmn_values(m: int, n: int, z: Any, is_normalized: bool) -> Any:
+    """The associated Legendre functions ``P_l^j(z)`` for ``j <= m``, ``l <= n``, shape
+    ``(m + 1, n + 1, len(z))`` (``[j, l]``; zero where ``l < j``), with the Condon-Shortley
+    phase (as SciPy's ``lpmn``). ``is_normalized=True`` multiplies by
+    ``sqrt((2l + 1) (l - j)! / (4 pi (l + j)!))``, so that ``Y_l^j = P e^(i j phi)`` are the
+    orthonormal spherical harmonics. ``z`` is a 1-d array in ``[-1, 1]``; ``m`` and ``n``
+    are static. Unlike JAX, ``m != n`` is allowed. Unnormalized values grow like
+    ``(2m - 1)!!`` and overflow float64 for ``m`` above about 150.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> special.lpmn_values(1, 2, fnp.asarray([0.5]), False)[:, :, 0].round(6).tolist()
+        [[1.0, 0.5, -0.125], [0.0, -0.866025, -1.299038]]
+    """
+    m, n, z = _lpmn_args("lpmn_values", m, n, z)
+    table = _legendre_table(m, n, z, bool(is_normalized))
+    return fnp.stack([fnp.stack(row) for row in table])
+
+
+def lpmn(m: int, n: int, z: Any) -> tuple[Any, Any]:
+    """The associated Legendre functions and their derivatives in ``z``:
+    ``(p_vals, p_derivs)``, each of shape ``(m + 1, n + 1, len(z))`` (``[j, l]`` holds
+    ``P_l^j``; see :func:`lpmn_values`), as JAX's ``lpmn``.
+
+    Derivatives from ``(z^2 - 1) P_l^j' = l z P_l^j - (l + j) P_(l-1)^j``; at ``z = +-1``
+    their limits: ``l (l + 1) / 2 (+-1)^(l + 1)`` for ``j = 0``, infinite for ``j = 1``
+    (``+inf`` at 1, ``(-1)^l inf`` at -1), ``-(l - 1) l (l + 1) (l + 2) / 4 (+-1)^(l + 1)``
+    for ``j = 2`` and 0 for ``j >= 3``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> vals, derivs = special.lpmn(1, 1, fnp.asarray([0.5]))
+        >>> derivs[:, :, 0].round(6).tolist()
+        [[0.0, 1.0], [0.0, 0.57735]]
+    """
+    m, n, z = _lpmn_args("lpmn", m, n, z)
+    table = _legendre_table(m, n, z, False)
+    edge = fnp.abs(z) == 1
+    safe = fnp.where(edge, 0.0, z)
+    zero = fnp.zeros_like(z)
+    sign = fnp.where(z > 0, 1.0, -1.0).astype(z.dtype)
+    derivs = []
+    for j in range(m + 1):
+        row = []
+        for l in range(n + 1):
+            if l < j or l == 0:
+                row.append(zero)
+                continue
+            previous = table[j][l - 1] if l - 1 >= j else zero
+            inner = (l * safe * fnp.where(edge, 0.0, table[j][l]) - (l + j) *
+                     fnp.where(edge, 0.0, previous)) / (safe * safe - 1)  # fmt: skip
+            if j == 0:
+                limit = l * (l + 1) / 2 * sign ** (l + 1)
+            elif j == 1:
+                limit = np.inf * fnp.where(z > 0, 1.0, (-1.0) ** l)
+            elif j == 2:  # (1 - z^2) P_l'' has slope -2z P_l''(z), P_l''(+-1) = (+-1)^l (l-1)_4 / 8
+                limit = -(l - 1) * l * (l + 1) * (l + 2) / 4 * sign ** (l + 1)
+            else:
+                limit = zero
+            row.append(fnp.where(edge, limit, inner))
+        derivs.append(fnp.stack(row))
+    vals = fnp.stack([fnp.stack(row) for row in table])
+    return vals, fnp.stack(derivs)
+
+
+def sph_harm_y(n: Any, m: Any, theta: Any, phi: Any, diff_n: int = 0,
+               n_max: int | None = None) -> Any:  # fmt: skip
+    """The orthonormal spherical harmonics ``Y_n^m(theta, phi)`` of degree ``n`` and order
+    ``m`` (``|m| <= n``, 0 otherwise), with ``theta`` the polar and ``phi`` the azimuthal
+    angle (SciPy >= 1.15's ``sph_harm_y`` convention): ``Y_n^m = N P_n^m(cos theta)
+    e^(i m phi)`` with the Condon-Shortley phase and ``Y_n^-m = (-1)^m conj(Y_n^m)``.
+
+    ``n`` and ``m`` are integer arrays broadcast with the angles; the Legendre table is
+    built up to the static degree ``n_max`` (by default ``max(n)``, which needs a concrete
+    ``n``: pass ``n_max`` under jit). Complex result (complex128 for float64 angles).
+    ``diff_n`` must be 0 (as JAX); use ``funcgrad.grad`` for derivatives in the angles.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> y = special.sph_harm_y(fnp.asarray([1]), fnp.asarray([0]), fnp.asarray([0.0]), fnp.asarray([0.0]))
+        >>> round(float(y.real[0]), 12)  # sqrt(3 / (4 pi))
+        0.488602511903
+    """
+    if diff_n != 0:
+        raise NotImplementedError(
+            "funcgrad.scipy.special.sph_harm_y: diff_n must be 0 (as JAX); differentiate "
+            "with funcgrad.grad / jacfwd instead"
+        )
+    n, m = fnp.asarray(n), fnp.asarray(m)
+    theta, phi = _floats("sph_harm_y", theta, phi)
+    if n_max is None:
+        try:
+            n_max = int(np.max(np.asarray(n))) if n.size else 0
+        except TypeError:  # a tracer (funcgrad's ConcretizationError is a TypeError)
+            raise TypeError(
+                "funcgrad.scipy.special.sph_harm_y: n is traced, so the table size is "
+                "unknown; pass n_max (a Python int) as a static argument"
+            ) from None
+    n_max = max(int(n_max), 0)
+    shape = np.broadcast_shapes(n.shape, m.shape, theta.shape)
+    shape = np.broadcast_shapes(shape, phi.shape)
+    n, m, theta, phi = (fnp.broadcast_to(v, shape).ravel() for v in (n, m, theta, phi))
+    table = _legendre_table(n_max, n_max, fnp.cos(theta), True)
+    stacked = fnp.stack([fnp.stack(row) for row in table])  # (n_max + 1, n_max + 1, N)
+    abs_m = fnp.abs(m)
+    valid = (abs_m <= n) & (n >= 0) & (n <= n_max)
+    j = fnp.clip(abs_m, 0, n_max).astype(np.int32)
+    l = fnp.clip(n, 0, n_max).astype(np.int32)
+    p = stacked[j, l, fnp.arange(theta.shape[0])]
+    # Y_n^-|m| = (-1)^m conj(Y_n^|m|): the real factor below times e^(i m phi)
+    parity = fnp.where((m < 0) & (fnp.remainder(abs_m, 2) == 1), -1.0, 1.0)
+    p = fnp.where(valid, p * parity, 0.0)
+    angle = m.astype(phi.dtype) * phi
+    y = p * fnp.cos(angle) + 1j * (p * fnp.sin(angle))
+    return y.reshape(shape)
+
+
+def sph_harm(m: Any, n: Any, theta: Any, phi: Any, n_max: int | None = None) -> Any:
+    """The spherical harmonics in SciPy's older ``sph_harm`` convention (as JAX's): order
+    ``m`` first, ``theta`` the azimuthal and ``phi`` the polar angle;
+    ``sph_harm(m, n, theta, phi) = sph_harm_y(n, m, phi, theta)``.
+
+    Examples:
+        >>> from funcgrad.scipy import special
+        >>> y = special.sph_harm(fnp.asarray([0]), fnp.asarray([1]), fnp.asarray([0.0]), fnp.asarray([0.0]))
+        >>> round(float(y.real[0]), 12)
+        0.488602511903
+    """
+    return sph_harm_y(n, m, phi, theta, n_max=n_max)

@@ -478,6 +478,40 @@ def _pareto_logpdf(x, b, loc=0.0, scale=1.0):
     return _nan_if_bad_scale(fnp.where(inside, value, -np.inf), scale)
 
 
+def _pareto_logsf(x, b, loc=0.0, scale=1.0):
+    """``-b log z`` for ``z >= 1``, 0 below (the survival function is ``z^-b``)."""
+    x, b, loc, scale = _f(x, b, loc, scale)
+    z = (x - loc) / scale
+    safe = fnp.where(z >= 1, z, 1.0)
+    return _nan_if_bad_scale(fnp.where(z >= 1, -b * fnp.log(safe), 0.0), scale)
+
+
+def _pareto_sf(x, b, loc=0.0, scale=1.0):
+    return fnp.exp(_pareto_logsf(x, b, loc, scale))
+
+
+def _pareto_cdf(x, b, loc=0.0, scale=1.0):
+    # -expm1(log sf): no cancellation just above z = 1, where the cdf is tiny
+    return -fnp.expm1(_pareto_logsf(x, b, loc, scale))
+
+
+def _pareto_logcdf(x, b, loc=0.0, scale=1.0):
+    """``log(1 - z^-b)`` from ``s = log sf``: ``log(-expm1(s))`` near the edge and
+    ``log1p(-exp(s))`` in the tail (the two halves of a stable log(1 - e^s)); -inf below 1."""
+    log_sf = _pareto_logsf(x, b, loc, scale)
+    edge = log_sf > -math.log(2)
+    near = fnp.log(-fnp.expm1(fnp.where(edge, log_sf, -1.0)))
+    tail = fnp.log1p(-fnp.exp(fnp.where(edge, -1.0, log_sf)))
+    return fnp.where(edge, near, tail)
+
+
+def _pareto_ppf(q, b, loc=0.0, scale=1.0):
+    """``loc + scale (1 - q)^(-1/b)``; NaN outside ``[0, 1]``."""
+    q, b, loc, scale = _f(q, b, loc, scale)
+    value = loc + scale * fnp.exp(-fnp.log1p(-q) / b)
+    return _nan_if_bad_scale(fnp.where((q >= 0) & (q <= 1), value, np.nan), scale)
+
+
 pareto = _Distribution(
     "pareto",
     """The Pareto distribution with shape ``b``.
@@ -487,7 +521,8 @@ pareto = _Distribution(
         >>> round(float(stats.pareto.logpdf(2.0, 3.0)), 10)
         -1.6739764336
     """,
-    logpdf=_pareto_logpdf, pdf=_from_logpdf(_pareto_logpdf),
+    logpdf=_pareto_logpdf, pdf=_from_logpdf(_pareto_logpdf), cdf=_pareto_cdf,
+    logcdf=_pareto_logcdf, sf=_pareto_sf, logsf=_pareto_logsf, ppf=_pareto_ppf,
 )  # fmt: skip
 
 
@@ -501,6 +536,16 @@ def _gennorm_logpdf(x, beta_, loc=0.0, scale=1.0):
     return _nan_if_bad_scale(value, scale)
 
 
+def _gennorm_cdf(x, beta_, loc=0.0, scale=1.0):
+    """``1/2 + sign(z)/2 P(1/beta, |z|^beta)``, taken as ``Q(1/beta, |z|^beta) / 2`` for
+    ``z < 0`` so that the lower tail keeps its relative accuracy."""
+    x, beta_, loc, scale = _f(x, beta_, loc, scale)
+    z = (x - loc) / scale
+    power = fnp.abs(z) ** beta_
+    half_tail = 0.5 * sp.gammaincc(1 / beta_, power)
+    return _nan_if_bad_scale(fnp.where(z < 0, half_tail, 1.0 - half_tail), scale)
+
+
 gennorm = _Distribution(
     "gennorm",
     """The generalized normal distribution with shape ``beta`` (2: normal with variance 1/2).
@@ -511,6 +556,7 @@ gennorm = _Distribution(
         -1.1931471806
     """,
     logpdf=_gennorm_logpdf, pdf=_from_logpdf(_gennorm_logpdf),
+    cdf=_gennorm_cdf,
 )  # fmt: skip
 
 
@@ -537,6 +583,33 @@ def _poisson_cdf(k, mu, loc=0.0):
     return fnp.where(k >= 0, sp.gammaincc(fnp.maximum(k, 0.0) + 1, mu), 0.0)
 
 
+# Poisson entropy: the sum -sum_k pmf log pmf over k < 500 for mu < 300 (the terms beyond
+# lie more than 11 standard deviations out), and the asymptotic series
+# log(2 pi e mu) / 2 - 1/(12 mu) - 1/(24 mu^2) - 19/(360 mu^3) above, whose next term is
+# below 1e-11.
+_POISSON_ENTROPY_TERMS = 500
+_POISSON_ENTROPY_SPLIT = 300.0
+
+
+def _poisson_entropy(mu, loc=0.0):
+    """The entropy ``-sum_k pmf(k) log pmf(k)`` (``loc`` only shifts the support)."""
+    del loc
+    (mu,) = _f(mu)
+    small = mu < _POISSON_ENTROPY_SPLIT
+    mu_small = fnp.where(small, mu, 1.0)
+    mu_big = fnp.where(small, _POISSON_ENTROPY_SPLIT, mu)
+    k = fnp.arange(_POISSON_ENTROPY_TERMS, dtype=mu.dtype)
+    m = mu_small[..., None]
+    logpmf = sp.xlogy(k, m) - m - sp.gammaln(k + 1)
+    exact = -fnp.sum(fnp.exp(logpmf) * logpmf, axis=-1)
+    r = 1 / mu_big
+    series = 0.5 * fnp.log(2 * math.pi * math.e * mu_big) - r * (
+        1 / 12 + r * (1 / 24 + r * 19 / 360)
+    )
+    value = fnp.where(small, exact, series)
+    return fnp.where(mu > 0, value, fnp.where(mu == 0, 0.0, np.nan)).astype(mu.dtype)
+
+
 poisson = _Distribution(
     "poisson",
     """The Poisson distribution with mean ``mu``.
@@ -547,6 +620,7 @@ poisson = _Distribution(
         0.2240418077
     """,
     logpmf=_poisson_logpmf, pmf=_from_logpdf(_poisson_logpmf), cdf=_poisson_cdf,
+    entropy=_poisson_entropy,
 )  # fmt: skip
 
 
