@@ -23,3 +23,10 @@ def test_readme_example_runs(heading, tmp_path, monkeypatch, capsys):
     if heading == "## A tour":
         assert float(capsys.readouterr().out.strip().splitlines()[-1]) > 0.9
         assert (tmp_path / "model.safetensors").exists()
+
+
+def test_readme_gradient_test_runs_and_passes():
+    namespace: dict = {}
+    block = _python_block("## Testing your gradients")
+    exec(compile(block, "README testing section", "exec"), namespace)
+    namespace["test_loss_gradients"]()
