@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -251,6 +252,58 @@ def test_products_that_contract_nothing_become_fused_multiplies(dtype):
     assert loops == 0
     assert_same(got[0], s[:, :, None] * s[:, None, :], exact=True)
     assert_same(got[0], numpy_tier[0], exact=True)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_updates_by_a_product_are_one_gemm_into_the_donated_buffer(dtype):
+    # p - a.T @ b, q + a.T @ a: one BLAS gemm with beta=1 (p's buffer when it
+    # is donated); the product's sums as NumPy's matmul makes them, then one addition
+    # per element, as NumPy's subtract/add: checked against NumPy written directly
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((6, 12)).astype(dtype)
+    b = rng.standard_normal((6, 10)).astype(dtype)
+    p = rng.standard_normal((12, 10)).astype(dtype)
+    q = rng.standard_normal((12, 12)).astype(dtype)
+
+    def steps(p, q, a, b):  # (a fused tier runs only with a loop: the relu)
+        relu = fnp.maximum(p * 2.0, 0.0)
+        return p - a.T @ b, q + a.T @ a, (b.T @ a).T + p, relu  # (the 3rd: either order)
+
+    expected = [p - a.T @ b, q + a.T @ a, (b.T @ a).T + p, np.maximum(p * 2, 0)]
+    for donate in ((), (0, 1)):
+        with fusion("always"):
+            f = funcgrad.jit(steps, donate_argnums=donate)
+            args = [fnp.asarray(x.copy()) for x in (p, q, a, b)]
+            text = f.lower(*args).as_text(tier="fused")
+            got = [np.asarray(x) for x in f(*args)]
+        # the first two (the third is a transpose of a product: a loop adds it)
+        assert len(re.findall(r"= _gemm_update\d+\(", text)) == 2, text
+        for g, e in zip(got, expected):
+            assert_same(g, e, exact=False, rtol=1e-12 if dtype == np.float64 else 1e-6)
+        with fusion("off"):
+            numpy_tier = [
+                np.asarray(x) for x in funcgrad.jit(steps)(*map(fnp.asarray, (p, q, a, b)))
+            ]
+        for g, e in zip(got, numpy_tier):
+            assert_same(g, e, exact=False, rtol=1e-12 if dtype == np.float64 else 1e-6)
+    # the helper itself, for every layout and an output overlapping an operand
+    for out_kind in ("p", "new", "none", "fortran", "overlap"):
+        for at in (a.T, np.asfortranarray(a.T), a.T[:, ::1].copy()[:, :]):
+            pp = p.copy()
+            out = {"p": pp, "new": np.empty_like(p), "none": None,
+                   "fortran": np.empty_like(p, order="F"), "overlap": None}[out_kind]  # fmt: skip
+            left = at
+            if out_kind == "overlap":  # out is the left operand's own buffer
+                left = q.copy()
+                r = fusion_cpu.gemm_update(q, left, q, left, 1.0)
+                assert r is left
+                np.testing.assert_allclose(r, q + q @ q, rtol=1e-5)
+                continue
+            r = fusion_cpu.gemm_update(pp, left, b, out, -1.0)
+            np.testing.assert_allclose(r, p - a.T @ b, rtol=1e-5, atol=1e-6)
+            assert out is None or r is out
+    np.testing.assert_array_equal(p, p.copy())  # (never written: the copies were)
 
 
 @needs_numba

@@ -175,6 +175,8 @@ def _is_ufunc_kernel(backend: Any, name: str) -> bool:
 def _takes_out(backend: Any, prim: Primitive) -> bool:
     """Whether the emitted kernel of ``prim`` may be given ``out=`` (a reused or pool
     buffer)."""
+    if prim is fusion_cpu.gemm_update_p:
+        return True
     name = _UFUNC_OF.get(prim)
     return name is not None and name not in _NO_OUT and _is_ufunc_kernel(backend, name)
 
@@ -364,6 +366,14 @@ def _outer_product(w, lhs, rhs, lb, rb, args, out=None):
     return f"{w.xp_fn('multiply')}({a}, {b}{into})"
 
 
+def _gemm_update_emit(w, eqn, args, out):
+    # p +/- a @ b as one BLAS gemm (beta=1) writing into out (p's buffer when it dies here)
+    (contracting, _), alpha = eqn.params["dimension_numbers"], eqn.params["alpha"]
+    operands = _MATMUL_2D[tuple(map(tuple, contracting))].format(a=args[1], b=args[2])
+    fn = w.glob(fusion_cpu.gemm_update, "gemm_update")
+    return f"{fn}({args[0]}, {operands}, {out if out is not None else 'None'}, {alpha!r})"
+
+
 def _select_emit(w, eqn, args, out):
     _, a, b = eqn.inputs
     # Weak Python scalar branches need the impl's dtype handling.
@@ -391,9 +401,10 @@ _emitters[reductions.reduce_sum_p] = _reducer_emit("sum", "add", True)
 _emitters[reductions.reduce_max_p] = _reducer_emit("max", "maximum", False)
 _emitters[reductions.reduce_min_p] = _reducer_emit("min", "minimum", False)
 _emitters[linalg.dot_general_p] = _dot_general_emit
+_emitters[fusion_cpu.gemm_update_p] = _gemm_update_emit
 _emitters[elementwise.select_p] = _select_emit
 _emitters[indexing.gather_p] = _gather_emit
-_fresh.update({structural.convert_element_type_p, elementwise.select_p,
+_fresh.update({structural.convert_element_type_p, elementwise.select_p, fusion_cpu.gemm_update_p,
                reductions.reduce_sum_p, reductions.reduce_max_p, reductions.reduce_min_p})  # fmt: skip
 
 
