@@ -133,9 +133,7 @@ def noisy_sgd(
         >>> opt.update(fnp.ones(2), opt.init(fnp.zeros(2)))[0].tolist()
         [-0.1, -0.1]
     """
-    return base.chain(
-        adding.add_noise(eta, gamma, key, seed=seed), _lr("noisy_sgd", learning_rate)
-    )
+    return base.chain(adding.add_noise(eta, gamma, key, seed=seed), _lr("noisy_sgd", learning_rate))
 
 
 def sign_sgd(learning_rate: ScalarOrSchedule) -> base.GradientTransformationExtraArgs:

@@ -124,7 +124,7 @@ def reduce_on_plateau(
                 in_cooldown,
                 state.cooldown_count - fnp.asarray(1, i32),
                 fnp.where(hit, fnp.asarray(cooldown, i32), fnp.zeros((), i32)),
-            ),  # fmt: skip
+            ),
             count=fnp.zeros((), i32),
             avg_value=fnp.zeros(()),
         )

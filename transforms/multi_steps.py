@@ -248,7 +248,7 @@ class MultiSteps:
                 ),
                 acc,
                 state.acc_grads,
-            ),  # fmt: skip
+            ),
             skip_state=skip_state,
         )
         return new_updates, new_state

@@ -184,6 +184,12 @@ def piecewise_constant_schedule(
     return schedule
 
 
+def _check_positive(fn_name: str, arg_name: str, value: Any) -> None:
+    """A number of steps must be > 0 (NaN included): else a ValueError naming the argument."""
+    if not value > 0:
+        raise ValueError(f"{fn_name}: {arg_name} must be positive; got {arg_name}={value}.")
+
+
 def _linear_interpolate(start, end, pct):
     return start + (end - start) * pct
 
@@ -347,10 +353,7 @@ def cosine_decay_schedule(
         >>> [round(float(sched(t)), 4) for t in (0, 5, 10, 20)]
         [1.0, 0.55, 0.1, 0.1]
     """
-    if not decay_steps > 0:
-        raise ValueError(
-            f"cosine_decay_schedule: decay_steps must be positive; got decay_steps={decay_steps}."
-        )
+    _check_positive("cosine_decay_schedule", "decay_steps", decay_steps)
 
     def schedule(count):
         t = fnp.minimum(fnp.asarray(count), decay_steps)
@@ -549,11 +552,7 @@ def linear_onecycle_schedule(
         >>> [round(float(sched(t)), 4) for t in (0, 30, 85, 100)]
         [0.04, 1.0, 0.04, 0.0]
     """
-    if transition_steps <= 0:
-        raise ValueError(
-            "linear_onecycle_schedule: transition_steps must be positive; got "
-            f"transition_steps={transition_steps}."
-        )
+    _check_positive("linear_onecycle_schedule", "transition_steps", transition_steps)
     return piecewise_interpolate_schedule(
         "linear",
         peak_value / div_factor,
@@ -600,11 +599,7 @@ def cosine_onecycle_schedule(
         >>> [round(float(sched(t)), 4) for t in (0, 15, 30, 100)]
         [0.04, 0.52, 1.0, 0.0]
     """
-    if transition_steps <= 0:
-        raise ValueError(
-            "cosine_onecycle_schedule: transition_steps must be positive; got "
-            f"transition_steps={transition_steps}."
-        )
+    _check_positive("cosine_onecycle_schedule", "transition_steps", transition_steps)
     return piecewise_interpolate_schedule(
         "cosine",
         peak_value / div_factor,

@@ -201,6 +201,20 @@ def scale_by_sign() -> base.GradientTransformation:
     return base.GradientTransformation(_init_empty, update_fn)
 
 
+def _scale_by_param_block(fn_name: str, block_size, min_scale: float):
+    """Multiply each leaf's update by ``block_size(param leaf, min_scale)`` (a scalar)."""
+
+    def update_fn(updates, state, params=None):
+        return tree_utils.tree_map_params(
+            f"{fn_name}.update",
+            lambda u, p: u * fnp.asarray(block_size(p, min_scale), dtype=u.dtype),
+            updates,
+            params,
+        ), state
+
+    return base.GradientTransformation(_init_empty, update_fn)
+
+
 def scale_by_param_block_norm(min_scale: float = 1e-3) -> base.GradientTransformation:
     """Multiply each leaf's update by ``max(||param leaf||_2, min_scale)``.
 
@@ -213,15 +227,7 @@ def scale_by_param_block_norm(min_scale: float = 1e-3) -> base.GradientTransform
         [5.0, 5.0]
     """
 
-    def update_fn(updates, state, params=None):
-        return tree_utils.tree_map_params(
-            "scale_by_param_block_norm.update",
-            lambda u, p: u * fnp.asarray(numerics.safe_norm(p, min_scale), dtype=u.dtype),
-            updates,
-            params,
-        ), state
-
-    return base.GradientTransformation(_init_empty, update_fn)
+    return _scale_by_param_block("scale_by_param_block_norm", numerics.safe_norm, min_scale)
 
 
 def scale_by_param_block_rms(min_scale: float = 1e-3) -> base.GradientTransformation:
@@ -236,17 +242,9 @@ def scale_by_param_block_rms(min_scale: float = 1e-3) -> base.GradientTransforma
         [5.0, 5.0]
     """
 
-    def update_fn(updates, state, params=None):
-        return tree_utils.tree_map_params(
-            "scale_by_param_block_rms.update",
-            lambda u, p: (
-                u * fnp.asarray(numerics.safe_root_mean_squares(p, min_scale), dtype=u.dtype)
-            ),
-            updates,
-            params,
-        ), state
-
-    return base.GradientTransformation(_init_empty, update_fn)
+    return _scale_by_param_block(
+        "scale_by_param_block_rms", numerics.safe_root_mean_squares, min_scale
+    )
 
 
 def scale_by_trust_ratio(
@@ -550,8 +548,33 @@ def _check_betas(fn_name, **betas):
         check_decay(fn_name, name, value)
 
 
-def _nesterov_mu_hat(mu, updates, b1, count_inc):
-    """Nesterov's look-ahead first moment (Dozat 2016), bias-corrected term by term."""
+def _init_moments(state_cls, mu_dtype=None):
+    """The ``init`` of a ``(count, mu, nu)`` state: count 0, both moments zero."""
+
+    def init_fn(params):
+        return state_cls(
+            count=_zero_count(),
+            mu=tree_utils.tree_zeros_like(params, dtype=mu_dtype),
+            nu=tree_utils.tree_zeros_like(params),
+        )
+
+    return init_fn
+
+
+def _adam_moments(fn_name, updates, state, b1, b2):
+    """Adam's step: the incremented count and both moving moments (``m_k``, ``v_k``)."""
+    _check(fn_name, updates, state.mu, "state.mu")
+    count_inc = tree_utils.safe_int32_increment(state.count)
+    mu = tree_utils.tree_update_moment(updates, state.mu, b1, 1)
+    nu = tree_utils.tree_update_moment_per_elem_norm(updates, state.nu, b2, 2)
+    return count_inc, mu, nu
+
+
+def _mu_hat(mu, updates, b1, count_inc, nesterov):
+    """The bias-corrected first moment, or with ``nesterov`` Nesterov's look-ahead one
+    (Dozat 2016), bias-corrected term by term."""
+    if not nesterov:
+        return tree_utils.tree_bias_correction(mu, b1, count_inc)
     next_mu = tree_utils.tree_bias_correction(mu, b1, tree_utils.safe_int32_increment(count_inc))
     grad = tree_utils.tree_bias_correction(updates, b1, count_inc)
     return tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, next_mu, grad)
@@ -604,23 +627,12 @@ def scale_by_adam(
     check_nonnegative("scale_by_adam", "eps", eps)
     check_nonnegative("scale_by_adam", "eps_root", eps_root)
 
-    def init_fn(params):
-        return ScaleByAdamState(
-            count=_zero_count(),
-            mu=tree_utils.tree_zeros_like(params, dtype=mu_dtype),
-            nu=tree_utils.tree_zeros_like(params),
-        )
+    init_fn = _init_moments(ScaleByAdamState, mu_dtype)
 
     def update_fn(updates, state, params=None):
         del params
-        _check("scale_by_adam", updates, state.mu, "state.mu")
-        count_inc = tree_utils.safe_int32_increment(state.count)
-        mu = tree_utils.tree_update_moment(updates, state.mu, b1, 1)
-        nu = tree_utils.tree_update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        if nesterov:
-            mu_hat = _nesterov_mu_hat(mu, updates, b1, count_inc)
-        else:
-            mu_hat = tree_utils.tree_bias_correction(mu, b1, count_inc)
+        count_inc, mu, nu = _adam_moments("scale_by_adam", updates, state, b1, b2)
+        mu_hat = _mu_hat(mu, updates, b1, count_inc, nesterov)
         nu_hat = tree_utils.tree_bias_correction(nu, b2, count_inc)
         if isinstance(eps_root, (int, float)) and eps_root == 0:
             # sqrt(v + 0.0) == sqrt(v) for v >= 0: skip one pass over every leaf.
@@ -686,10 +698,7 @@ def scale_by_amsgrad(
 
     def update_fn(updates, state, params=None):
         del params
-        _check("scale_by_amsgrad", updates, state.mu, "state.mu")
-        count_inc = tree_utils.safe_int32_increment(state.count)
-        mu = tree_utils.tree_update_moment(updates, state.mu, b1, 1)
-        nu = tree_utils.tree_update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc, mu, nu = _adam_moments("scale_by_amsgrad", updates, state, b1, b2)
         mu_hat = tree_utils.tree_bias_correction(mu, b1, count_inc) if bias_correction_mu else mu
         nu_hat = tree_utils.tree_bias_correction(nu, b2, count_inc) if bias_correction_nu else nu
         nu_max = tree_util.tree_map(fnp.maximum, state.nu_max, nu_hat)
@@ -725,12 +734,7 @@ def scale_by_adamax(
     """
     _check_betas("scale_by_adamax", b1=b1, b2=b2)
 
-    def init_fn(params):
-        return ScaleByAdamState(
-            count=_zero_count(),
-            mu=tree_utils.tree_zeros_like(params),
-            nu=tree_utils.tree_zeros_like(params),
-        )
+    init_fn = _init_moments(ScaleByAdamState)
 
     def update_fn(updates, state, params=None):
         del params
@@ -778,25 +782,14 @@ def scale_by_radam(
     _check_betas("scale_by_radam", b1=b1, b2=b2)
     ro_inf = 2.0 / (1.0 - b2) - 1.0
 
-    def init_fn(params):
-        return ScaleByAdamState(
-            count=_zero_count(),
-            mu=tree_utils.tree_zeros_like(params),
-            nu=tree_utils.tree_zeros_like(params),
-        )
+    init_fn = _init_moments(ScaleByAdamState)
 
     def update_fn(updates, state, params=None):
         del params
-        _check("scale_by_radam", updates, state.mu, "state.mu")
-        count_inc = tree_utils.safe_int32_increment(state.count)
-        mu = tree_utils.tree_update_moment(updates, state.mu, b1, 1)
-        nu = tree_utils.tree_update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc, mu, nu = _adam_moments("scale_by_radam", updates, state, b1, b2)
         b2t = b2 ** fnp.asarray(count_inc)
         ro = ro_inf - 2 * count_inc * b2t / (1 - b2t)
-        if nesterov:
-            mu_hat = _nesterov_mu_hat(mu, updates, b1, count_inc)
-        else:
-            mu_hat = tree_utils.tree_bias_correction(mu, b1, count_inc)
+        mu_hat = _mu_hat(mu, updates, b1, count_inc, nesterov)
         nu_hat = tree_utils.tree_bias_correction(nu, b2, count_inc)
         use_adam = ro >= threshold
         # Below the threshold r is the root of a negative number: compute it on a safe
@@ -854,12 +847,7 @@ def scale_by_belief(
     """
     _check_betas("scale_by_belief", b1=b1, b2=b2)
 
-    def init_fn(params):
-        return ScaleByBeliefState(
-            count=_zero_count(),
-            mu=tree_utils.tree_zeros_like(params),
-            nu=tree_utils.tree_zeros_like(params),
-        )
+    init_fn = _init_moments(ScaleByBeliefState)
 
     def update_fn(updates, state, params=None):
         del params
@@ -869,10 +857,7 @@ def scale_by_belief(
         nu = tree_utils.tree_update_moment_per_elem_norm(error, state.nu, b2, 2)
         nu = tree_util.tree_map(lambda v: v + eps_root, nu)
         count_inc = tree_utils.safe_int32_increment(state.count)
-        if nesterov:
-            mu_hat = _nesterov_mu_hat(mu, updates, b1, count_inc)
-        else:
-            mu_hat = tree_utils.tree_bias_correction(mu, b1, count_inc)
+        mu_hat = _mu_hat(mu, updates, b1, count_inc, nesterov)
         nu_hat = tree_utils.tree_bias_correction(nu, b2, count_inc)
         updates = tree_util.tree_map(lambda m, v: m / (fnp.sqrt(v) + eps), mu_hat, nu_hat)
         return updates, ScaleByBeliefState(count=count_inc, mu=mu, nu=nu)

@@ -146,8 +146,7 @@ def sgd(
         >>> [round(u1.item(), 6), round(u2.item(), 6)]
         [-0.1, -0.19]
     """
-    _require("sgd", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("sgd", momentum=momentum, weight_decay=weight_decay)
+    _nonneg("sgd", lr=lr, momentum=momentum, weight_decay=weight_decay)
     mom, damp = _concrete_float(momentum), _concrete_float(dampening)
     if nesterov and ((mom is not None and mom <= 0) or (damp is not None and damp != 0)):
         raise ValueError(
@@ -199,8 +198,7 @@ def adam(
         [-0.1, 0.1]
     """
     betas = _betas("adam", betas)
-    _require("adam", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("adam", eps=eps, weight_decay=weight_decay)
+    _nonneg("adam", lr=lr, eps=eps, weight_decay=weight_decay)
     return chain(
         _sign(maximize), _l2(weight_decay), blocks.scale_by_adam(betas, eps, amsgrad),
         blocks.scale_by_lr(lr),
@@ -242,8 +240,7 @@ def adamw(
         -0.2
     """
     betas = _betas("adamw", betas)
-    _require("adamw", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("adamw", eps=eps, weight_decay=weight_decay)
+    _nonneg("adamw", lr=lr, eps=eps, weight_decay=weight_decay)
     return chain(
         _sign(maximize), blocks.scale_by_adam(betas, eps, amsgrad), _l2(weight_decay),
         blocks.scale_by_lr(lr),
@@ -283,8 +280,7 @@ def adagrad(
         >>> round(u.item(), 6)
         -0.1
     """
-    _require("adagrad", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("adagrad", lr_decay=lr_decay, weight_decay=weight_decay,
+    _nonneg("adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value, eps=eps)  # fmt: skip
     return chain(
         _sign(maximize), _l2(weight_decay),
@@ -328,8 +324,7 @@ def rmsprop(
         >>> round(u.item(), 6)  # -0.01 / sqrt(0.01)
         -0.1
     """
-    _require("rmsprop", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("rmsprop", alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+    _nonneg("rmsprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
     return chain(
         _sign(maximize), _l2(weight_decay),
         blocks.scale_by_rms(alpha, eps, momentum, centered), blocks.scale_by_lr(lr),
@@ -369,7 +364,7 @@ def adadelta(
         >>> u.tolist()
         [-0.0]
     """
-    _require("adadelta", "lr", lr, lambda v: v >= 0, ">= 0")
+    _nonneg("adadelta", lr=lr)
     _require("adadelta", "rho", rho, lambda v: 0 <= v <= 1, "in [0, 1]")
     _nonneg("adadelta", eps=eps, weight_decay=weight_decay)
     return chain(
@@ -410,8 +405,7 @@ def adamax(
         -0.002
     """
     betas = _betas("adamax", betas)
-    _require("adamax", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("adamax", eps=eps, weight_decay=weight_decay)
+    _nonneg("adamax", lr=lr, eps=eps, weight_decay=weight_decay)
     return chain(
         _sign(maximize), _l2(weight_decay), blocks.scale_by_adamax(betas, eps),
         blocks.scale_by_lr(lr),
@@ -453,8 +447,7 @@ def nadam(
         -0.10565
     """
     betas = _betas("nadam", betas)
-    _require("nadam", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("nadam", eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
+    _nonneg("nadam", lr=lr, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
     direction = blocks.scale_by_nadam(betas, eps, momentum_decay)
     if decoupled_weight_decay:
         return chain(_sign(maximize), direction, _l2(weight_decay), blocks.scale_by_lr(lr))
@@ -493,8 +486,7 @@ def radam(
         -0.2
     """
     betas = _betas("radam", betas)
-    _require("radam", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("radam", eps=eps, weight_decay=weight_decay)
+    _nonneg("radam", lr=lr, eps=eps, weight_decay=weight_decay)
     direction = blocks.scale_by_radam(betas, eps)
     if decoupled_weight_decay:
         return chain(_sign(maximize), direction, _l2(weight_decay), blocks.scale_by_lr(lr))
@@ -529,7 +521,7 @@ def rprop(
         >>> u.tolist()
         [-0.01, 0.01]
     """
-    _require("rprop", "lr", lr, lambda v: v >= 0, ">= 0")
+    _nonneg("rprop", lr=lr)
     if not (isinstance(etas, (tuple, list)) and len(etas) == 2 and 0 < etas[0] < 1 < etas[1]):
         raise ValueError(
             f"pytorch.rprop: invalid etas {etas!r}; etas must be (etaminus, etaplus) with "
@@ -577,8 +569,7 @@ def sparse_adam(
         [[0.0, 0.0], [-0.1, 0.0], [0.0, 0.0]]
     """
     betas = _betas("sparse_adam", betas)
-    _require("sparse_adam", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("sparse_adam", eps=eps)
+    _nonneg("sparse_adam", lr=lr, eps=eps)
     return chain(_sign(maximize), blocks.scale_by_sparse_adam(betas, eps), blocks.scale_by_lr(lr))
 
 
@@ -643,8 +634,7 @@ def asgd(
         >>> round(u.item(), 6), round(state.ax.item(), 6)
         (-0.2, 0.8)
     """
-    _require("asgd", "lr", lr, lambda v: v >= 0, ">= 0")
-    _nonneg("asgd", lambd=lambd, alpha=alpha, weight_decay=weight_decay)
+    _nonneg("asgd", lr=lr, lambd=lambd, alpha=alpha, weight_decay=weight_decay)
     lr_at = lr if callable(lr) else (lambda count: lr)
 
     def init_fn(params):
