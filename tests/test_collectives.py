@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad import lax
-from funcgrad._src.lax.parallel import COLLECTIVE_PRIMITIVES
+from funcgrad._src.lax.parallel import COLLECTIVE_PRIMITIVES, axis_size_p, pmean_p
 from funcgrad.test_util import check_grads
 
 # --- the meaning of each collective: X stacks the members' values; the oracle returns
@@ -332,6 +332,64 @@ def test_psum_transposes_to_psum():
     assert ct.tolist() == [7.0, 7.0, 7.0]
 
 
+def test_pmean_transposes_to_pmean():
+    # member j's cotangent is the mean of the members' cotangents (psum's would be the sum)
+    ct = funcgrad.vmap(lambda x, c: funcgrad.vjp(lambda v: lax.pmean(v, "i"), x)[1](c)[0],
+                       axis_name="i")(fnp.zeros(4), fnp.asarray([1.0, 2.0, 4.0, 9.0]))  # fmt: skip
+    assert ct.tolist() == [4.0] * 4
+    # the linearized program holds pmean equations, not psum then a division
+    seen = []
+
+    def f(x):
+        seen.append(str(funcgrad.make_jaxpr(funcgrad.grad(lambda v: lax.pmean(v * v, "i")))(x)))
+        return x
+
+    funcgrad.vmap(f, axis_name="i")(fnp.ones(2))
+    assert seen[0].count("pmean") == 2 and "psum" not in seen[0], seen[0]
+
+
+def test_pmean_of_a_pytree_is_one_equation_and_integers_give_float64():
+    tree = {"a": fnp.arange(3.0, dtype="float32"), "b": fnp.asarray([True, False, True]),
+            "c": fnp.arange(3)}  # fmt: skip
+    seen = []
+
+    def f(t):
+        seen.append(str(funcgrad.make_jaxpr(lambda u: lax.pmean(u, "i"))(t)))
+        return lax.pmean(t, "i")
+
+    out = funcgrad.vmap(f, axis_name="i")(tree)
+    assert seen[0].count("pmean") == 1
+    assert out["a"].dtype == np.float32 and out["a"].tolist() == [1.0] * 3
+    assert out["b"].dtype == np.float64 and np.allclose(np.asarray(out["b"]), 2 / 3)
+    assert out["c"].dtype == np.float64 and out["c"].tolist() == [1.0] * 3
+
+
+@pytest.mark.parametrize("use_jit", [False, True])
+def test_axis_size_primitive_is_the_mapped_size(use_jit):
+    def f(x):
+        return (axis_size_p.bind1(axes=("i",)), axis_size_p.bind1(axes=("j",)),
+                axis_size_p.bind1(axes=("i", "j")), x)  # fmt: skip
+
+    g = funcgrad.jit(f) if use_jit else f
+    si, sj, sij, _ = funcgrad.vmap(funcgrad.vmap(g, axis_name="j"), axis_name="i")(fnp.ones((2, 3)))
+    for got, want in ((si, 2), (sj, 3), (sij, 6)):
+        assert got.dtype == np.int32 and got.shape == (2, 3) and np.all(np.asarray(got) == want)
+    # no tangent: an integer
+    t = funcgrad.vmap(lambda x: funcgrad.jvp(lambda v: v * axis_size_p.bind1(axes=("i",)),
+                                             (x,), (fnp.ones(()),))[1], axis_name="i")  # fmt: skip
+    assert t(fnp.ones(3)).tolist() == [3.0] * 3
+
+
+def test_axis_size_is_a_python_int_and_pmean_rejects_integer_operands():
+    sizes = []
+    funcgrad.vmap(lambda x: sizes.append(lax.axis_size(("i",))) or x, axis_name="i")(fnp.ones(4))
+    assert sizes == [4] and type(sizes[0]) is int
+    with pytest.raises(NameError, match="axis_size: unknown axis name 'k'"):
+        funcgrad.vmap(lambda x: x * axis_size_p.bind1(axes=("k",)), axis_name="i")(fnp.ones(2))
+    with pytest.raises(TypeError, match="pmean: operands must be floating.*got int64"):
+        funcgrad.vmap(lambda x: pmean_p.bind1(x, axes=("i",)), axis_name="i")(fnp.arange(2))
+
+
 # --- errors ----------------------------------------------------------------------------
 
 
@@ -387,4 +445,5 @@ def test_every_collective_has_every_rule():
         if prim.linear:
             assert prim.transpose is not None, f"{name} is linear but has no transpose rule"
     linear = {n for n, p in COLLECTIVE_PRIMITIVES.items() if p.linear}
-    assert linear == {"psum", "all_gather", "psum_scatter", "all_to_all", "ppermute"}
+    assert linear == {"psum", "pmean", "all_gather", "psum_scatter", "all_to_all", "ppermute"}
+    assert set(COLLECTIVE_PRIMITIVES) >= {"pmean", "axis_size", "axis_index"}

@@ -91,6 +91,7 @@ import numpy as np
 import funcgrad, funcgrad.numpy as fnp
 from funcgrad import lax, distributed as dist
 from funcgrad._src.distributed import process
+from funcgrad._src.lax import parallel
 
 info = dist.initialize()
 r, n = info.rank, info.size
@@ -161,6 +162,9 @@ for wrap_name, wrap in [("eager", lambda f: f), ("jit", funcgrad.jit)]:
         got = pm(lambda v: lax.ppermute(v, "data", [(0, 1)]))(x)
         check(f"ppermute partial {tag}", got, X[0] if r == 1 else np.zeros_like(X[0]))
     check(f"axis_index {wrap_name}", pm(lambda: lax.axis_index("data"))(), np.asarray(r, np.int32))
+    check(f"axis_size_p {wrap_name}", pm(lambda: parallel.axis_size_p.bind1(axes=("data",)))(),
+          np.asarray(n, np.int32))
+    assert pm(lambda x: x * lax.axis_size("data"))(fnp.ones(2)).tolist() == [n, n]
     # a pytree of several dtypes is one collective per dtype, its leaves packed
     tree = {"a": members((2,), np.float32), "b": [members((3, 1), np.float64), members((), np.int32)],
             "c": members((4,), np.float32)}
@@ -171,11 +175,23 @@ for wrap_name, wrap in [("eager", lambda f: f), ("jit", funcgrad.jit)]:
     assert process.state.collectives_done - before == 1
     check("tree a", got["a"], tree["a"].sum(0)); check("tree c", got["c"], tree["c"].sum(0))
     check("tree b0", got["b"][0], tree["b"][0].sum(0)); check("tree b1", got["b"][1], tree["b"][1].sum(0, dtype=np.int32))
+    # pmean of the tree: one collective (a packed buffer per dtype); the int32 leaf is
+    # averaged as float64, in the float64 buffer
+    before = process.state.collectives_done
+    got = pm(lambda t: lax.pmean(t, "data"))(mine)
+    assert process.state.collectives_done - before == 1
+    check("pmean tree a", got["a"], tree["a"].mean(0).astype(np.float32))
+    check("pmean tree c", got["c"], tree["c"].mean(0).astype(np.float32))
+    check("pmean tree b0", got["b"][0], tree["b"][0].mean(0)); check("pmean tree b1", got["b"][1], tree["b"][1].mean(0))
 
 # differentiation inside the process axis: d/dx_r sum_j psum(x)_j**2 / 2 = n * psum(x)
 X = members((3,), np.float64)
 g = dist.pmap(funcgrad.jit(funcgrad.grad(lambda v: 0.5 * fnp.sum(lax.psum(v, "data") ** 2))), "data")
 check("grad psum", g(fnp.asarray(X[r])), n * X.sum(0))
+# pmean transposes to pmean: d/dx_r sum_j sum(pmean(x)_j * c_j) = mean_j c_j
+C = members((3,), np.float64)
+g = dist.pmap(funcgrad.jit(funcgrad.grad(lambda v, c: fnp.sum(lax.pmean(v, "data") * c))), "data")
+check("grad pmean", g(fnp.asarray(X[r]), fnp.asarray(C[r])), C.mean(0))
 g = dist.pmap(funcgrad.grad(lambda v: fnp.sum(lax.all_gather(v, "data") * np.arange(n)[:, None])), "data")
 check("grad all_gather", g(fnp.asarray(X[r])), np.full(3, n * r, dtype=np.float64))
 
@@ -322,7 +338,6 @@ print("finished", info.rank, flush=True)
 @pytest.mark.parametrize("mode", ["raise", "sys.exit", "exit"])
 def test_a_failing_process_stops_the_others(mode, tmp_path):
     # process 1 fails before its third step; process 0 is then waiting in the collective
-    # (pmean is psum then a division: the collective is named psum)
     run = _launch(FAULT_SCRIPT, tmp_path, mode, timeout=TIMEOUT)
     assert run.returncode != 0, run.output
     assert run.seconds < 30, run.output  # bounded: no waiting for the test's timeout
@@ -330,11 +345,11 @@ def test_a_failing_process_stops_the_others(mode, tmp_path):
     if mode == "raise":
         assert "ValueError: bad batch on this process" in run.output
         assert ("process 1 of 2 failed with ValueError: bad batch on this process; its last "
-                "collective was psum over axis 'data'") in run.output  # fmt: skip
+                "collective was pmean over axis 'data'") in run.output  # fmt: skip
         assert "MPI_Abort" in run.output
     elif mode == "sys.exit":
         assert ("DistributedError: funcgrad.distributed: process 1 exited while process 0 was "
-                "in psum over axis 'data' of float32[2]") in run.output  # fmt: skip
+                "in pmean over axis 'data' of float32[2]") in run.output  # fmt: skip
         assert "process 1 of 2 exited (after 2 collectives" in run.output
     else:  # os._exit: mpiexec sees the process end and stops the other one
         assert run.returncode == 3, run.output
@@ -347,7 +362,7 @@ def test_mismatched_operands_name_both_processes(mode, mine, other, tmp_path):
     run = _launch(FAULT_SCRIPT, tmp_path, mode)
     assert run.returncode != 0, run.output
     assert "DistributedError" in run.output
-    assert (f"process 0 called psum over axis 'data' of {mine}; process 1 called psum over "
+    assert (f"process 0 called pmean over axis 'data' of {mine}; process 1 called pmean over "
             f"axis 'data' of {other}") in run.output  # fmt: skip
 
 
@@ -394,6 +409,9 @@ class ThreadWorld:
 
     def allreduce(self, backend, bufs, op, what):
         everyone = self._exchange([np.array(b) for b in bufs])
+        if op == "mean":
+            return [np.mean(np.stack([e[i] for e in everyone]), axis=0).astype(b.dtype)
+                    for i, b in enumerate(bufs)]  # fmt: skip
         fold = {"sum": np.add, "max": np.maximum, "min": np.minimum}[op]
         return [fold.reduce(np.stack([e[i] for e in everyone]), axis=0).astype(b.dtype)
                 for i, b in enumerate(bufs)]  # fmt: skip
@@ -448,7 +466,8 @@ def test_process_impls_on_a_thread_world_match_vmap(use_jit):
                     lax.all_gather(x, axis, axis=1, tiled=True), lax.psum_scatter(x, axis),
                     lax.psum_scatter(x, axis, scatter_dimension=1, tiled=True),
                     lax.all_to_all(x, axis, 0, 1), lax.all_to_all(x, axis, 1, 0, tiled=True),
-                    lax.ppermute(x, axis, [(0, 2), (2, 1)]), lax.axis_index(axis))  # fmt: skip
+                    lax.ppermute(x, axis, [(0, 2), (2, 1)]), lax.axis_index(axis),
+                    lax.pmean(x, axis), parallel.axis_size_p.bind1(axes=(axis,)))  # fmt: skip
 
         return funcgrad.jit(f) if use_jit else f
 
@@ -547,6 +566,28 @@ def test_packing_one_allreduce_per_dtype_and_views_of_it():
     assert comm.calls == [("Allreduce", "int64", 3, True), ("Allreduce", "float32", 12, True),
                           ("Allreduce", "float64", 4, False)]  # fmt: skip
     assert outs[0].base is outs[2].base is outs[3].base  # views of the one packed buffer
+
+
+def test_pmean_is_one_packed_allreduce_then_a_division():
+    from backends import get_backend
+    from funcgrad._src.distributed.mpi import MpiTransport
+
+    comm = FakeComm(lambda mine: mine + 100 if mine.dtype != np.int64 else mine)
+    group = ProcessGroup(comm, FakeMpi, ProcessInfo(1, 2, 1, 2), check=True)
+    group._transports["numpy"] = MpiTransport(comm, FakeMpi)
+    leaves = [np.arange(6.0, dtype=np.float32).reshape(2, 3), np.ones(4, np.float64),
+              np.arange(5, dtype=np.float32)]  # fmt: skip
+    outs = group.allreduce(get_backend("numpy"), leaves, "mean", "pmean over axis 'data'")
+    for got, leaf in zip(outs, leaves):  # (mine + peer's) / 2, peer = mine + 100
+        np.testing.assert_array_equal(got, (2 * leaf + 100) / 2)
+        assert got.dtype == leaf.dtype and got.shape == leaf.shape
+    # the wire operation is a sum, in place on the packed float32 buffer (6 + 5)
+    assert comm.calls == [("Allreduce", "int64", 3, True), ("Allreduce", "float32", 11, True),
+                          ("Allreduce", "float64", 4, False)]  # fmt: skip
+    assert outs[0].base is outs[2].base
+    with pytest.raises(DistributedError, match="pmean over axis 'data': a mean needs floating"):
+        group.allreduce(get_backend("numpy"), [np.ones(2, np.int32)], "mean",
+                        "pmean over axis 'data'")  # fmt: skip
 
 
 def test_mismatched_signatures_raise_naming_every_process():
@@ -707,16 +748,21 @@ def test_nccl_transport_collectives_on_a_fake_nccl():
         summed = group.allreduce(backend, [mine["f32"], mine["f64"], mine["i64"], mine["c64"],
                                            mine["f32"]], "sum", "psum")  # fmt: skip
         top = group.allreduce(backend, [mine["f64"]], "max", "pmax")
+        meaned = group.allreduce(backend, [mine["f32"], mine["f64"], mine["c64"]], "mean",
+                                 "pmean")  # fmt: skip
         gathered = group.allgather(backend, mine["f32"], "all_gather")
         scattered = group.reduce_scatter(backend, mine["blocks"], "psum_scatter")
         exchanged = group.alltoall(backend, mine["blocks"], "all_to_all")
         permuted = group.permute(backend, mine["i64"], ((0, 1),), "ppermute")
         with pytest.raises(DistributedError, match="NCCL collectives do not support complex64"):
             group.allreduce(backend, [mine["c64"]], "max", "pmax")
-        return summed, top, gathered, scattered, exchanged, permuted
+        return summed, top, gathered, scattered, exchanged, permuted, meaned
 
     results = _run_members(fake.world, member)
-    for rank, (summed, top, gathered, scattered, exchanged, permuted) in enumerate(results):
+    for rank, (summed, top, gathered, scattered, exchanged, permuted, meaned) in enumerate(results):
+        for got, key in zip(meaned, ["f32", "f64", "c64"]):
+            np.testing.assert_allclose(got, data[key].mean(0), rtol=1e-6)
+            assert got.dtype == data[key].dtype
         for got, key in zip(summed, ["f32", "f64", "i64", "c64", "f32"]):
             np.testing.assert_allclose(got, data[key].sum(0), rtol=1e-6)
             assert got.dtype == data[key].dtype
@@ -730,6 +776,8 @@ def test_nccl_transport_collectives_on_a_fake_nccl():
     assert ("allReduce", 12, FakeNcclWorld.NCCL_FLOAT32, FakeNcclWorld.NCCL_SUM) in calls
     assert ("allReduce", 6, FakeNcclWorld.NCCL_FLOAT32, FakeNcclWorld.NCCL_SUM) in calls
     assert ("allReduce", 5, FakeNcclWorld.NCCL_FLOAT64, FakeNcclWorld.NCCL_MAX) in calls
+    # pmean: NCCL sums on the wire; the group divides the result buffer
+    assert ("allReduce", 5, FakeNcclWorld.NCCL_FLOAT64, FakeNcclWorld.NCCL_SUM) in calls
     assert [c for c in calls if c[0] in ("send", "recv")][:4] == [
         ("send", 3, 7, 0),
         ("recv", 3, 7, 0),

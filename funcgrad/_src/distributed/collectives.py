@@ -5,10 +5,11 @@ interface the collective primitives' impls call. It works on flat, contiguous bu
 and leaves the wire to a *transport*: MPI (:mod:`.mpi`) for NumPy buffers, NCCL
 (:mod:`.nccl`) for CuPy buffers. Its jobs:
 
-* **Packing**: the leaves of one ``psum``/``pmax``/``pmin`` (a pytree of gradients) are
-  copied into one buffer per dtype and reduced in place with one call, so a model with
-  hundreds of parameter arrays costs one allreduce, not hundreds; the results are views
-  of that buffer (each its own region, never written again).
+* **Packing**: the leaves of one ``psum``/``pmean``/``pmax``/``pmin`` (a pytree of
+  gradients) are copied into one buffer per dtype and reduced in place with one call
+  (``pmean``: then divided once), so a model with hundreds of parameter arrays costs one
+  allreduce, not hundreds; the results are views of that buffer (each its own region,
+  never written again).
 * **Checking**: before each collective, the processes compare a 56-bit checksum of its
   signature (which collective, over which axis, the operands' shapes and dtypes) with
   one 16-byte allreduce; on a mismatch they gather the signatures and raise a
@@ -124,17 +125,24 @@ class ProcessGroup:
     # -- ProcessCollectives ---------------------------------------------------------------
 
     def allreduce(self, backend: Any, bufs: list, op: str, what: str) -> list:
-        self.begin(f"{what}", _describe(bufs) + ("" if op == "sum" else f" ({op})"))
+        """``op`` is ``"sum"``, ``"max"``, ``"min"`` or ``"mean"`` (a sum on the wire, then
+        one division of the result buffer by the number of processes: pmean)."""
+        self.begin(f"{what}", _describe(bufs) + ("" if op in ("sum", "mean") else f" ({op})"))
         t = self.transport(backend)
         xp = backend.xp
+        wire = "sum" if op == "mean" else op
         outs: list = [None] * len(bufs)
         for dtype, idx in _by_dtype(bufs).items():
-            t.check_dtype(dtype, op, what)
+            t.check_dtype(dtype, wire, what)
+            if op == "mean" and dtype.kind not in "fc":
+                raise DistributedError(f"{what}: a mean needs floating operands, got {dtype.name}")
             if len(idx) == 1:  # nothing to pack: reduce from the operand into a new buffer
                 (i,) = idx
                 src = _contiguous(xp, bufs[i])
                 out = self._buffer(backend, src.size, dtype).reshape(src.shape)
-                t.allreduce(src, out, op)
+                t.allreduce(src, out, wire)
+                if op == "mean":
+                    self._divide(xp, out)
                 outs[i] = out
                 continue
             sizes = [bufs[i].size for i in idx]
@@ -143,12 +151,19 @@ class ProcessGroup:
             for i, n in zip(idx, sizes):
                 packed[offset : offset + n] = bufs[i].reshape(-1)
                 offset += n
-            t.allreduce(packed, packed, op)  # in place
+            t.allreduce(packed, packed, wire)  # in place
+            if op == "mean":
+                self._divide(xp, packed)  # one division for every leaf
             offset = 0
             for i, n in zip(idx, sizes):
                 outs[i] = packed[offset : offset + n].reshape(bufs[i].shape)
                 offset += n
         return outs
+
+    def _divide(self, xp: Any, buf: Any) -> None:
+        """``buf /= size`` in place (a buffer this group owns; nothing to do for one process)."""
+        if self.size > 1:
+            xp.true_divide(buf, buf.dtype.type(self.size), out=buf)
 
     def allgather(self, backend: Any, buf: Any, what: str) -> Any:
         self.begin(what, _describe([buf]))

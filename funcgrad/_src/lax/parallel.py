@@ -1,5 +1,7 @@
-"""Collectives over named axes: ``psum``, ``pmax``, ``pmin``, ``all_gather``, ``psum_scatter``,
-``all_to_all``, ``ppermute`` and ``axis_index`` (primitives), ``pmean`` and ``axis_size``.
+"""Collectives over named axes: ``psum``, ``pmean``, ``pmax``, ``pmin``, ``all_gather``,
+``psum_scatter``, ``all_to_all``, ``ppermute``, ``axis_index`` and ``axis_size``, each
+backed by a primitive (``axis_size`` returns a Python ``int``; ``axis_size_p`` holds the
+size as a program value).
 
 A collective names an axis, and what it means depends on what maps that axis:
 
@@ -79,7 +81,8 @@ class ProcessCollectives(Protocol):
     size: int
 
     def allreduce(self, backend: Any, bufs: list, op: str, what: str) -> list:
-        """Elementwise ``op`` (``"sum"``, ``"max"``, ``"min"``) of each buffer over processes."""
+        """Elementwise ``op`` (``"sum"``, ``"mean"``, ``"max"``, ``"min"``) of each buffer
+        over processes (``"mean"``: floating buffers only)."""
 
     def allgather(self, backend: Any, buf: Any, what: str) -> Any:
         """Every process's ``buf``, stacked along a new leading axis."""
@@ -187,6 +190,16 @@ def _host_buffer(backend: Any, x: Any) -> Any:
 # MPI and NCCL), not one per leaf. ``axes`` is a tuple of axis names.
 
 
+def _check_mean_dtypes(avals: Sequence[Any]) -> None:
+    bad = [a for a in avals if a.dtype.kind not in "fc"]
+    if bad:
+        raise TypeError(
+            f"pmean: operands must be floating or complex (a mean of integers is not an "
+            f"integer), got {bad[0].dtype.name}; funcgrad.lax.pmean converts integer leaves "
+            f"to float64 first"
+        )
+
+
 def _make_reducer(name: str, op: str) -> Primitive:
     prim = _collective(name)
 
@@ -197,6 +210,8 @@ def _make_reducer(name: str, op: str) -> Primitive:
 
     def abstract_eval(*avals, axes):
         _size(name, axes)
+        if op == "mean":
+            _check_mean_dtypes(avals)
         return [ShapedArray(a.shape, a.dtype) for a in avals]
 
     prim.impl = impl
@@ -205,13 +220,31 @@ def _make_reducer(name: str, op: str) -> Primitive:
 
 
 psum_p = _make_reducer("psum", "sum")
+# pmean: its own primitive (not psum then a division) so that a process axis runs it as
+# one packed allreduce and one division of the packed buffer, and jaxprs show the mean.
+pmean_p = _make_reducer("pmean", "mean")
 pmax_p = _make_reducer("pmax", "max")
 pmin_p = _make_reducer("pmin", "min")
 
+
+def _scale(v: Any, factor: float, divide: bool) -> Any:
+    c = np.asarray(factor, get_aval(v).dtype)[()]
+    return (ew.div_p if divide else ew.mul_p).bind1(v, c)
+
+
+# Each reducer along a batch dimension ``d`` of ``size`` members, and for an operand that
+# is the same on every member (no batch dimension).
 _REDUCE_ALONG = {
-    psum_p: reductions.reduce_sum_p,
-    pmax_p: reductions.reduce_max_p,
-    pmin_p: reductions.reduce_min_p,
+    psum_p: (
+        lambda v, d, size: reductions.reduce_sum_p.bind1(v, axes=(d,)),
+        lambda v, size: _scale(v, size, divide=False),  # size copies of it
+    ),
+    pmean_p: (
+        lambda v, d, size: _scale(reductions.reduce_sum_p.bind1(v, axes=(d,)), size, True),
+        lambda v, size: v,
+    ),
+    pmax_p: (lambda v, d, size: reductions.reduce_max_p.bind1(v, axes=(d,)), lambda v, size: v),
+    pmin_p: (lambda v, d, size: reductions.reduce_min_p.bind1(v, axes=(d,)), lambda v, size: v),
 }
 
 
@@ -220,16 +253,11 @@ def _reducer_batch(prim: Primitive):
         trace = current_rule_trace()
         if trace.axis_name not in axes:  # another axis: elementwise over this one
             return prim.bind(*vals, axes=axes), list(dims)
+        if prim is pmean_p:
+            _check_mean_dtypes([get_aval(v) for v in vals])
         size = trace.axis_size
-        reduce_p = _REDUCE_ALONG[prim]
-        outs = []
-        for v, d in zip(vals, dims):
-            if d is not None:
-                outs.append(reduce_p.bind1(v, axes=(d,)))
-            elif prim is psum_p:  # the same value on every member: size copies of it
-                outs.append(ew.mul_p.bind1(v, np.asarray(size, get_aval(v).dtype)[()]))
-            else:
-                outs.append(v)
+        along, unbatched = _REDUCE_ALONG[prim]
+        outs = [unbatched(v, size) if d is None else along(v, d, size) for v, d in zip(vals, dims)]
         rest = tuple(a for a in axes if a != trace.axis_name)
         if rest:
             outs = prim.bind(*outs, axes=rest)
@@ -238,17 +266,24 @@ def _reducer_batch(prim: Primitive):
     return rule
 
 
-for _p in (psum_p, pmax_p, pmin_p):
+for _p in (psum_p, pmean_p, pmax_p, pmin_p):
     _p.batch = _reducer_batch(_p)
 
 
-def _psum_transpose(cts, *xs, axes):
-    live = [ct for ct in cts if type(ct) is not Zero]
-    summed = iter(psum_p.bind(*live, axes=axes) if live else ())
-    return [Zero(x.aval) if type(ct) is Zero else next(summed) for ct, x in zip(cts, xs)]
+def _self_transpose(prim: Primitive):
+    """psum and pmean are their own transposes: with the members' results adding up to
+    one total, the cotangent of member j's operand is psum (pmean) of the cotangents."""
+
+    def rule(cts, *xs, axes):
+        live = [ct for ct in cts if type(ct) is not Zero]
+        reduced = iter(prim.bind(*live, axes=axes) if live else ())
+        return [Zero(x.aval) if type(ct) is Zero else next(reduced) for ct, x in zip(cts, xs)]
+
+    return rule
 
 
-deflinear(psum_p, _psum_transpose)
+deflinear(psum_p, _self_transpose(psum_p))
+deflinear(pmean_p, _self_transpose(pmean_p))
 
 
 # pmax / pmin: as for reduce_max, the tangent is the mean of the tangents of the members
@@ -369,10 +404,13 @@ def pmin(x: Any, axis_name: Hashable | Sequence[Hashable]) -> Any:
 def pmean(x: Any, axis_name: Hashable | Sequence[Hashable]) -> Any:
     """The mean of ``x`` over the members of the named axis (or axes), on every member.
 
-    ``psum(x) / axis size`` (a composition, not a primitive: its derivatives are
-    ``psum``'s). Integer leaves give floating means, as ``funcgrad.numpy.mean`` does.
-    Averaging gradients over ``funcgrad.distributed.pmap(..., axis_name="data")`` with
-    ``pmean(grads, "data")`` is data-parallel training.
+    A primitive (``pmean_p``): under ``vmap`` a mean along the mapped axis; over a
+    process axis one packed allreduce of the whole pytree and one division of the packed
+    buffer. Like ``psum`` it is its own transpose (each member's cotangent is the mean
+    of the members' cotangents). Integer and boolean leaves give ``float64`` means, as
+    ``funcgrad.numpy.mean`` does. Averaging gradients over
+    ``funcgrad.distributed.pmap(..., axis_name="data")`` with ``pmean(grads, "data")``
+    is data-parallel training.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -380,20 +418,33 @@ def pmean(x: Any, axis_name: Hashable | Sequence[Hashable]) -> Any:
         >>> centre = funcgrad.vmap(lambda x: x - lax.pmean(x, "i"), axis_name="i")
         >>> centre(fnp.asarray([1.0, 2.0, 6.0])).tolist()
         [-2.0, -1.0, 3.0]
+        >>> funcgrad.vmap(lambda x: lax.pmean(x, "i"), axis_name="i")(fnp.arange(4)).tolist()
+        [1.5, 1.5, 1.5, 1.5]
     """
-    from funcgrad._src.numpy.ufuncs import true_divide
-
     names = _names("pmean", axis_name)
-    n = _size("funcgrad.lax.pmean", names, strict=True)
-    leaves, tree = tree_flatten(psum(x, names))
-    return tree_unflatten(tree, [true_divide(leaf, n) for leaf in leaves])
+    _size("funcgrad.lax.pmean", names, strict=True)
+    leaves, tree = tree_flatten(x)
+    if not leaves:
+        return x
+    arrays = []
+    for leaf in leaves:
+        a = _as_array("pmean", leaf)
+        dtype = get_aval(a).dtype
+        if dtype.kind in "biu":  # NumPy's mean of integers: float64
+            a = structural.convert_element_type_p.bind1(a, new_dtype=np.dtype(np.float64))
+        arrays.append(a)
+    pmean_p.abstract_eval(*[get_aval(a) for a in arrays], axes=names)
+    return tree_unflatten(tree, pmean_p.bind(*arrays, axes=names))
 
 
 def axis_size(axis_name: Hashable | Sequence[Hashable]) -> int:
     """The number of members of the named axis (the product, for several names).
 
     A Python ``int``, known while tracing (as ``jax.lax.axis_size``), so it can size
-    arrays; ``psum(1, axis_name)`` is the same number as an array.
+    arrays. The primitive ``axis_size_p`` (no operands, an ``int32`` scalar) backs it
+    where the size must be a value of the program: ``axis_size_p.bind1(axes=names)``
+    under ``vmap`` is the mapped size and over a process axis the number of processes,
+    looked up when the program runs.
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -403,6 +454,41 @@ def axis_size(axis_name: Hashable | Sequence[Hashable]) -> int:
     """
     names = _names("axis_size", axis_name)
     return _size("funcgrad.lax.axis_size", names, strict=True)
+
+
+axis_size_p = _collective("axis_size")  # a collective only for the axis lookup: no traffic
+
+
+def _axis_size_impl(backend, *, axes):
+    _process_collectives("axis_size", axes)  # every name is a process axis
+    size = 1
+    for n in axes:
+        size *= _process_axes[n].size
+    return [backend.xp.asarray(size, dtype=np.int32)]
+
+
+def _axis_size_abstract_eval(*, axes):
+    _size("axis_size", axes)
+    return [ShapedArray((), np.dtype(np.int32))]
+
+
+def _axis_size_batch(vals, dims, *, axes):
+    trace = current_rule_trace()
+    if trace.axis_name not in axes:
+        return axis_size_p.bind(axes=axes), [None]
+    size = np.asarray(trace.axis_size, np.int32)
+    rest = tuple(a for a in axes if a != trace.axis_name)
+    if not rest:
+        from funcgrad._src.numpy.util import asarray
+
+        return [asarray(size)], [None]
+    return [ew.mul_p.bind1(axis_size_p.bind1(axes=rest), size[()])], [None]
+
+
+axis_size_p.impl = _axis_size_impl
+axis_size_p.abstract_eval = _axis_size_abstract_eval
+axis_size_p.batch = _axis_size_batch
+defjvp_zero(axis_size_p)  # an integer: no tangent
 
 
 # --- axis_index ------------------------------------------------------------------------
@@ -914,6 +1000,7 @@ COLLECTIVE_PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (
         psum_p,
+        pmean_p,
         pmax_p,
         pmin_p,
         all_gather_p,
@@ -921,6 +1008,7 @@ COLLECTIVE_PRIMITIVES: dict[str, Primitive] = {
         all_to_all_p,
         ppermute_p,
         axis_index_p,
+        axis_size_p,
     )
 }
 
