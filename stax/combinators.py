@@ -16,7 +16,7 @@ from typing import Any
 
 import funcgrad.numpy as fnp
 from funcgrad import random
-from stax.protocol import Layer, LayerError, as_layer, get_key, locate_error
+from stax.protocol import Layer, LayerError, as_layer, get_key, located
 
 __all__ = [
     "FanInConcat",
@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 
-def _check_entries(name: str, tree: Any, n: int, what: str) -> None:
+def check_entries(name: str, tree: Any, n: int, what: str) -> None:
+    """Check that a combinator's ``params`` or ``state`` (``what``) has one entry per layer."""
     if not isinstance(tree, (list, tuple)) or len(tree) != n:
         got = f"{len(tree)} entries" if isinstance(tree, (list, tuple)) else type(tree).__name__
         raise LayerError(
@@ -48,6 +49,20 @@ def _split_keys(kwargs: dict, n: int) -> tuple[str, list]:
 
 def _with_key(kwargs: dict, name: str, key: Any) -> dict:
     return kwargs if key is None else {**kwargs, name: key}
+
+
+def _combinator(kind, layers, init_fun, apply_fun, init_state, apply_with_state) -> Layer:
+    """The combinator's Layer; it has the state functions only where a child has state."""
+    stateful = any(layer.stateful for layer in layers)
+    state_funs = {"init_state": init_state, "apply_with_state": apply_with_state}
+    return Layer(
+        init_fun,
+        apply_fun,
+        name=kind,
+        kind=kind,
+        children=layers,
+        **(state_funs if stateful else {}),
+    )
 
 
 def serial(*layers) -> Layer:
@@ -79,63 +94,41 @@ def serial(*layers) -> Layer:
         params = []
         for i, layer in enumerate(layers):
             rng, layer_rng = random.split(rng)
-            try:
+            with located(i, layer.name):
                 input_shape, param = layer.init_fun(layer_rng, input_shape)
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
             params.append(param)
         return input_shape, params
 
     def apply_fun(params, inputs, **kwargs):
-        _check_entries("serial", params, n, "params")
+        check_entries("serial", params, n, "params")
         name, keys = _split_keys(kwargs, n)
         for i, (layer, param, key) in enumerate(zip(layers, params, keys)):
-            try:
+            with located(i, layer.name):
                 inputs = layer.apply_fun(param, inputs, **_with_key(kwargs, name, key))
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
         return inputs
 
     def init_state(input_shape):
         state = []
         for i, layer in enumerate(layers):
-            try:
+            with located(i, layer.name):
                 input_shape, layer_state = layer.init_state(input_shape)
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
             state.append(layer_state)
         return input_shape, (state if stateful else ())
 
     def apply_with_state(params, state, inputs, **kwargs):
         if not stateful:
             return apply_fun(params, inputs, **kwargs), state
-        _check_entries("serial", params, n, "params")
-        _check_entries("serial", state, n, "state")
+        check_entries("serial", params, n, "params")
+        check_entries("serial", state, n, "state")
         name, keys = _split_keys(kwargs, n)
         new_state = []
         for i, (layer, param, s, key) in enumerate(zip(layers, params, state, keys)):
-            try:
+            with located(i, layer.name):
                 inputs, s = layer.apply_with_state(param, s, inputs, **_with_key(kwargs, name, key))
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
             new_state.append(s)
         return inputs, new_state
 
-    if not stateful:
-        return Layer(init_fun, apply_fun, name="serial", kind="serial", children=layers)
-    return Layer(
-        init_fun,
-        apply_fun,
-        init_state=init_state,
-        apply_with_state=apply_with_state,
-        name="serial",
-        kind="serial",
-        children=layers,
-    )
+    return _combinator("serial", layers, init_fun, apply_fun, init_state, apply_with_state)
 
 
 def parallel(*layers) -> Layer:
@@ -158,7 +151,6 @@ def parallel(*layers) -> Layer:
         as_layer(layer, f"stax.parallel (argument {i})") for i, layer in enumerate(layers)
     )
     n = len(layers)
-    stateful = any(layer.stateful for layer in layers)
 
     def _inputs(inputs, what="inputs"):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != n:
@@ -176,67 +168,45 @@ def parallel(*layers) -> Layer:
         for i, (layer, key, shape) in enumerate(
             zip(layers, rngs, _inputs(input_shape, "input shapes"))
         ):
-            try:
+            with located(i, layer.name):
                 shape, param = layer.init_fun(key, shape)
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
             shapes.append(shape)
             params.append(param)
         return tuple(shapes), tuple(params)
 
     def apply_fun(params, inputs, **kwargs):
-        _check_entries("parallel", params, n, "params")
+        check_entries("parallel", params, n, "params")
         name, keys = _split_keys(kwargs, n)
         outputs = []
         for i, (layer, param, x, key) in enumerate(zip(layers, params, _inputs(inputs), keys)):
-            try:
+            with located(i, layer.name):
                 outputs.append(layer.apply_fun(param, x, **_with_key(kwargs, name, key)))
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
         return outputs
 
     def init_state(input_shape):
         shapes, states = [], []
         for i, (layer, shape) in enumerate(zip(layers, _inputs(input_shape, "input shapes"))):
-            try:
+            with located(i, layer.name):
                 shape, s = layer.init_state(shape)
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
             shapes.append(shape)
             states.append(s)
         return tuple(shapes), tuple(states)
 
     def apply_with_state(params, state, inputs, **kwargs):
-        _check_entries("parallel", params, n, "params")
-        _check_entries("parallel", state, n, "state")
+        check_entries("parallel", params, n, "params")
+        check_entries("parallel", state, n, "state")
         name, keys = _split_keys(kwargs, n)
         outputs, states = [], []
         for i, (layer, p, s, x, key) in enumerate(
             zip(layers, params, state, _inputs(inputs), keys)
         ):
-            try:
+            with located(i, layer.name):
                 y, s = layer.apply_with_state(p, s, x, **_with_key(kwargs, name, key))
-            except Exception as err:
-                locate_error(err, i, layer.name)
-                raise
             outputs.append(y)
             states.append(s)
         return outputs, tuple(states)
 
-    if not stateful:
-        return Layer(init_fun, apply_fun, name="parallel", kind="parallel", children=layers)
-    return Layer(
-        init_fun,
-        apply_fun,
-        init_state=init_state,
-        apply_with_state=apply_with_state,
-        name="parallel",
-        kind="parallel",
-        children=layers,
-    )
+    return _combinator("parallel", layers, init_fun, apply_fun, init_state, apply_with_state)
 
 
 def shape_dependent(make_layer: Callable[[tuple], Any]) -> Layer:

@@ -378,12 +378,8 @@ def kaiming_uniform(
         >>> bool(abs(w).max() <= (6 / 6) ** 0.5)
         True
     """
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(
-            f"stax.initializers.kaiming_uniform: mode must be 'fan_in' or 'fan_out', got {mode!r}"
-        )
-    gain = calculate_gain(nonlinearity, a)
-    return variance_scaling(gain**2, mode, "uniform", in_axis, out_axis, batch_axis, dtype)
+    scale = _kaiming_scale("kaiming_uniform", a, mode, nonlinearity)
+    return variance_scaling(scale, mode, "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def kaiming_normal(
@@ -406,12 +402,17 @@ def kaiming_normal(
         >>> initializers.kaiming_normal(mode="fan_out")(random.key(0), (6, 5)).shape
         (6, 5)
     """
+    scale = _kaiming_scale("kaiming_normal", a, mode, nonlinearity)
+    return variance_scaling(scale, mode, "truncated_normal", in_axis, out_axis, batch_axis, dtype)
+
+
+def _kaiming_scale(name: str, a: float, mode: str, nonlinearity: str) -> float:
+    """``gain**2`` of the Kaiming initializer ``name``, after checking its ``mode``."""
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(
-            f"stax.initializers.kaiming_normal: mode must be 'fan_in' or 'fan_out', got {mode!r}"
+            f"stax.initializers.{name}: mode must be 'fan_in' or 'fan_out', got {mode!r}"
         )
-    gain = calculate_gain(nonlinearity, a)
-    return variance_scaling(gain**2, mode, "truncated_normal", in_axis, out_axis, batch_axis, dtype)
+    return calculate_gain(nonlinearity, a) ** 2
 
 
 he_uniform = kaiming_uniform

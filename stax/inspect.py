@@ -22,7 +22,8 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad import lax, random, tree_util
-from stax.protocol import Layer, LayerError, as_layer, get_key, locate_error
+from stax.combinators import check_entries, serial
+from stax.protocol import Layer, LayerError, as_layer, get_key, located
 
 __all__ = [
     "grad_cam",
@@ -116,17 +117,6 @@ def walk(
     )
 
 
-def _entries(tree, n, what, name):
-    if not isinstance(tree, (list, tuple)) or len(tree) != n:
-        got = f"{len(tree)} entries" if isinstance(tree, (list, tuple)) else type(tree).__name__
-        raise LayerError(
-            name,
-            f"{what} must be a list or tuple with one entry per layer ({n}), got {got}; "
-            f"pass the {what} that this network's init gave",
-        )
-    return tree
-
-
 def _walk(layer, params, state, x, kwargs, path, on_output, on_leaf):
     if layer.kind == "shape_dependent" and hasattr(layer, "build"):
         return _walk(
@@ -134,10 +124,10 @@ def _walk(layer, params, state, x, kwargs, path, on_output, on_leaf):
         )
     if layer.kind in ("serial", "parallel"):
         n = len(layer.children)
-        _entries(params, n, "params", layer.name)
+        check_entries(layer.name, params, n, "params")
         threaded = state is not None and layer.stateful
         if threaded:
-            _entries(state, n, "state", layer.name)
+            check_entries(layer.name, state, n, "state")
         states = state if threaded else [None if state is None else ()] * n
         key_name, key = get_key(kwargs)
         rest = {k: v for k, v in kwargs.items() if k not in ("key", "rng")}
@@ -153,13 +143,10 @@ def _walk(layer, params, state, x, kwargs, path, on_output, on_leaf):
         for i, child in enumerate(layer.children):
             child_kwargs = rest if keys[i] is None else {**rest, key_name: keys[i]}
             xi = xs[i] if layer.kind == "parallel" else x
-            try:
+            with located(i, child.name):
                 y, s = _walk(
                     child, params[i], states[i], xi, child_kwargs, (*path, i), on_output, on_leaf
                 )
-            except Exception as err:
-                locate_error(err, i, child.name)
-                raise
             if layer.kind == "serial":
                 x = y
             outputs.append(y)
@@ -285,32 +272,19 @@ def _chain(parts, total, slots, name) -> Layer:
             layer_rngs.append(layer_rng)
         params = []
         for i, (part, j) in enumerate(zip(parts, slots)):
-            try:
+            with located(i, part.name):
                 input_shape, param = part.init_fun(layer_rngs[j], input_shape)
-            except Exception as err:
-                locate_error(err, i, part.name)
-                raise
             params.append(param)
         return input_shape, params
 
     def apply_fun(params, inputs, **kwargs):
         return _walk(chain, params, None, inputs, kwargs, (), None, None)[0]
 
-    def init_state(input_shape):
-        states = []
-        for i, part in enumerate(parts):
-            try:
-                input_shape, state = part.init_state(input_shape)
-            except Exception as err:
-                locate_error(err, i, part.name)
-                raise
-            states.append(state)
-        return input_shape, (states if stateful else ())
-
     def apply_with_state(params, state, inputs, **kwargs):
         return _walk(chain, params, state, inputs, kwargs, (), None, None)
 
-    state_funs = {"init_state": init_state, "apply_with_state": apply_with_state}
+    # a chain's state is a serial's of its parts
+    state_funs = {"init_state": serial(*parts).init_state, "apply_with_state": apply_with_state}
     chain = Layer(
         init_fun,
         apply_fun,

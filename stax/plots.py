@@ -28,6 +28,15 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path) -> pathlib.Path:
+    """Lay out ``fig``, write it to ``path`` as PNG and close it."""
+    fig.tight_layout()
+    path = pathlib.Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_curves(
     curves: dict[str, Sequence[float]],
     path: Any,
@@ -83,11 +92,7 @@ def plot_curves(
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = pathlib.Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_confusion_matrix(
@@ -149,8 +154,4 @@ def plot_confusion_matrix(
             )
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    path = pathlib.Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

@@ -96,6 +96,25 @@ def locate_error(err: BaseException, index: int, name: str) -> None:
     err.add_note(note)
 
 
+class located:  # lower case: used as a function, ``with located(i, name): ...``
+    """Run a combinator's call of sub-layer ``index`` (named ``name``); an error raised in it
+    goes through :func:`locate_error` and on out (one ``with`` instead of a try/except at
+    every call of a child)."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, index: int, name: str):
+        self.index, self.name = index, name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, err, tb) -> bool:
+        if isinstance(err, Exception):
+            locate_error(err, self.index, self.name)
+        return False
+
+
 def layer_name(layer: Any) -> str:
     """A readable name: the Layer's own, or the function's qualified name."""
     name = getattr(layer, "name", None)
@@ -107,11 +126,12 @@ def layer_name(layer: Any) -> str:
     return parts[-2].split(".")[-1] if len(parts) > 1 else qualname
 
 
-def _output_shape(init_fun: InitFun, input_shape) -> Any:
-    """The output shape of ``init_fun`` without creating its params.
+def abstract_init(init_fun: InitFun, input_shape) -> tuple[Any, Any]:
+    """``(output_shape, params)`` of ``init_fun`` without creating its params.
 
     ``init_fun`` is evaluated abstractly (``funcgrad.eval_shape``), so no random numbers
-    are drawn; an ``init_fun`` that cannot be traced is called with a fixed key instead.
+    are drawn and the params are ``ShapeDtypeStruct``s; an ``init_fun`` that cannot be
+    traced is called with a fixed key instead (and its params are arrays).
     """
     box = []
 
@@ -121,12 +141,12 @@ def _output_shape(init_fun: InitFun, input_shape) -> Any:
         return params
 
     try:
-        funcgrad.eval_shape(params_only, random.key(0))
+        params = funcgrad.eval_shape(params_only, random.key(0))
     except LayerError:
         raise
     except Exception:  # an init_fun that needs concrete values: run it for real
-        return init_fun(random.key(0), input_shape)[0]
-    return box[0]
+        return init_fun(random.key(0), input_shape)
+    return box[0], params
 
 
 class Layer(tuple):
@@ -189,7 +209,7 @@ class Layer(tuple):
         if init_state is None:
 
             def init_state(input_shape):
-                return _output_shape(init_fun, input_shape), ()
+                return abstract_init(init_fun, input_shape)[0], ()
 
             def apply_with_state(params, state, inputs, **kwargs):
                 return apply_fun(params, inputs, **kwargs), state

@@ -17,8 +17,8 @@ import numpy as np
 
 import funcgrad
 import funcgrad.numpy as fnp
-from funcgrad import random, tree_util
-from stax.protocol import Layer, LayerError, as_layer, locate_error
+from funcgrad import tree_util
+from stax.protocol import Layer, LayerError, abstract_init, as_layer, located
 
 __all__ = ["Summary", "SummaryRow", "summary"]
 
@@ -285,32 +285,16 @@ def _walk(layer, in_shape, x, path, depth, label, rows, leaves):
 def _child(child, shape, x, path, i, depth, rows, leaves, children):
     """Walk child ``i`` of a combinator, recording its row; errors get the child's position."""
     start = len(rows)
-    try:
+    with located(i, child.name):
         out = _walk(child, shape, x, (*path, i), depth + 1, None, rows, leaves)
-    except Exception as err:
-        locate_error(err, i, child.name)
-        raise
     children.append(rows[start])
     return out
 
 
 def _abstract_init(init_fun, input_shape):
     """``init_fun``'s output shape and its params as ShapeDtypeStructs, without allocating."""
-    box = []
-
-    def params_only(key):
-        output_shape, params = init_fun(key, input_shape)
-        box.append(output_shape)
-        return params
-
-    try:
-        params = funcgrad.eval_shape(params_only, random.key(0))
-    except LayerError:
-        raise
-    except Exception:  # an init_fun that needs concrete values: run it for real (as stax does)
-        output_shape, params = init_fun(random.key(0), input_shape)
-        return output_shape, _structs(params)
-    return box[0], params
+    output_shape, params = abstract_init(init_fun, input_shape)
+    return output_shape, _structs(params)
 
 
 def _abstract_state(layer, input_shape):
@@ -320,9 +304,12 @@ def _abstract_state(layer, input_shape):
 
 
 def _structs(tree):
-    return tree_util.tree_map(
-        lambda a: funcgrad.ShapeDtypeStruct(np.shape(a), np.result_type(a)), tree
-    )
+    def struct(a):
+        if isinstance(a, funcgrad.ShapeDtypeStruct):
+            return a
+        return funcgrad.ShapeDtypeStruct(np.shape(a), np.result_type(a))
+
+    return tree_util.tree_map(struct, tree)
 
 
 # --- shapes, sizes and formatting ------------------------------------------------------

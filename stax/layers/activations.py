@@ -138,23 +138,21 @@ def PRelu(num_parameters: int = 1, init: float = 0.25, a_init: Callable | None =
     name = f"PRelu({num_parameters})"
     a_init = a_init or constant(init)
 
-    def init_fun(rng, input_shape):
-        if num_parameters != 1 and (len(input_shape) < 1 or input_shape[-1] != num_parameters):
+    def check_slopes(count, shape):
+        if count != 1 and (len(shape) < 1 or shape[-1] != count):
             raise LayerError(
                 name,
-                f"has {num_parameters} slopes, one per channel (last axis), but the "
-                f"input shape is {tuple(input_shape)}",
+                f"has {count} slopes, one per channel (last axis), but the "
+                f"input shape is {tuple(shape)}",
             )
+
+    def init_fun(rng, input_shape):
+        check_slopes(num_parameters, input_shape)
         return input_shape, (a_init(rng, (num_parameters,)),)
 
     def apply_fun(params, inputs, **kwargs):
         (a,) = unpack(params, ("a",), name)
-        if a.shape[0] != 1 and (inputs.ndim < 1 or inputs.shape[-1] != a.shape[0]):
-            raise LayerError(
-                name,
-                f"has {a.shape[0]} slopes, one per channel (last axis), but the "
-                f"input shape is {tuple(inputs.shape)}",
-            )
+        check_slopes(a.shape[0], inputs.shape)
         return fnp.where(inputs >= 0, inputs, a * inputs)
 
     return Layer(init_fun, apply_fun, name=name)

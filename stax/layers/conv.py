@@ -42,6 +42,7 @@ __all__ = [
     "GeneralConvTranspose",
 ]
 
+_B_INIT = normal(1e-6)  # JAX stax's bias initializer, the default of every layer here
 _PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
@@ -184,11 +185,40 @@ class _ConvGeometry:
             )
 
     def init(self, rng, input_shape, W_init, b_init, use_bias):
+        """The params ``(W, b)``; ``W_init=None`` is ``glorot_normal`` over the kernel's I, O."""
         c = self.in_channels(input_shape, False)
+        W_init = W_init or glorot_normal(self.rhs.index("I"), self.rhs.index("O"))
         k1, k2 = random.split(rng)
         W = W_init(k1, self.kernel_shape(c))
         b = b_init(k2, self.bias_shape()) if use_bias else ()
         return W, b
+
+    def sized_output_shape(self, input_shape, pads, size, empty: str) -> tuple[int, ...]:
+        """The output shape with ``size(n, low, high, window, stride)`` per spatial axis;
+        ``empty`` is the error detail where a size is below 1."""
+        out_sizes = [
+            size(n, lo, hi, k, s)
+            for n, (lo, hi), k, s in zip(
+                self.in_sizes(input_shape), pads, self.windows, self.strides
+            )
+        ]
+        if min(out_sizes, default=1) < 1:
+            raise LayerError(self.name, empty)
+        return self.output_shape(input_shape, out_sizes)
+
+    def convolve(self, inputs, W, b, window_strides, pads, use_bias, lhs_dilation=None):
+        """The convolution in this layer's layouts, groups and dilation, plus the bias."""
+        out = lax.conv_general_dilated(
+            inputs,
+            W,
+            window_strides,
+            pads,
+            lhs_dilation=lhs_dilation,
+            rhs_dilation=self.dilation,
+            dimension_numbers=(self.lhs, self.rhs, self.out),
+            feature_group_count=self.groups,
+        )
+        return out + b if use_bias else out
 
 
 def _pad_inputs(x, geometry: _ConvGeometry, pads, mode: str):
@@ -206,7 +236,7 @@ def GeneralConv(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     *,
     dilation=None,
     groups: int = 1,
@@ -248,8 +278,6 @@ def GeneralConv(
         raise ValueError(
             f"stax.GeneralConv: padding_mode must be one of {sorted(_PAD_MODES)}, got {padding_mode!r}"
         )
-    W_init = W_init or glorot_normal(geometry.rhs.index("I"), geometry.rhs.index("O"))
-    dn = (geometry.lhs, geometry.rhs, geometry.out)
 
     def pads_for(in_sizes):
         pads = explicit_padding(padding, in_sizes, geometry.windows, geometry.strides, name)
@@ -259,19 +287,15 @@ def GeneralConv(
 
     def init_fun(rng, input_shape):
         W, b = geometry.init(rng, input_shape, W_init, b_init, use_bias)
-        in_sizes = geometry.in_sizes(input_shape)
-        pads = pads_for(in_sizes)
-        out_sizes = []
-        for n, (lo, hi), k, s in zip(in_sizes, pads, geometry.windows, geometry.strides):
-            size = (n + lo + hi - k) // s + 1
-            if size < 1:
-                raise LayerError(
-                    name,
-                    f"the window {geometry.filter_shape} (dilation {geometry.dilation}) "
-                    f"does not fit the input shape {tuple(input_shape)} with padding {pads}",
-                )
-            out_sizes.append(size)
-        return geometry.output_shape(input_shape, out_sizes), (W, b)
+        pads = pads_for(geometry.in_sizes(input_shape))
+        out_shape = geometry.sized_output_shape(
+            input_shape,
+            pads,
+            lambda n, lo, hi, k, s: (n + lo + hi - k) // s + 1,
+            f"the window {geometry.filter_shape} (dilation {geometry.dilation}) "
+            f"does not fit the input shape {tuple(input_shape)} with padding {pads}",
+        )
+        return out_shape, (W, b)
 
     def apply_fun(params, inputs, **kwargs):
         W, b = unpack(params, ("W", "b"), name)
@@ -280,16 +304,7 @@ def GeneralConv(
         if _PAD_MODES[padding_mode] is not None:
             inputs = _pad_inputs(inputs, geometry, pads, _PAD_MODES[padding_mode])
             pads = ((0, 0),) * len(pads)
-        out = lax.conv_general_dilated(
-            inputs,
-            W,
-            geometry.strides,
-            pads,
-            rhs_dilation=geometry.dilation,
-            dimension_numbers=dn,
-            feature_group_count=groups,
-        )
-        return out + b if use_bias else out
+        return geometry.convolve(inputs, W, b, geometry.strides, pads, use_bias)
 
     return Layer(init_fun, apply_fun, name=name)
 
@@ -300,7 +315,7 @@ def Conv(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     **kwargs,
 ) -> Layer:
     """A 2-D convolution on NHWC inputs with an HWIO kernel (JAX stax's ``Conv``).
@@ -329,7 +344,7 @@ def Conv1D(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     **kwargs,
 ) -> Layer:
     """A 1-D convolution on NWC inputs (batch, length, channels) with a WIO kernel.
@@ -352,7 +367,7 @@ def Conv3D(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     **kwargs,
 ) -> Layer:
     """A 3-D convolution on NDHWC inputs with a DHWIO kernel.
@@ -413,7 +428,7 @@ def GeneralConvTranspose(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     *,
     dilation=None,
     output_padding=None,
@@ -450,41 +465,23 @@ def GeneralConvTranspose(
     geometry = _ConvGeometry(
         name, dimension_numbers, out_chan, filter_shape, strides, dilation, groups
     )
-    W_init = W_init or glorot_normal(geometry.rhs.index("I"), geometry.rhs.index("O"))
-    dn = (geometry.lhs, geometry.rhs, geometry.out)
     pads = _transpose_pads(padding, geometry.windows, geometry.strides, output_padding, name)
     ones = (1,) * len(geometry.spatial)
 
     def init_fun(rng, input_shape):
         W, b = geometry.init(rng, input_shape, W_init, b_init, use_bias)
-        out_sizes = []
-        for n, (lo, hi), k, s in zip(
-            geometry.in_sizes(input_shape), pads, geometry.windows, geometry.strides
-        ):
-            size = (n - 1) * s + 1 + lo + hi - k + 1
-            if size < 1:
-                raise LayerError(
-                    name,
-                    f"the output would be empty for input shape {tuple(input_shape)}; "
-                    f"use less padding",
-                )
-            out_sizes.append(size)
-        return geometry.output_shape(input_shape, out_sizes), (W, b)
+        out_shape = geometry.sized_output_shape(
+            input_shape,
+            pads,
+            lambda n, lo, hi, k, s: (n - 1) * s + 1 + lo + hi - k + 1,
+            f"the output would be empty for input shape {tuple(input_shape)}; use less padding",
+        )
+        return out_shape, (W, b)
 
     def apply_fun(params, inputs, **kwargs):
         W, b = unpack(params, ("W", "b"), name)
         geometry.check_kernel(W, inputs)
-        out = lax.conv_general_dilated(
-            inputs,
-            W,
-            ones,
-            pads,
-            lhs_dilation=geometry.strides,
-            rhs_dilation=geometry.dilation,
-            dimension_numbers=dn,
-            feature_group_count=groups,
-        )
-        return out + b if use_bias else out
+        return geometry.convolve(inputs, W, b, ones, pads, use_bias, lhs_dilation=geometry.strides)
 
     return Layer(init_fun, apply_fun, name=name)
 
@@ -495,7 +492,7 @@ def ConvTranspose(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     **kwargs,
 ) -> Layer:
     """A 2-D transposed convolution on NHWC inputs with an HWIO kernel (JAX stax's).
@@ -522,7 +519,7 @@ def Conv1DTranspose(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     **kwargs,
 ) -> Layer:
     """A 1-D transposed convolution on NHC inputs with an HIO kernel (JAX stax's).
@@ -544,7 +541,7 @@ def Conv3DTranspose(
     strides=None,
     padding: Any = "VALID",
     W_init: Callable | None = None,
-    b_init: Callable = normal(1e-6),
+    b_init: Callable = _B_INIT,
     **kwargs,
 ) -> Layer:
     """A 3-D transposed convolution on NDHWC inputs with a DHWIO kernel.

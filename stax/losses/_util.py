@@ -52,14 +52,16 @@ def integer(name: str, arg: str, x: Any) -> Any:
     return x.astype(fnp.int32) if x.dtype == fnp.bool_ else x
 
 
-def legacy_reduction(name: str, size_average: Any, reduce: Any, reduction: str) -> str:
+def legacy_reduction(
+    name: str, size_average: Any, reduce: Any, reduction: str, stacklevel: int = 3
+) -> str:
     """PyTorch's mapping of the deprecated ``size_average`` / ``reduce`` flags."""
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     out = ("mean" if size_average else "sum") if reduce else "none"
-    warnings.warn(f"{name}: " + _LEGACY_NOTE.format(out), UserWarning, stacklevel=3)
+    warnings.warn(f"{name}: " + _LEGACY_NOTE.format(out), UserWarning, stacklevel=stacklevel)
     return out
 
 
@@ -69,6 +71,27 @@ def check_reduction(name: str, reduction: str, allowed=("none", "mean", "sum")) 
             f"{name}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}"
         )
     return reduction
+
+
+def reduction_arg(
+    name: str,
+    size_average: Any,
+    reduce: Any,
+    reduction: str,
+    allowed=("none", "mean", "sum"),
+    stacklevel: int = 4,
+) -> str:
+    """The checked ``reduction`` of a loss that takes PyTorch's deprecated flags too; the
+    flags' warning is shown at the loss's caller (``stacklevel`` counted from here)."""
+    return check_reduction(
+        name, legacy_reduction(name, size_average, reduce, reduction, stacklevel), allowed
+    )
+
+
+def float_pair(name: str, input: Any, target: Any) -> tuple[Any, Any]:
+    """``input`` and ``target`` as float arrays, the target in the input's dtype."""
+    x = floating(name, "input", input)
+    return x, floating(name, "target", target, x.dtype)
 
 
 def broadcast_pair(name: str, input: Any, target: Any, *, warn: bool = True) -> tuple[Any, Any]:

@@ -54,9 +54,9 @@ __all__ = [
 
 def _elementwise(name, input, target, size_average, reduce, reduction, weight):
     """Checked float (input, target, weight, reduction) of an elementwise loss."""
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    # (called from the loss: its warnings, as broadcast_pair's, point at the loss's line)
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
+    x, y = u.float_pair(name, input, target)
     w = None
     if weight is not None:
         w = u.floating(name, "weight", weight, x.dtype)
@@ -218,8 +218,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """
     name = "gaussian_nll_loss"
     u.check_reduction(name, reduction)
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    x, y = u.float_pair(name, input, target)
     v = u.floating(name, "var", var, x.dtype)
     if v.shape != x.shape:
         if v.ndim == 0:
@@ -262,10 +261,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         0.693147
     """
     name = "kl_div"
-    reduction = u.legacy_reduction(name, size_average, reduce, reduction)
-    u.check_reduction(name, reduction, ("none", "batchmean", "sum", "mean"))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    reduction = u.reduction_arg(
+        name, size_average, reduce, reduction, ("none", "batchmean", "sum", "mean")
+    )
+    x, y = u.float_pair(name, input, target)
     x, y = u.broadcast_pair(name, x, y, warn=False)
     loss = fnp.exp(y) * (y - x) if log_target else u.xlogy(y, y) - y * x
     if reduction == "batchmean":
@@ -355,7 +354,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         0.693147
     """
     name = "nll_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     x = u.floating(name, "input", input)
     t = u.integer(name, "target", target)
     x, t, unbatched, valid, safe, bad = _class_targets(name, x, t, ignore_index)
@@ -396,7 +395,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         50.346574
     """
     name = "cross_entropy"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     x = u.floating(name, "input", input)
@@ -483,9 +482,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         [100.0, -0.0, 0.6931471805599453]
     """
     name = "binary_cross_entropy"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
+    x, y = u.float_pair(name, input, target)
     u.same_shape(name, "input", x, "target", y)
     value = u.concrete(x)
     if value is not None:
@@ -521,9 +519,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         [1000.0, 0.0, 0.6931471805599453]
     """
     name = "binary_cross_entropy_with_logits"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
+    x, y = u.float_pair(name, input, target)
     u.same_shape(name, "input", x, "target", y)
     log_sig = nn.log_sigmoid(x)
     if pos_weight is not None:
@@ -556,7 +553,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
         [1.0, 0.0]
     """
     name = "margin_ranking_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     x1 = u.floating(name, "input1", input1)
     x2 = u.floating(name, "input2", input2, x1.dtype)
     y = u.floating(name, "target", target, x1.dtype)
@@ -586,9 +583,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
         [0.3, 0.7]
     """
     name = "hinge_embedding_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
+    x, y = u.float_pair(name, input, target)
     x, y = u.broadcast_pair(name, x, y, warn=False)
     loss = fnp.where(y != 1, fnp.maximum(margin - x, 0), 0) + fnp.where(y != -1, x, 0)
     return u.reduce(loss, reduction)
@@ -609,9 +605,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
         [0.6931471805599453, 1000.0]
     """
     name = "soft_margin_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
+    x, y = u.float_pair(name, input, target)
     x, y = u.broadcast_pair(name, x, y, warn=False)
     return u.reduce(nn.softplus(-y * x), reduction)
 
@@ -633,9 +628,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
         0.693147
     """
     name = "multilabel_soft_margin_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
-    x = u.floating(name, "input", input)
-    y = u.floating(name, "target", target, x.dtype)
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
+    x, y = u.float_pair(name, input, target)
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class axis, got a scalar")
     x, y = u.broadcast_pair(name, x, y, warn=False)
@@ -669,7 +663,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         0.32499999999999996
     """
     name = "multi_margin_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"{name}: p must be 1 or 2, got {p!r}")
     x = u.floating(name, "input", input)
@@ -707,7 +701,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         0.85
     """
     name = "multilabel_margin_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     x = u.floating(name, "input", input)
     t = u.integer(name, "target", target)
     unbatched = _class_rows(name, x)
@@ -761,7 +755,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
         [1.0, 0.707107]
     """
     name = "cosine_embedding_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     x1 = u.floating(name, "input1", input1)
     x2 = u.floating(name, "input2", input2, x1.dtype)
     y = u.floating(name, "target", target, x1.dtype)
@@ -835,7 +829,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         6.0
     """
     name = "triplet_margin_loss"
-    reduction = u.check_reduction(name, u.legacy_reduction(name, size_average, reduce, reduction))
+    reduction = u.reduction_arg(name, size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"{name}: margin must be positive, got {margin!r}")
 

@@ -30,21 +30,14 @@ import funcgrad
 import funcgrad.numpy as fnp
 import stax
 from funcgrad import lax, random
-from tests.benchmarks.stax import _canonical_jaxpr
-
-LR = 0.05
-DN = ("NHWC", "HWIO", "NHWC")
-
-
-def _cross_entropy(logits, onehot):
-    shifted = logits - fnp.max(logits, axis=1, keepdims=True)
-    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
-    return -fnp.sum(logp * onehot) / logits.shape[0]
-
-
-def _to32(tree):
-    return funcgrad.tree_util.tree_map(lambda a: fnp.asarray(np.asarray(a, np.float32)), tree)
-
+from tests.benchmarks.stax import (
+    DN,
+    _bn_by_hand,
+    _canonical_jaxpr,
+    _cross_entropy,
+    _stateful_step,
+    _to32,
+)
 
 # --- the same network by hand ---------------------------------------------------------------
 
@@ -56,33 +49,16 @@ def _conv(x, w, stride):
     )
 
 
-def _bn(x, params, state, momentum=0.1, eps=1e-5):
-    beta, gamma = params
-    mean = fnp.mean(x, axis=(0, 1, 2))
-    centered = x - mean
-    var = fnp.mean(centered * centered, axis=(0, 1, 2))
-    n = x.shape[0] * x.shape[1] * x.shape[2]
-    y = centered * lax.rsqrt(var + eps) * gamma + beta
-    batch_mean = lax.stop_gradient(mean)
-    batch_var = lax.stop_gradient(var) * (n / (n - 1))  # unbiased, as PyTorch
-    new = stax.BatchNormState(
-        (1 - momentum) * state.mean + momentum * batch_mean,
-        (1 - momentum) * state.var + momentum * batch_var,
-        state.count + 1,
-    )
-    return y, new
-
-
 def _block(x, params, state, stride):
     relu = funcgrad.nn.relu
     (main, skip), (main_s, skip_s) = params[1], state[1]
-    h, s1 = _bn(_conv(x, main[0][0], stride), main[1], main_s[1])
-    h, s2 = _bn(_conv(relu(h), main[3][0], 1), main[4], main_s[4])
+    h, s1 = _bn_by_hand(_conv(x, main[0][0], stride), main[1], main_s[1])
+    h, s2 = _bn_by_hand(_conv(relu(h), main[3][0], 1), main[4], main_s[4])
     new_main = [(), s1, (), (), s2]
     if skip == ():
         sk, new_skip = x, ()
     else:
-        sk, s3 = _bn(_conv(x, skip[0][0], stride), skip[1], skip_s[1])
+        sk, s3 = _bn_by_hand(_conv(x, skip[0][0], stride), skip[1], skip_s[1])
         new_skip = [(), s3]
     return relu(h + sk), [(), (new_main, new_skip), (), ()]
 
@@ -91,11 +67,11 @@ def resnet18_by_hand(params, state, x, stem):
     relu = funcgrad.nn.relu
     new = list(state)
     if stem == "imagenet":
-        h, new[1] = _bn(_conv(x, params[0][0], 2), params[1], state[1])
+        h, new[1] = _bn_by_hand(_conv(x, params[0][0], 2), params[1], state[1])
         h = lax.max_pool(relu(h), (3, 3), (2, 2), [(1, 1), (1, 1)])
         first = 4
     else:
-        h, new[1] = _bn(_conv(x, params[0][0], 1), params[1], state[1])
+        h, new[1] = _bn_by_hand(_conv(x, params[0][0], 1), params[1], state[1])
         h = relu(h)
         first = 3
     for i in range(8):
@@ -127,15 +103,7 @@ def make_steps(stem: str, batch: int = 32):
         logits, s = resnet18_by_hand(p, s, x, stem)
         return _cross_entropy(logits, y), s
 
-    def make(loss_fn):
-        @funcgrad.jit
-        def step(p, s, x, y):
-            (loss, s), g = funcgrad.value_and_grad(loss_fn, has_aux=True)(p, s, x, y)
-            return funcgrad.tree_util.tree_map(lambda a, b: a - LR * b, p, g), s, loss
-
-        return step
-
-    return make(loss_stax), make(loss_hand), (params, state, x, y)
+    return _stateful_step(loss_stax), _stateful_step(loss_hand), (params, state, x, y)
 
 
 def _time(step, args, repeat):

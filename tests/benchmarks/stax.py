@@ -134,6 +134,18 @@ def resnet_by_hand(params, state, x):
 # --- steps ---------------------------------------------------------------------------------
 
 
+def _stateful_step(loss_fn):
+    """A jitted SGD step ``(params, state, x, y) -> (params, state, loss)`` of a loss with
+    state, ``loss_fn(params, state, x, y) -> (loss, state)``."""
+
+    @funcgrad.jit
+    def step(p, s, x, y):
+        (loss, s), g = funcgrad.value_and_grad(loss_fn, has_aux=True)(p, s, x, y)
+        return _sgd(p, g), s, loss
+
+    return step
+
+
 def make_steps():
     rng = np.random.default_rng(0)
     _, lenet_params = LENET[0](random.key(0), (-1, 28, 28, 1))
@@ -165,17 +177,13 @@ def make_steps():
         logits, s = resnet_by_hand(p, s, x)
         return _cross_entropy(logits, y), s
 
-    def make(loss_fn):
-        @funcgrad.jit
-        def step(p, s, x, y):
-            (loss, s), g = funcgrad.value_and_grad(loss_fn, has_aux=True)(p, s, x, y)
-            return _sgd(p, g), s, loss
-
-        return step
-
     return {
         "lenet": (lenet_stax, lenet_hand, (lenet_params, x1, y1)),
-        "resnet": (make(res_loss_stax), make(res_loss_hand), (res_params, res_state, x2, y2)),
+        "resnet": (
+            _stateful_step(res_loss_stax),
+            _stateful_step(res_loss_hand),
+            (res_params, res_state, x2, y2),
+        ),
     }
 
 
