@@ -590,7 +590,8 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
             for v in outs:
                 # only an output of the loop's shape (not a reduction's): it is written
                 # at the index the same iteration reads, after reading it
-                if v.aval.ndim and v.aval.shape == kernel.shape and list(inputs) == kernel.inputs:
+                if (v.aval.ndim and v.aval.shape == kernel.shape and not kernel.row_wise
+                        and list(inputs) == kernel.inputs):  # fmt: skip
                     r = _loop_reusable_operand(inputs, v, i, last_use, base_of, storage_of,
                                                taken, contiguous | donated_vars)  # fmt: skip
                     if r is not None:

@@ -734,6 +734,7 @@ def partition(
     siblings: int = _SIBLINGS,
     siblings_share_inputs: bool = False,
     merge_producers: bool = False,
+    row_step: Callable[[Equation], bool] | None = None,
 ) -> list[list[int]]:
     """Groups of fusible equations (indices into ``jaxpr.eqns``, in program order).
 
@@ -747,6 +748,12 @@ def partition(
     ``merge_producers``: an equation whose operands come from several groups of its
     shape merges them all into one (where the program stays acyclic), so that, e.g.,
     both moments of an Adam update and the parameter update become one group.
+    ``row_step`` (default: none, the CUDA kernels' partition): a reduction over the
+    last axis of a 2-D group's value stays *inside* the group as a per-row value
+    (the loop over rows accumulates it, then uses it in the same row), and equations
+    on such row values (of shape ``(rows,)`` or ``(rows, 1)``) for which ``row_step``
+    is true join the group too, as do broadcasts of them back to the group's shape:
+    a softmax's max, exp, sum, log and division become one loop over rows.
 
     Greedy, in program order: a fusible equation joins the group of one of its
     operands (the most recent such group), else one of the latest groups of its shape,
@@ -813,21 +820,57 @@ def partition(
         group_needs[target] = roots(group_needs[target]) - {target}
         group_indirect[target] = roots(group_indirect[target])
 
+    def row_shapes(g: int) -> tuple:
+        """The shapes of a row-wise group's per-row values (none for other groups)."""
+        shape = shapes[g]
+        if row_step is None or len(shape) != 2 or shape[1] == 1:
+            return ()
+        return ((shape[0],), (shape[0], 1))
+
+    def row_reduction(g: int, eqn: Equation) -> bool:
+        x = eqn.inputs[0]
+        return (
+            bool(row_shapes(g))
+            and x.aval.shape == shapes[g]
+            and tuple(eqn.params.get("axes", ())) == (1,)
+            and eqn.outputs[0].aval.shape == (shapes[g][0],)
+        )
+
     for i, eqn in enumerate(jaxpr.eqns):
         in_vars = [a for a in eqn.inputs if type(a) is Var]
         producers = {find(group_of[a]) for a in in_vars if a in group_of}
         # groups reached through operands computed outside every group
         beyond = roots(empty.union(*(needs.get(a, empty) for a in in_vars)))
         chosen = None
+        out_shape = eqn.outputs[0].aval.shape if len(eqn.outputs) == 1 else None
+        row_joins = [
+            g for g in sorted(producers, reverse=True)
+            if out_shape in row_shapes(g) and g not in reachable(beyond | (producers - {g}))
+            and all(a.aval.shape in row_shapes(g) or a.aval.size == 1 for a in eqn.inputs)
+        ] if row_step is not None and producers and row_step(eqn) else []  # fmt: skip
         if (
             can_end_group is not None
             and len(in_vars) == 1
             and in_vars[0] in group_of
             and can_end_group(eqn)
         ):
-            # a reduction of a value of group g: g's last step; its result stays outside
-            # g (needs[...] below), so whatever reads it comes after the whole group
-            groups[find(group_of[in_vars[0]])].append(i)
+            g = find(group_of[in_vars[0]])
+            if row_reduction(g, eqn):
+                # a row's reduction in a row-wise loop: a per-row value of g that later
+                # steps of g may use (the loop accumulates it, then goes on in the row)
+                chosen = g
+                groups[g].append(i)
+            elif in_vars[0].aval.shape == shapes[g]:
+                # a reduction of a value of group g: g's last step; its result stays
+                # outside g (needs[...] below), so whatever reads it comes after g
+                groups[g].append(i)
+        elif row_joins:
+            # a step on g's per-row values (a reshape, a log, a division of row sums)
+            chosen = row_joins[0]
+            groups[chosen].append(i)
+            group_needs[chosen] |= beyond | (producers - {chosen})
+            group_indirect[chosen] |= beyond
+            reads.setdefault(chosen, set()).update(in_vars)
         elif can_fuse(eqn):
             shape = eqn.outputs[0].aval.shape
             # the operands' groups, then the latest few groups of this shape (independent

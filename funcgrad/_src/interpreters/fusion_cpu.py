@@ -382,6 +382,21 @@ def can_end_group(eqn: Equation) -> bool:
     return True
 
 
+def row_step(eqn: Equation) -> bool:
+    """Whether ``eqn`` can be a per-row step of a row-wise loop (the partition's
+    ``row_step``): a loop step, or a reshape between ``(rows,)`` and ``(rows, 1)``."""
+    if eqn.primitive is structural.reshape_p:
+        (x,) = eqn.inputs
+        out = eqn.outputs[0].aval
+        return (
+            type(x) is Var
+            and x.aval.dtype == out.dtype
+            and x.aval.dtype in LOOP_DTYPES
+            and {x.aval.shape, out.shape} == {(out.shape[0],), (out.shape[0], 1)}
+        )
+    return eqn.primitive is not structural.broadcast_in_dim_p and can_fuse(eqn)
+
+
 def _trailing_from(axes: tuple, ndim: int) -> int | None:
     """``k`` when ``axes`` are exactly the trailing axes ``k..ndim-1``, else None."""
     k = ndim - len(axes)
@@ -416,6 +431,7 @@ class LoopKernel:
         self.dispatcher = None
         self.group: list = []
         self.inplace: dict = {}  # output -> the input whose buffer it is written into
+        self.row_wise = False  # phases per row (:func:`_describe_rows`): never in place
 
     def variant(self, inplace: dict) -> LoopKernel:
         """This loop writing each output ``v`` in ``inplace`` into input ``inplace[v]``'s
@@ -540,9 +556,13 @@ class _LoopBuilder:
         subscript = ", ".join(full) if full else "()"
         name = f"v{len(self.names)}"
         self.names[key] = name
-        self.depth[name] = depth
-        self.at_depth[depth].append(f"{name} = {param}[{subscript}]")
+        self.emit(name, f"{name} = {param}[{subscript}]", depth, x.aval.dtype)
         return name
+
+    def emit(self, name: str, statement: str, depth: int, dt: np.dtype) -> None:
+        """Define local ``name`` (of dtype ``dt``) by ``statement`` at loop depth ``depth``."""
+        self.depth[name] = depth
+        self.at_depth[depth].append(statement)
 
     def operand(self, atom: Any, dt: np.dtype) -> str:
         """``atom`` as an expression of dtype ``dt``."""
@@ -550,7 +570,8 @@ class _LoopBuilder:
             return self.constant(atom.val, dt)
         name = self.names.get(atom)
         if name is None:  # an input of the group's shape
-            name = self.load(atom, tuple(range(self.ndim)) if atom.aval.ndim else
+            # (a row-wise loop's (rows,) value: its axis is the loop's first)
+            name = self.load(atom, tuple(range(atom.aval.ndim)) if atom.aval.ndim else
                              (None,) * self.ndim)  # fmt: skip
         src = atom.aval.dtype
         if src == dt:
@@ -569,9 +590,184 @@ class _LoopBuilder:
         dt = var.aval.dtype
         # every step is rounded (or wrapped) to its dtype: numba computes integers wider
         text = expr if dt.kind == "b" else f"{_ct(dt)}({expr})"
-        self.at_depth[depth].append(f"{name} = {text}")
         self.names[var] = name
+        self.emit(name, f"{name} = {text}", depth, dt)
+
+
+class _RowLoopBuilder(_LoopBuilder):
+    """A loop over the rows of a 2-D group whose steps use the group's own row
+    reductions: each row runs *phases*, an inner loop over the row's elements per
+    phase. A reduction over the row accumulates in a register during the phase of its
+    operand; what uses it runs from the next phase on. An element's value computed in
+    one phase and used in a later one is kept in a scratch row (one per value, made
+    once per call); an input element is read again. Every value is computed once, by
+    the same operation as in NumPy (bitwise NumPy's where NumPy's order is the same)."""
+
+    def __init__(self, shape: tuple):
+        super().__init__(shape)
+        self.phase: dict[str, int] = {}
+        self.dtype_of: dict[str, np.dtype] = {}
+        self.top: list[str] = []
+        self.rows: dict[int, list[str]] = {}
+        self.inner: dict[int, list[str]] = {}
+        self.row_end: list[str] = []
+        self.after_rows: list[str] = []
+        self.scratch: list[str] = []
+        self.carried: dict[tuple, str] = {}
+        self.loads: dict[str, str] = {}  # name of an element load -> its right-hand side
+        self.current = 0  # the phase of the statement being emitted
+
+    def block(self, depth: int, phase: int) -> list[str]:
+        if depth == 0:
+            return self.top
+        table = self.rows if depth == 1 else self.inner
+        return table.setdefault(phase, [])
+
+    def emit(self, name, statement, depth, dt):
         self.depth[name] = depth
+        self.dtype_of[name] = dt
+        phase = self.current if depth else 0
+        self.phase[name] = phase
+        if statement.startswith(f"{name} = in") and depth == 2:
+            # an element of an input: read in each phase that uses it (carry)
+            self.loads[name] = statement.split(" = ", 1)[1]
+            self.phase[name] = -1
+            return
+        self.block(depth, phase).append(statement)
+
+    def carry(self, name: str, phase: int) -> str:
+        """Element value ``name`` (of an earlier phase) as a local of ``phase``."""
+        key = (name, phase)
+        local = self.carried.get(key)
+        if local is not None:
+            return local
+        local = self.carried[key] = f"{name}p{phase}"
+        if name in self.loads:  # read the input again
+            self.block(2, phase).append(f"{local} = {self.loads[name]}")
+        else:
+            row = f"s{name}"
+            if row not in self.scratch:
+                self.scratch.append(row)
+                self.top.append(f"{row} = np.empty(n1, {_ct(self.dtype_of[name])})")
+                self.block(2, self.phase[name]).append(f"{row}[i1] = {name}")
+            self.block(2, phase).append(f"{local} = {row}[i1]")
+        return local
+
+    def define(self, var, expr, operands):
+        phase = max((self.phase.get(o, 0) for o in operands), default=0)
+        phase = max(phase, 0)
+        depth = max((self.depth[o] for o in operands), default=0)
+        if depth == 2:
+            for o in sorted(set(operands), key=len, reverse=True):
+                if self.depth[o] == 2 and self.phase[o] < phase:
+                    expr = re.sub(rf"\b{o}\b", self.carry(o, phase), expr)
+        self.current = phase
+        super().define(var, expr, operands)
+        self.current = 0
+
+    def value_in(self, name: str, phase: int) -> str:
+        """``name`` usable in inner loop ``phase``."""
+        if self.depth.get(name, 0) == 2 and self.phase[name] < phase:
+            return self.carry(name, phase)
+        return name
+
+
+def _row_wise(group: Sequence[Equation], shape: tuple) -> bool:
+    """Whether a 2-D group uses its own row reductions (it then runs as row phases)."""
+    if len(shape) != 2:
+        return False
+    reduced = {e.outputs[0] for e in group if e.primitive in _REDUCTIONS}
+    return any(
+        e.primitive is structural.reshape_p
+        or (e.primitive not in _REDUCTIONS and e.outputs[0].aval.shape != shape)
+        or any(type(a) is Var and a in reduced for a in e.inputs)
+        for e in group
+    )
+
+
+def _describe_rows(group: Sequence[Equation], outputs: Sequence[Var],
+                   shape: tuple) -> LoopKernel | None:  # fmt: skip
+    """The loop of a row-wise group (:func:`_row_wise`): see :class:`_RowLoopBuilder`."""
+    k = _RowLoopBuilder(shape)
+    n0 = shape[0]
+    init: list[str] = []
+    stores: dict[Var, tuple] = {}  # reduction output -> (kind, accumulator)
+    for eqn in group:
+        prim = eqn.primitive
+        if prim is structural.reshape_p:
+            (x,) = eqn.inputs
+            k.names[eqn.outputs[0]] = k.operand(x, x.aval.dtype)
+            continue
+        op = _REDUCTIONS.get(prim)
+        if op is None:
+            _equation(k, eqn)
+            continue
+        (x,) = eqn.inputs
+        out = eqn.outputs[0]
+        dt = out.aval.dtype
+        value = k.names[x]
+        p = max(k.phase.get(value, 0), 0)
+        value = k.value_in(value, p)
+        axes = tuple(sorted(eqn.params["axes"]))
+        k.ops.append(f"reduce_{op}")
+        acc = f"a{len(stores)}"
+        if axes == (1,):  # a row's register, usable from the next phase on
+            k.block(1, p).append(f"{acc} = {_initial(op, dt)}")
+            k.block(2, p).append(f"{acc} = {_combine(op, acc, value, dt)}")
+            k.names[out] = acc
+            k.depth[acc] = 1
+            k.phase[acc] = p + 1
+            k.dtype_of[acc] = dt
+            stores[out] = ("row", acc)
+        elif axes == (0, 1):  # one register over all rows, in loop order
+            k.top.append(f"{acc} = {_initial(op, dt)}")
+            k.block(2, p).append(f"{acc} = {_combine(op, acc, value, dt)}")
+            stores[out] = ("total", acc)
+        else:  # column accumulators in the output, rows in loop order (as NumPy)
+            stores[out] = ("column", (op, value, p))
+    out_params = {v: f"out{j}" for j, v in enumerate(outputs)}
+    for v in outputs:
+        param = out_params[v]
+        kind, acc = stores.get(v, (None, None))
+        if kind == "total":
+            k.after_rows.append(f"{param}[()] = {acc}")
+        elif kind == "column":
+            op, value, p = acc
+            init.append(f"{param}[...] = {_initial(op, v.aval.dtype)}")
+            k.block(2, p).append(
+                f"{param}[i1] = {_combine(op, f'{param}[i1]', value, v.aval.dtype)}"
+            )
+        elif v.aval.shape == shape:
+            name = k.names[v]
+            p = max(k.phase.get(name, 0), 0)
+            k.block(2, p).append(f"{param}[i0, i1] = {k.value_in(name, p)}")
+        elif v.aval.shape in ((n0,), (n0, 1)):
+            index = "i0" if v.aval.ndim == 1 else "i0, 0"
+            k.row_end.append(f"{param}[{index}] = {k.names[v]}")
+        else:
+            return None
+    carrier = next((f"in{k.input_index[x]}" for x in k.inputs if x.aval.shape == shape), None)
+    if carrier is None:
+        carrier = next((out_params[v] for v in outputs if v.aval.shape == shape), None)
+    if carrier is None:
+        return None
+    params = [f"in{i}" for i in range(len(k.inputs))] + [out_params[v] for v in outputs]
+    body: list = [*k.constants, *init, f"n0, n1 = {carrier}.shape", *k.top]
+    row_block: list = []
+    for p in range(max([*k.rows, *k.inner, 0]) + 1):
+        row_block += k.rows.get(p, [])
+        if k.inner.get(p):
+            row_block += ["for i1 in range(n1):", list(k.inner[p])]
+    row_block += k.row_end
+    body += ["for i0 in range(n0):", row_block, *k.after_rows]
+    source = "\n".join([f"def kernel({', '.join(params)}):", *_render(body, 1)])
+    ops = "_".join(dict.fromkeys(k.ops)) or "copy"
+    if len(ops) > 40:
+        ops = ops[:40].rstrip("_") + f"_{len(k.ops)}ops"
+    kernel = LoopKernel(f"fused_rows_{ops}", source, list(k.inputs), list(outputs), shape, False)
+    kernel.group = list(group)
+    kernel.row_wise = True
+    return kernel
 
 
 def _equation(k: _LoopBuilder, eqn: Equation) -> None:
@@ -620,7 +816,7 @@ def _equation(k: _LoopBuilder, eqn: Equation) -> None:
 
 def _referenced(expr: str, k: _LoopBuilder) -> list[str]:
     """The locals an expression reads (for its loop depth)."""
-    return [n for n in re.findall(r"\b[vtc]\d+\b", expr) if n in k.depth]
+    return [n for n in re.findall(r"\b[vtca]\d+\b", expr) if n in k.depth]
 
 
 def describe(group: Sequence[Equation], outputs: Sequence[Var],
@@ -636,6 +832,9 @@ def describe(group: Sequence[Equation], outputs: Sequence[Var],
     """
     inplace = dict(inplace or {})
     shape = next(e.outputs[0].aval.shape for e in group if e.primitive not in _REDUCTIONS)
+    if _row_wise(group, tuple(shape)):
+        # (in place: a later phase may read an input again after an earlier one wrote it)
+        return None if inplace else _describe_rows(group, outputs, tuple(shape))
     flat = _flattenable(group, tuple(shape))
     if flat:  # one loop over the elements: no loop nest's overhead, one vectorised loop
         group_shape, shape = tuple(shape), (math.prod(shape),)
@@ -1088,7 +1287,8 @@ def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[L
     # vectorised (LLVM's runtime alias checks give up) and thrashes the prefetchers
     closed = _updates_into_products(_products_as_multiplies(closed))
     groups = fusion.partition(closed.jaxpr, can_fuse=can_fuse, can_end_group=can_end_group,
-                              siblings_share_inputs=True, merge_producers=True)  # fmt: skip
+                              siblings_share_inputs=True, merge_producers=True,
+                              row_step=row_step)  # fmt: skip
     fused = fusion.replace_groups(closed, groups, build)
     if report.fallbacks:
         with _compile_lock:
