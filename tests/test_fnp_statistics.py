@@ -57,6 +57,15 @@ def test_median(name, data, keepdims):
     x, axis = data
     if name == "nanmedian":
         assume(x.dtype.kind != "b")
+    if x.size == 0 and np.sum(x, axis=axis).size == 0:
+        try:
+            getattr(np, name)(x, axis=axis, keepdims=keepdims)
+        except ValueError:
+            # NumPy's median fails to reshape some empty inputs whose result is empty
+            # too (shape (0, 0, 0) over axes (0, -2)): the oracle is the result's shape.
+            out = getattr(fnp, name)(x, axis=axis, keepdims=keepdims)
+            assert out.shape == np.sum(x, axis=axis, keepdims=keepdims).shape
+            return
     check_against_numpy(getattr(fnp, name), getattr(np, name), x, axis=axis, keepdims=keepdims)
 
 
