@@ -406,3 +406,26 @@ def test_grad_through_an_adam_step_matches_finite_differences():
         return fnp.sum(transforms.apply_updates(PARAMS, u)["w"] ** 2)
 
     funcgrad.test_util.check_grads(after_second_step, (GRADS["w"],), order=1)
+
+
+def test_nadam_takes_optax_nesterov_keyword():
+    """optax's nadam is adam with nesterov=True: nesterov=False gives Adam's steps exactly."""
+    import funcgrad.numpy as fnp
+    import transforms
+
+    params = fnp.asarray([0.5, -1.0])
+    grads = fnp.asarray([0.3, -0.2])
+    for plain, nesterov_free in (
+        (transforms.adam(0.1), transforms.nadam(0.1, nesterov=False)),
+        (transforms.adamw(0.1), transforms.nadamw(0.1, nesterov=False)),
+    ):
+        a_state, b_state = plain.init(params), nesterov_free.init(params)
+        for _ in range(3):
+            a, a_state = plain.update(grads, a_state, params)
+            b, b_state = nesterov_free.update(grads, b_state, params)
+            assert a.tolist() == b.tolist()
+    default, _ = transforms.nadam(0.1).update(grads, transforms.nadam(0.1).init(params))
+    assert (
+        default.tolist()
+        != transforms.adam(0.1).update(grads, transforms.adam(0.1).init(params))[0].tolist()
+    )

@@ -255,8 +255,13 @@ def nadam(
     eps: float = 1e-8,
     eps_root: float = 0.0,
     mu_dtype: Any = None,
+    *,
+    nesterov: bool = True,
 ) -> base.GradientTransformationExtraArgs:
     r"""NAdam: ``adam(..., nesterov=True)`` (Dozat, 2016; see ``scale_by_adam``).
+
+    As in optax (where ``nadam`` is ``adam`` with ``nesterov=True``), ``nesterov=False``
+    gives plain Adam.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -266,7 +271,7 @@ def nadam(
         >>> round(opt.update(fnp.asarray([1.0]), opt.init(fnp.zeros(1)))[0].item(), 4)
         -0.1474
     """
-    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True)
+    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov)
 
 
 def nadamw(
@@ -278,8 +283,10 @@ def nadamw(
     mu_dtype: Any = None,
     weight_decay: float = 1e-4,
     mask: Any = None,
+    *,
+    nesterov: bool = True,
 ) -> base.GradientTransformationExtraArgs:
-    r"""NAdamW: ``adamw(..., nesterov=True)``.
+    r"""NAdamW: ``adamw(..., nesterov=True)`` (``nesterov=False`` gives plain AdamW).
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -289,7 +296,9 @@ def nadamw(
         >>> round(opt.update(fnp.asarray([1.0]), opt.init(p), p)[0].item(), 4)
         -0.1474
     """
-    return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=True)
+    return adamw(
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=nesterov
+    )
 
 
 def radam(
