@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 
 import funcgrad.numpy as fnp
-from funcgrad import random
+from funcgrad import nn, random
+
+# JAX's initializers that PyTorch adds nothing to are funcgrad.nn.initializers' own.
+zeros = nn.initializers.zeros
+ones = nn.initializers.ones
+orthogonal = nn.initializers.orthogonal
+delta_orthogonal = nn.initializers.delta_orthogonal
 
 __all__ = [
     "calculate_gain",
@@ -71,30 +77,6 @@ def _shape(shape: Any, fname: str) -> tuple[int, ...]:
         raise TypeError(
             f"stax.initializers.{fname}: shape must be a sequence of ints, got {shape!r}"
         ) from None
-
-
-def zeros(key: Any, shape: Sequence[int], dtype: Any = None):
-    """All zeros (the key is ignored).
-
-    Examples:
-        >>> from stax import initializers
-        >>> initializers.zeros(None, (2,)).tolist()
-        [0.0, 0.0]
-    """
-    del key
-    return fnp.zeros(_shape(shape, "zeros"), _dtype(dtype))
-
-
-def ones(key: Any, shape: Sequence[int], dtype: Any = None):
-    """All ones (the key is ignored).
-
-    Examples:
-        >>> from stax import initializers
-        >>> initializers.ones(None, (2,)).tolist()
-        [1.0, 1.0]
-    """
-    del key
-    return fnp.ones(_shape(shape, "ones"), _dtype(dtype))
 
 
 def constant(value: Any, dtype: Any = None) -> Initializer:
@@ -419,74 +401,6 @@ he_uniform = kaiming_uniform
 he_normal = kaiming_normal
 xavier_uniform = glorot_uniform
 xavier_normal = glorot_normal
-
-
-def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
-    """A (semi-)orthogonal matrix times ``scale`` (JAX's ``orthogonal``, PyTorch's ``orthogonal_``).
-
-    The shape is read as a matrix with ``shape[column_axis]`` columns and the product
-    of the other axes as rows; the smaller of the two sides gets orthonormal vectors.
-    Drawn as the Q of a QR decomposition of a normal matrix, with the signs of R's
-    diagonal, so the distribution is uniform (Haar).
-
-    Examples:
-        >>> import numpy as np
-        >>> from funcgrad import random
-        >>> from stax import initializers
-        >>> w = np.asarray(initializers.orthogonal()(random.key(0), (4, 3)))
-        >>> bool(np.allclose(w.T @ w, np.eye(3)))
-        True
-    """
-
-    def init(key, shape, dtype=dtype):
-        dt = _dtype(dtype)
-        shape = _shape(shape, "orthogonal")
-        if len(shape) < 2:
-            raise ValueError(
-                f"stax.initializers.orthogonal: needs a shape of rank >= 2, got {shape}"
-            )
-        axis = column_axis % len(shape)
-        n_cols = shape[axis]
-        n_rows = math.prod(shape) // n_cols
-        matrix_shape = (n_cols, n_rows) if n_rows < n_cols else (n_rows, n_cols)
-        q, r = fnp.linalg.qr(random.normal(key, matrix_shape, dt))
-        q = q * fnp.sign(fnp.diagonal(r))
-        if n_rows < n_cols:
-            q = q.T
-        rest = tuple(d for i, d in enumerate(shape) if i != axis)
-        q = fnp.moveaxis(fnp.reshape(q, rest + (n_cols,)), -1, axis)
-        return q * dt.type(scale)
-
-    return init
-
-
-def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
-    """A convolution kernel that is orthogonal at the window's centre and zero elsewhere
-    (JAX's ``delta_orthogonal``, for kernels ``(*window, in, out)`` with ``in <= out``).
-
-    Examples:
-        >>> from funcgrad import random
-        >>> from stax import initializers
-        >>> w = initializers.delta_orthogonal()(random.key(0), (3, 3, 2, 2))
-        >>> float(abs(w[0, 0]).sum())
-        0.0
-    """
-
-    def init(key, shape, dtype=dtype):
-        shape = _shape(shape, "delta_orthogonal")
-        if len(shape) not in (3, 4, 5):
-            raise ValueError(
-                f"stax.initializers.delta_orthogonal: needs a 1-D, 2-D or 3-D convolution kernel, got {shape}"
-            )
-        if shape[-2] > shape[-1]:
-            raise ValueError(
-                f"stax.initializers.delta_orthogonal: needs in <= out features, got shape {shape}"
-            )
-        centre = orthogonal(scale, column_axis, dtype)(key, shape[-2:])
-        index = tuple((k - 1) // 2 for k in shape[:-2])
-        return fnp.zeros(shape, _dtype(dtype)).at[index].set(centre)
-
-    return init
 
 
 def sparse(sparsity: float, stddev: float = 0.01, dtype: Any = None) -> Initializer:
