@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 
 import funcgrad
 import funcgrad.numpy as fnp
-from funcgrad._src.interpreters import fusion_cpu
+from funcgrad._src.interpreters import fusion_cpu, tiering
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(
@@ -88,6 +89,7 @@ SHAPE = (8, 9)  # 72 elements: above the size from which groups are fused
 SPECIAL = {
     "f": [0.0, -0.0, np.inf, -np.inf, np.nan, 1.5, -2.25, 3.0, 1e-3, 0.5, -7.0, 100.0],
     "i": [0, 1, -1, 7, -12, 2**31 - 1, -(2**31), 12345, -999],
+    "u": [0, 1, 7, 13, 31, 32, 33, 2**31, 2**32 - 1, 12345],
     "b": [True, False],
 }
 FLOAT_UNARY = [fnp.negative, fnp.abs, fnp.exp, fnp.log, fnp.sqrt, fnp.tanh, fnp.sin,
@@ -96,7 +98,8 @@ FLOAT_BINARY = [fnp.add, fnp.subtract, fnp.multiply, fnp.divide, fnp.maximum, fn
                 fnp.hypot, fnp.arctan2, fnp.copysign, fnp.fmax]  # fmt: skip
 INT_UNARY = [fnp.negative, fnp.abs, fnp.sign, fnp.invert]
 INT_BINARY = [fnp.add, fnp.subtract, fnp.multiply, fnp.maximum, fnp.minimum,
-              fnp.bitwise_and, fnp.bitwise_or, fnp.bitwise_xor]  # fmt: skip
+              fnp.bitwise_and, fnp.bitwise_or, fnp.bitwise_xor, fnp.left_shift,
+              fnp.right_shift]  # fmt: skip
 BOOL_UNARY = [fnp.logical_not, fnp.invert]
 BOOL_BINARY = [fnp.logical_and, fnp.logical_or, fnp.logical_xor, fnp.bitwise_xor]
 INEXACT = {fnp.exp, fnp.log, fnp.sqrt, fnp.tanh, fnp.sin, fnp.expm1, fnp.log1p, fnp.hypot,
@@ -108,9 +111,10 @@ def programs(draw):
     """A random program over two (8, 9) arrays, a (9,) row and an (8, 1) column (both
     broadcast) and a Python scalar: its steps, whether its results are exact (no
     transcendental function, no reduction) and its inputs."""
-    dtype = draw(st.sampled_from([np.float32, np.float64, np.int32, np.bool_]))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int32, np.uint32, np.bool_]))
     kind = np.dtype(dtype).kind
     pool = SPECIAL[kind]
+    kind = "i" if kind == "u" else kind  # the integer operations, unsigned
 
     def array(shape):
         values = draw(st.lists(st.sampled_from(pool), min_size=int(np.prod(shape)),
@@ -177,6 +181,24 @@ def test_random_programs_equal_their_numpy_tier(program):
         assert_same(g, e, exact=exact or g.dtype.kind in "biu", rtol=rtol)
     for x, c in zip(inputs, copies):  # no input is ever written
         np.testing.assert_array_equal(x, c)
+
+
+@needs_numba
+def test_random_draws_fuse_and_equal_the_numpy_tier():
+    """Threefry's ~110 rounds operations (shifts included) become one loop with the
+    dropout that uses them, bit for bit the NumPy tier's draws; keys (a few blocks)
+    stay one call of the primitive's small kernel."""
+    from funcgrad import random
+
+    def dropout(key, x):
+        keep = random.bernoulli(random.fold_in(key, 3), 0.9, x.shape)
+        return fnp.where(keep, x / 0.9, 0.0), random.normal(key, (70,)), random.split(key, 3)
+
+    x = fnp.asarray(np.random.default_rng(1).standard_normal((16, 32)).astype(np.float32))
+    got, expected, loops = both_tiers(dropout, random.key(11), x)
+    for g, e in zip(got, expected):
+        assert_same(g, e, exact=g.dtype.kind != "f" or g.dtype == np.float32, rtol=1e-12)
+    assert loops <= 4, loops
 
 
 @st.composite
@@ -630,10 +652,40 @@ def test_tier_switch_under_concurrent_calls():
         for t in threading.enumerate():  # the background compilation
             if t.name.startswith("funcgrad fuse"):
                 t.join(timeout=120)
-        assert "fused loops (numba); running" in f.lower(fnp.asarray(xs[0]), *args).as_text()
+        for _ in range(2 * tiering.TRIAL_CALLS + 2):  # the timed trial of both tiers
+            out = np.asarray(f(fnp.asarray(xs[0]), *args))
+            np.testing.assert_allclose(out, expected[0], rtol=2e-6, atol=1e-6)
+        text = f.lower(fnp.asarray(xs[0]), *args).as_text()
+        assert "fused loops (numba); running" in text or "kept tier 1: the fused loops took" in text
         out = np.asarray(f(fnp.asarray(xs[0]), *args))
     np.testing.assert_allclose(out, expected[0], rtol=2e-6, atol=1e-6)
     np.testing.assert_array_equal(np.asarray(args[0]), w)
+
+
+def test_tiered_trial_keeps_the_faster_tier():
+    """After the switch the tiers run in turn (one warm-up call each, then
+    TRIAL_CALLS timed calls each) and the one with the better best time stays."""
+
+    class Entry:
+        exe_fn = None
+        tier = "trial"
+
+    def slow(x):
+        time.sleep(0.003)
+        return ("slow", x)
+
+    def fast(x):
+        return ("fast", x)
+
+    for fused_fn, numpy_fn, kept in ((fast, slow, "fused"), (slow, fast, "kept tier 1")):
+        entry = Entry()
+        entry.exe_fn = trial = tiering._Trial(entry, numpy_fn, fused_fn)
+        ran = [entry.exe_fn(i)[0] for i in range(2 * (tiering.TRIAL_CALLS + 1))]
+        # calls alternate, the fused tier first
+        assert ran == [fused_fn(0)[0], numpy_fn(0)[0]] * (tiering.TRIAL_CALLS + 1)
+        assert entry.exe_fn is fast and entry.tier.startswith(kept), entry.tier
+        assert trial.best[0] > 0 and trial.best[1] > 0
+        assert entry.exe_fn(7) == ("fast", 7)
 
 
 def test_config_validates_the_options():

@@ -82,12 +82,13 @@ class Config:
 
     Attributes:
         cpu_fusion: fused CPU loops under ``jit`` on NumPy (needs numba: ``pip install
-            "funcgrad[fast]"``). ``"tiered"``: a program runs as NumPy calls first;
-            after ``cpu_fusion_after_calls`` calls its fused version compiles in a
-            background thread and replaces it when ready. ``"always"``: the first call
-            compiles the fused version (for tests and benchmarks). ``"off"`` (default
-            for now: the fused tier is slower than NumPy calls on some programs, see
-            the README): never. Default from ``$FUNCGRAD_CPU_FUSION``.
+            "funcgrad[fast]"``; without it fusion is off and ``cpu_fusion_status`` says
+            so). ``"tiered"`` (default): a program runs as NumPy calls first; after
+            ``cpu_fusion_after_calls`` calls its fused version compiles in a background
+            thread, then both run in turn for a few timed calls and the faster stays.
+            ``"always"``: the first call compiles the fused version and it stays (for
+            tests and benchmarks). ``"off"``: never. Default from
+            ``$FUNCGRAD_CPU_FUSION``.
         cpu_fusion_after_calls: calls of one compiled signature before its fused
             version is compiled (``"tiered"``). Default 100, or
             ``$FUNCGRAD_CPU_FUSION_AFTER_CALLS``.
@@ -130,7 +131,7 @@ class Config:
     def __init__(self) -> None:
         object.__setattr__(self, "_frozen", False)
         self.cpu_fusion = _check_choice(_CPU_FUSION_MODES)(
-            "cpu_fusion", os.environ.get("FUNCGRAD_CPU_FUSION", "").strip() or "off"
+            "cpu_fusion", os.environ.get("FUNCGRAD_CPU_FUSION", "").strip() or "tiered"
         )
         self.cpu_fusion_after_calls = _env_int("FUNCGRAD_CPU_FUSION_AFTER_CALLS", 100)
         self.cpu_fusion_cache_dir = _default_cache_dir()

@@ -41,8 +41,10 @@ import numpy as np
 
 import funcgrad.numpy as fnp
 from funcgrad._src.core import Array, Tracer
+from funcgrad._src.lax import special
 from funcgrad._src.nn._util import with_jvp
 from funcgrad._src.numpy.util import canonicalize_axis
+from funcgrad._src.threefry import threefry2x32
 
 __all__ = [
     "PRNGKey",
@@ -179,14 +181,8 @@ def _check_broadcast(x: Any, shape: tuple[int, ...], fname: str, what: str) -> A
 # Threefry-2x32 and keys
 # ------------------------------------------------------------------------------------
 
-# Rotation distances of Threefry-2x32 (Random123's R_32x2 constants), four per group.
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-# Key-schedule parity constant of Threefish/Threefry for 32-bit words.
-_KS_PARITY = 0x1BD11BDA
-
-
-def _rotate_left(x: Any, r: int) -> Any:
-    return (x << r) | (x >> (32 - r))
+# The block function is one primitive (funcgrad._src.threefry): one call per draw, whose
+# kernel picks Python integers, in-place NumPy or a fused loop by size and backend.
 
 
 def threefry_2x32(key: Any, x0: Any, x1: Any) -> tuple[Any, Any]:
@@ -215,17 +211,8 @@ def threefry_2x32(key: Any, x0: Any, x1: Any) -> tuple[Any, Any]:
             f"funcgrad.random.threefry_2x32: counters must be uint32 arrays of one shape, got "
             f"{x0.dtype}{list(x0.shape)} and {x1.dtype}{list(x1.shape)}"
         )
-    k0, k1 = key[0], key[1]
-    schedule = (k0, k1, k0 ^ k1 ^ _KS_PARITY)
-    x0, x1 = x0 + k0, x1 + k1
-    for group in range(5):  # 5 groups of 4 rounds, a key injection after each
-        for r in _ROTATIONS[group % 2]:
-            x0 = x0 + x1
-            x1 = _rotate_left(x1, r) ^ x0
-        s = group + 1
-        x0 = x0 + schedule[s % 3]
-        x1 = x1 + (schedule[(s + 1) % 3] + s)  # the sum is 0-d: one full-size add
-    return x0, x1
+    y0, y1 = threefry2x32(key[0], key[1], x0, x1)
+    return y0, y1
 
 
 def key(seed: Any) -> Any:
@@ -286,7 +273,7 @@ def split(key: Any, num: int = 2) -> Any:
     if num < 0:
         raise ValueError(f"funcgrad.random.split: num must be >= 0, got {num}")
     counter = fnp.arange(num, dtype=_UINT32)
-    y0, y1 = threefry_2x32(key, counter, fnp.full((num,), _DOMAIN_SPLIT, dtype=_UINT32))
+    y0, y1 = threefry2x32(key[0], key[1], counter, np.uint32(_DOMAIN_SPLIT))
     return fnp.stack([y0, y1], axis=-1)
 
 
@@ -322,14 +309,14 @@ def fold_in(key: Any, data: Any) -> Any:
             f"funcgrad.random.fold_in: data must be an integer (a Python int or a 0-d integer "
             f"array), got {_describe(data)}"
         )
-    y0, y1 = threefry_2x32(key, counter, fnp.full((), _DOMAIN_FOLD_IN, dtype=_UINT32))
+    y0, y1 = threefry2x32(key[0], key[1], counter, np.uint32(_DOMAIN_FOLD_IN))
     return fnp.stack([y0, y1])
 
 
 def _blocks(key: Any, n: int) -> tuple[Any, Any]:
     """The two output words of blocks ``0 .. n-1`` of the bits domain."""
     counter = fnp.arange(n, dtype=_UINT32)
-    return threefry_2x32(key, counter, fnp.full((n,), _DOMAIN_BITS, dtype=_UINT32))
+    return threefry2x32(key[0], key[1], counter, np.uint32(_DOMAIN_BITS))
 
 
 def _words(key: Any, n: int) -> Any:
@@ -465,65 +452,18 @@ def _box_muller(key: Any, pairs: int, dtype: np.dtype) -> tuple[Any, Any]:
 
 
 # ------------------------------------------------------------------------------------
-# Normal CDF and its inverse (for truncated_normal), composed from array operations
+# Normal CDF and its inverse (for truncated_normal): the special-function primitives
 # ------------------------------------------------------------------------------------
-
-# Below _ERFC_SPLIT the erf series, above it the erfc continued fraction; with these term
-# counts both reach a relative error of about 1e-13 or better (checked against SciPy).
-_ERFC_SPLIT = 2.0
-_SERIES_TERMS = 60
-_FRACTION_TERMS = 60
-
-
-def _erfc_nonnegative(z: Any) -> Any:
-    """``erfc(z)`` for float64 ``z >= 0``, to float64 accuracy away from cancellation.
-
-    Below 2: ``erf(z) = 2/sqrt(pi) exp(-z^2) sum_n (2 z^2)^n z / (2n+1)!!``
-    (Abramowitz & Stegun 7.1.6; all terms positive). From 2 on: the continued fraction
-    ``erfc(z) = exp(-z^2)/sqrt(pi) / (z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))``
-    (A&S 7.1.14). Each branch runs on its argument clamped to its own range, so the
-    branch not taken never overflows.
-    """
-    zs = fnp.minimum(z, _ERFC_SPLIT)
-    term = zs
-    total = zs
-    for n in range(1, _SERIES_TERMS):
-        term = term * (2 * zs * zs) / (2 * n + 1)
-        total = total + term
-    series = 1 - (2 / np.sqrt(np.pi)) * fnp.exp(-zs * zs) * total
-
-    zc = fnp.maximum(z, _ERFC_SPLIT)
-    tail = zc
-    for n in range(_FRACTION_TERMS, 0, -1):
-        tail = zc + (n / 2) / tail
-    fraction = fnp.exp(-zc * zc) / np.sqrt(np.pi) / tail
-    return fnp.where(z < _ERFC_SPLIT, series, fraction)
 
 
 def _ndtr(x: Any) -> Any:
-    """The standard normal CDF, accurate in the lower tail (float64)."""
-    z = -x / np.sqrt(2.0)
-    tail = 0.5 * _erfc_nonnegative(fnp.abs(z))
-    return fnp.where(z >= 0, tail, 1 - tail)
+    """The standard normal CDF, accurate in the lower tail: ``erfc(-x / sqrt 2) / 2``."""
+    return 0.5 * special.erfc_p.bind1(x * -np.sqrt(0.5))
 
 
 def _ndtri(p: Any) -> Any:
-    """The inverse standard normal CDF (float64), for ``p`` in ``[0, 1]``.
-
-    Start from Abramowitz & Stegun 26.2.23 (error below 4.5e-4) on the lower tail
-    ``q = min(p, 1 - p)``, then three Halley steps on ``ndtr(x) = q``, each of which
-    roughly cubes the relative error.
-    """
-    q = fnp.minimum(p, 1 - p)
-    t = fnp.sqrt(-2 * fnp.log(fnp.maximum(q, np.finfo(np.float64).tiny)))
-    x = -(t - (2.515517 + t * (0.802853 + t * 0.010328))
-          / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308))))  # fmt: skip
-    for _ in range(3):
-        err = _ndtr(x) - q
-        u = err * np.sqrt(2 * np.pi) * fnp.exp(x * x / 2)
-        x = x - u / (1 + x * u / 2)
-    x = fnp.where(q > 0, x, -np.inf)
-    return fnp.where(p > 0.5, -x, x)
+    """The inverse standard normal CDF, accurate also for tiny ``p``."""
+    return special.ndtri_p.bind1(p)
 
 
 def truncated_normal(
@@ -628,7 +568,9 @@ def _shape_parameter(x: Any, shape: Any, dtype: Any, fname: str,
     except TypeError:
         x = np.asarray(x)
     if x.dtype.kind not in "biuf":
-        raise TypeError(f"funcgrad.random.{fname}: parameters must be real numbers, got {_describe(x)}")
+        raise TypeError(
+            f"funcgrad.random.{fname}: parameters must be real numbers, got {_describe(x)}"
+        )
     if dtype is None and x.dtype.kind == "f":
         dtype = x.dtype
     dtype = _float_dtype(dtype, fname)

@@ -430,7 +430,8 @@ def axis_size_of(args: Sequence[Any], dims: Sequence[int | None]) -> int:
 
 
 def elementwise_batcher(prim: Primitive) -> Callable:
-    """The batching rule of an elementwise primitive (operands of one shape, or 0-d).
+    """The batching rule of an elementwise primitive (operands of one shape, or 0-d; each
+    output of the operands' shape).
 
     When all batched operands share a layout and the others are 0-d, the primitive
     applies as it is; otherwise the batch dimension is moved to the front and
@@ -449,7 +450,8 @@ def elementwise_batcher(prim: Primitive) -> Callable:
             elif (d, x.ndim) != first:
                 same = False
         if same:
-            return prim.bind(*args, **params), [first[0]]
+            outs = prim.bind(*args, **params)
+            return outs, [first[0]] * len(outs)
         size = axis_size_of(args, dims)
         # the per-example shape every non-0-d operand has
         example_shape = ()
@@ -470,7 +472,8 @@ def elementwise_batcher(prim: Primitive) -> Callable:
                     x, shape=(size, *example_shape), broadcast_dimensions=(0,)
                 )
             moved.append(x)
-        return prim.bind(*moved, **params), [0]
+        outs = prim.bind(*moved, **params)
+        return outs, [0] * len(outs)
 
     return rule
 

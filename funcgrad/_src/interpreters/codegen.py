@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._src import threefry
 from funcgrad._src.core import Array, Primitive, ShapedArray
 from funcgrad._src.interpreters import fusion, fusion_cpu
 from funcgrad._src.ir import ClosedJaxpr, Equation, Literal, Var
@@ -405,7 +406,7 @@ _emitters[fusion_cpu.gemm_update_p] = _gemm_update_emit
 _emitters[elementwise.select_p] = _select_emit
 _emitters[indexing.gather_p] = _gather_emit
 _fresh.update({structural.convert_element_type_p, elementwise.select_p, fusion_cpu.gemm_update_p,
-               reductions.reduce_sum_p, reductions.reduce_max_p, reductions.reduce_min_p})  # fmt: skip
+               threefry.threefry2x32_p, reductions.reduce_sum_p, reductions.reduce_max_p, reductions.reduce_min_p})  # fmt: skip
 
 
 # --- fused elementwise groups (backends with fuses_elementwise; see fusion.py) -------------
@@ -632,7 +633,9 @@ def generate(closed: ClosedJaxpr, backend: Any, name: str = "program",
                 else:
                     s = _Storage(owned=True)
                     empty = w.glob(np.empty, "empty")
-                    body.append(f"    {n} = {empty}({v.aval.shape!r}, {w.glob(v.aval.dtype, 'dt')})")
+                    body.append(
+                        f"    {n} = {empty}({v.aval.shape!r}, {w.glob(v.aval.dtype, 'dt')})"
+                    )
                     if pooling and _large(v.aval):
                         pool_candidates.append((s, i, len(body) - 1, f"    {n} = {_POOL_SLOT}",
                                                 v.aval))  # fmt: skip

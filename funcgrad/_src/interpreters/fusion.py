@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._src import threefry
 from funcgrad._src.core import Primitive, ShapedArray
 from funcgrad._src.ir import ClosedJaxpr, Equation, Jaxpr, Literal, Var, effectful_primitives
 from funcgrad._src.lax import elementwise, structural
@@ -932,6 +933,8 @@ def fuse(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ElementwiseKernelDescri
         params = {"kernel": description, "group": program}
         return Equation(fused_elementwise_p, inputs, params, outputs)
 
+    # a GPU kernel of the block function's ~110 operations beats ~110 launches of any size
+    closed = threefry.expand(closed)
     return replace_groups(closed, partition(closed.jaxpr), build), kernels
 
 

@@ -22,9 +22,11 @@ operation is one operation here, so such results are bitwise NumPy's; transcende
 functions come from the C math library (NumPy's own float32 exp/log/sin... may
 differ by an ulp or two), and a reduction adds in loop order (NumPy adds long
 rows pairwise), so those agree within rounding. What the loops do not handle stays
-with NumPy, per group: float16 and complex values, integer division, remainders,
-powers and shifts (NumPy's results for zero divisors and out-of-range shifts are
-its own), float-to-integer casts, and reductions other than sum/max/min.
+with NumPy, per group: float16 and complex values, integer division, remainders
+and integer powers (NumPy's results for zero divisors are its own), float-to-integer
+casts, and reductions other than sum/max/min. Shifts are in the loops, with NumPy's
+results for counts outside ``[0, bits)`` (0, or -1 for a negative value shifted
+right), so Threefry's rounds (every random draw) are one loop.
 
 A kernel's source is written to a file named by its hash in the cache directory
 (``funcgrad.config.cpu_fusion_cache_dir``) and compiled with numba's ``cache=True``,
@@ -69,6 +71,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._src import threefry
 from funcgrad._src.core import Primitive
 from funcgrad._src.interpreters import fusion
 from funcgrad._src.ir import ClosedJaxpr, Equation, Jaxpr, Literal, Var
@@ -225,6 +228,21 @@ def _bitwise(op: str) -> Callable:
     return lambda a, dt: f"({a[0]} {op} {a[1]})" if dt.kind in "biu" else None
 
 
+def _shift(op: str) -> Callable:
+    # NumPy shifts by a count outside [0, bits) give 0 (or -1: a negative value shifted
+    # right), where a shift in the loop would be undefined: the count is checked (as
+    # unsigned, so negative counts are large). A constant count folds the check away.
+    def rule(a, dt):
+        if dt.kind not in "iu":
+            return None
+        ct, bits = _ct(dt), 8 * dt.itemsize
+        count = f"np.uint64({a[1]})" if dt.kind == "i" else a[1]
+        beyond = f"{ct}(-1 if {a[0]} < 0 else 0)" if op == ">>" and dt.kind == "i" else f"{ct}(0)"
+        return f"({ct}({a[0]} {op} {a[1]}) if {count} < {bits} else {beyond})"
+
+    return rule
+
+
 def _invert(a, dt):
     if dt.kind == "b":
         return f"({a[0]} ^ True)"
@@ -271,6 +289,8 @@ UFUNC_RULES: dict[str, Callable] = {
     "bitwise_or": _bitwise("|"),
     "bitwise_xor": _bitwise("^"),
     "invert": _invert,
+    "left_shift": _shift("<<"),
+    "right_shift": _shift(">>"),
     "logical_and": _logical("&"),
     "logical_or": _logical("|"),
     "logical_xor": _logical("!="),
@@ -1286,6 +1306,9 @@ def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[L
     # streaming many unrelated arrays at once gains no pass over memory, is less often
     # vectorised (LLVM's runtime alias checks give up) and thrashes the prefetchers
     closed = _updates_into_products(_products_as_multiplies(closed))
+    # the block function's rounds fuse into one loop where a group would be formed at all;
+    # smaller draws (keys) stay one call of its Python-integer kernel
+    closed = threefry.expand(closed, min_size=_MIN_GROUP_SIZE)
     groups = fusion.partition(closed.jaxpr, can_fuse=can_fuse, can_end_group=can_end_group,
                               siblings_share_inputs=True, merge_producers=True,
                               row_step=row_step)  # fmt: skip

@@ -7,8 +7,9 @@ installed), after ``config.cpu_fusion_after_calls`` calls of one compiled signat
 background thread generates the fused version (tier 2: each fusible group one numba
 loop, see :mod:`~funcgrad._src.interpreters.fusion_cpu`), compiles its loops (or loads
 them from numba's disk cache) and swaps it in: one attribute assignment, so every call
-runs either tier completely, and calls keep running tier 1 while tier 2 compiles. A
-program with nothing to fuse stays on tier 1. ``"always"`` compiles tier 2 at the first
+runs either tier completely, and calls keep running tier 1 while tier 2 compiles. The
+next calls alternate between the tiers, timed, and the faster one stays (see
+:class:`_Trial`). A program with nothing to fuse stays on tier 1. ``"always"`` compiles tier 2 at the first
 call; ``"off"`` never does. The thread is not a daemon: a process that exits while a
 compilation runs waits for it (numba must not be stopped halfway).
 """
@@ -16,6 +17,7 @@ compilation runs waits for it (numba must not be stopped halfway).
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -72,10 +74,64 @@ def compile_now(entry: Any) -> None:
         return
     entry.fused = exe
     entry.pool_bytes += exe.pool_bytes
-    entry.exe_fn = exe.fn  # the swap: one store, calls in flight finish on tier 1
-    entry.tier = "fused"
+    # the swap: one store, calls in flight finish on tier 1. Tiered programs first run
+    # both tiers in turn and keep the faster; "always" (tests, benchmarks) keeps tier 2.
+    if config.cpu_fusion == "tiered":
+        entry.tier = "trial"
+        entry.exe_fn = _Trial(entry, entry.exe_fn, exe.fn)
+    else:
+        entry.tier = "fused"
+        entry.exe_fn = exe.fn
     if entry.owner is not None and exe.pool_bytes:
         entry.owner._enforce_bytes(entry)
+
+
+#: Timed calls of each tier before a tiered program keeps the faster one.
+TRIAL_CALLS = 5
+
+
+class _Trial:
+    """The two tiers of a program run in turn, each timed, for ``TRIAL_CALLS`` calls
+    each after one warm-up call each; then the faster (by best time) replaces this.
+
+    A fused loop is not faster everywhere: a program dominated by matrix products, or
+    of small arrays, can run as fast or faster as NumPy calls (whose kernels are
+    vectorised by hand), so the choice is measured, on this machine, not assumed.
+    """
+
+    __slots__ = ("best", "calls", "entry", "fns")
+
+    def __init__(self, entry: Any, numpy_fn: Any, fused_fn: Any):
+        self.entry = entry
+        self.fns = (fused_fn, numpy_fn)
+        self.best = [float("inf"), float("inf")]
+        self.calls = 0
+
+    def __call__(self, *buffers: Any) -> Any:
+        calls = self.calls
+        self.calls = calls + 1
+        tier = calls & 1
+        start = time.perf_counter()
+        outs = self.fns[tier](*buffers)
+        elapsed = time.perf_counter() - start
+        if calls >= 2:  # each tier's first call warms its caches and buffer pool
+            self.best[tier] = min(self.best[tier], elapsed)
+        if calls + 1 >= 2 * (TRIAL_CALLS + 1) and self.entry.exe_fn is self:
+            self._decide()
+        return outs
+
+    def _decide(self) -> None:
+        fused, numpy_ = self.best
+        entry = self.entry
+        if fused <= numpy_:
+            entry.tier = "fused"
+            entry.exe_fn = self.fns[0]
+        else:
+            entry.tier = (
+                f"kept tier 1: the fused loops took {fused * 1e3:.3g} ms a call, the NumPy "
+                f"calls {numpy_ * 1e3:.3g} ms"
+            )
+            entry.exe_fn = self.fns[1]
 
 
 def fused_text(entry: Any, full: bool = True) -> str | None:
@@ -83,7 +139,8 @@ def fused_text(entry: Any, full: bool = True) -> str | None:
     it is not compiled yet), or None where there is none (fusion off, nothing to fuse).
     ``full=False``: only a note saying when it will run, unless it runs already."""
     if entry.fused is not None:
-        return _heading(entry, "running") + entry.fused.source
+        state = {"fused": "running", "trial": "timed against tier 1 (the faster stays)"}
+        return _heading(entry, state.get(entry.tier, entry.tier)) + entry.fused.source
     how = mode(entry.backend)
     if how == "off":
         return None
