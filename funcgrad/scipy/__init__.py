@@ -1,5 +1,6 @@
 """funcgrad.scipy: the parts of ``jax.scipy`` built on funcgrad (special, stats, linalg,
-signal, optimize), differentiable and usable under vmap and jit.
+signal, optimize, fft, ndimage, integrate, interpolate, cluster, sparse, spatial),
+differentiable and usable under vmap and jit.
 
 Examples:
     >>> from funcgrad.scipy import special
@@ -7,6 +8,22 @@ Examples:
     3.1780538303
 """
 
-from funcgrad.scipy import linalg, optimize, signal, special, stats
+from funcgrad.scipy import (
+    cluster,
+    fft,
+    integrate,
+    interpolate,
+    linalg,
+    ndimage,
+    optimize,
+    signal,
+    sparse,
+    spatial,
+    special,
+    stats,
+)
 
-__all__ = ["linalg", "optimize", "signal", "special", "stats"]
+__all__ = [
+    "cluster", "fft", "integrate", "interpolate", "linalg", "ndimage", "optimize", "signal",
+    "sparse", "spatial", "special", "stats",
+]  # fmt: skip
