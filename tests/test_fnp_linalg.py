@@ -336,10 +336,6 @@ def test_eigh_errors():
         fnp.linalg.eigvalsh(fnp.ones((2, 3)))
 
 
-def test_eig_is_not_provided():
-    assert not hasattr(fnp.linalg, "eig") and not hasattr(fnp.linalg, "eigvals")
-
-
 # --- pinv, matrix_rank, lstsq, cond ---------------------------------------------------------
 
 

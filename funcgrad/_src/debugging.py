@@ -1,4 +1,5 @@
-"""``debug.print``: printing values from inside transformed functions (jit, vmap, grad).
+"""``debug.print`` and ``debug.log``: printing and logging values from inside transformed
+functions (jit, vmap, grad).
 
 The print is a primitive with no outputs, ``debug_print``, marked effectful so that
 program passes never drop or merge it. Eagerly it prints at once; under ``jit`` it
@@ -9,9 +10,14 @@ it prints the primal values.
 
 from __future__ import annotations
 
+import logging
+import string
+from collections.abc import Callable
 from typing import Any
 
-from funcgrad._src import ir
+import numpy as np
+
+from funcgrad._src import ir, source_info
 from funcgrad._src.core import EVAL_TRACE, Primitive, Tracer, is_array_like, set_current_trace
 from funcgrad._src.tree_util import tree_flatten, tree_unflatten
 
@@ -137,3 +143,105 @@ def debug_breakpoint(*, backend: str | None = None, filter_frames: bool = True,
         _open_debugger(names, static, list(values), debugger_cls)
 
     debug_callback(stop, *arrays)
+
+
+# --- debug.log -------------------------------------------------------------------------------
+
+#: The logger ``debug.log`` writes to; configure it like any ``logging`` logger.
+logger = logging.getLogger("funcgrad.debug")
+
+
+def _log_message(fmt: str, printoptions: tuple, args: tuple, kwargs: dict) -> str:
+    with np.printoptions(**dict(printoptions)):
+        if _has_placeholders(fmt):
+            return fmt.format(*args, **kwargs)
+        # no placeholders: the values follow the text, space-separated (as jax.debug.log)
+        return " ".join((fmt, *(str(a) for a in args)))
+
+
+def _has_placeholders(fmt: str) -> bool:
+    return any(field is not None for _, field, _, _ in string.Formatter().parse(fmt))
+
+
+def _check_log_arguments(fmt: str, args: tuple, kwargs: dict) -> None:
+    if not isinstance(fmt, str):
+        raise TypeError(
+            f"funcgrad.debug.log: the format must be a string, got {type(fmt).__name__}"
+        )
+    if not _has_placeholders(fmt):
+        if kwargs:
+            raise ValueError(
+                f"funcgrad.debug.log: keyword arguments {sorted(kwargs)} are unused: the format "
+                f"{fmt!r} has no {{}} placeholders"
+            )
+        return
+    used = {field for _, field, _, _ in string.Formatter().parse(fmt) if field}
+    unused = sorted(set(kwargs) - {u.split(".")[0].split("[")[0] for u in used})
+    if unused:
+        raise ValueError(
+            f"funcgrad.debug.log: keyword arguments {unused} are not used by the format "
+            f'{fmt!r}; if you passed an f-string (f"{{x}}"), pass a plain string and the '
+            f"values as arguments instead"
+        )
+
+
+def debug_log(fmt: str | None = None, *args: Any, ordered: bool = False,
+              partitioned: bool = False, skip_format_check: bool = False,
+              **kwargs: Any) -> Callable[..., None] | None:  # fmt: skip
+    """Log ``fmt.format(*args, **kwargs)`` at INFO level with the *runtime* values, also
+    inside ``jit`` (every call), ``vmap`` (the whole batch, batch axis first) and ``grad``
+    (the primal values), as ``jax.debug.log``.
+
+    The record goes to the ``logging`` logger ``"funcgrad.debug"`` (JAX uses its own
+    module's logger) and carries the file, line and function of the user's call, so
+    ``%(pathname)s:%(lineno)d`` in a handler's format points at it. A format without
+    ``{}`` placeholders is followed by the values, space-separated. NumPy's print options
+    in force at the call apply. As in JAX, ``debug.log(ordered=True)`` without a format
+    returns the function to call (the two-call form); ``ordered`` and ``partitioned`` are
+    accepted for compatibility (funcgrad runs callbacks in program order on one device).
+
+    Examples:
+        >>> import logging, funcgrad, funcgrad.numpy as fnp
+        >>> records = []
+        >>> class Keep(logging.Handler):
+        ...     def emit(self, record):
+        ...         records.append(record.getMessage())
+        >>> funcgrad.debug.logger.addHandler(keep := Keep())
+        >>> funcgrad.debug.logger.setLevel(logging.INFO)
+        >>> @funcgrad.jit
+        ... def f(x):
+        ...     funcgrad.debug.log("x = {}", x)
+        ...     return x * 2
+        >>> _ = f(fnp.arange(3.0))
+        >>> records
+        ['x = [0. 1. 2.]']
+        >>> funcgrad.debug.logger.removeHandler(keep)
+    """
+    del ordered, partitioned
+
+    def log(fmt: str, *args: Any, **kwargs: Any) -> None:
+        if not skip_format_check:
+            _check_log_arguments(fmt, args, kwargs)
+        where = source_info.user_frame()  # captured now: the line that called debug.log
+        printoptions = tuple(np.get_printoptions().items())
+
+        def emit(*values: Any, **named: Any) -> None:
+            message = _log_message(fmt, printoptions, values, named)
+            file, line, function = (where.file, where.line, where.function) if where else (
+                "(unknown file)", 0, None)  # fmt: skip
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, file, line, message,
+                                            (), None, func=function))  # fmt: skip
+
+        from funcgrad._src.callback import debug_callback
+
+        debug_callback(emit, *args, **kwargs)
+
+    if fmt is not None:
+        log(fmt, *args, **kwargs)
+        return None
+    if args or kwargs:
+        raise TypeError(
+            f"funcgrad.debug.log: the two-call form debug.log(ordered=...)(fmt, ...) takes no "
+            f"values in its first call, got args={args!r} kwargs={sorted(kwargs)}"
+        )
+    return log

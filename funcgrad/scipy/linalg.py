@@ -8,6 +8,8 @@ Examples:
 """
 
 from funcgrad._src.scipy import linalg as _linalg
+from funcgrad._src.scipy import special_matrices as _special_matrices
 from funcgrad._src.scipy.linalg import *
+from funcgrad._src.scipy.special_matrices import *
 
-__all__ = list(_linalg.__all__)
+__all__ = list(_linalg.__all__) + list(_special_matrices.__all__)

@@ -9,8 +9,8 @@ Examples:
     [1.0, 2.0, 1.0]
 """
 
-from funcgrad._src.scipy.signal import convolve, convolve2d, correlate, correlate2d
+from funcgrad._src.scipy.signal import convolve, convolve2d, correlate, correlate2d, detrend
 from funcgrad._src.scipy.spectral import csd, fftconvolve, istft, stft, welch
 
-__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "csd", "fftconvolve", "istft",
-           "stft", "welch"]  # fmt: skip
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "csd", "detrend", "fftconvolve",
+           "istft", "stft", "welch"]  # fmt: skip

@@ -13,7 +13,10 @@ import numpy as np
 from funcgrad._src.core import is_array_like
 
 __all__ = [
-    "cholesky", "eigh", "lu", "lu_pivots_to_permutation", "qr", "svd", "triangular_solve",
+    "EigImplementation", "EighImplementation", "SvdAlgorithm", "cholesky", "cholesky_update",
+    "eig", "eigh", "hessenberg", "householder_product", "lu", "lu_pivots_to_permutation", "ormqr",
+    "qdwh", "qr", "schur", "svd", "symmetric_product", "triangular_solve", "tridiagonal",
+    "tridiagonal_solve",
 ]  # fmt: skip
 
 
@@ -44,6 +47,42 @@ def cholesky(x, *, symmetrize_input: bool = True):
     """
     x = _as_array(x)
     return _fnp().linalg.cholesky(_symmetrize(x) if symmetrize_input else x)
+
+
+def eig(x, *, compute_left_eigenvectors: bool = True, compute_right_eigenvectors: bool = True,
+        enable_eigvec_derivs: bool = False, implementation=None, use_magma=None):  # fmt: skip
+    """Eigenvalues and, on request, left and right eigenvectors (columns) of general square
+    matrices, as complex arrays: ``[w, vl, vr]``, leaving out the vectors not asked for.
+
+    ``vr`` is ``numpy.linalg.eig``'s: unit columns whose component of largest modulus is
+    real, and here also positive (for real ``x`` NumPy's may be negative: such a column is
+    NumPy's times -1; the fixed sign keeps the vectors continuous in ``x``).
+    ``vl[..., i]`` satisfies ``vl_i^H x = w_i vl_i^H``, normalised the same way.
+    Eigenvalues are differentiable where they are distinct: ``dw = diag(V^{-1} dx V)``.
+    Right eigenvectors are, with ``enable_eigvec_derivs=True`` (as in JAX; distinct
+    eigenvalues are needed, which cannot be checked under a trace), in the gauge of the
+    kernel's normalisation: unit norm, the phase of each column's largest component held
+    fixed, so that the tangent is the derivative of the returned vectors. Left
+    eigenvectors have no derivative. ``implementation`` and ``use_magma`` are accepted for
+    JAX compatibility and ignored (the kernel is LAPACK's ``geev`` through NumPy).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import lax
+        >>> w, vr = lax.linalg.eig(fnp.asarray([[2.0, 1.0], [0.0, 3.0]]),
+        ...                        compute_left_eigenvectors=False)
+        >>> w.tolist()
+        [(2+0j), (3+0j)]
+    """
+    del implementation, use_magma
+    from funcgrad._src.lax.eig import eig_p
+
+    x = _as_array(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    return eig_p.bind(x, compute_left_eigenvectors=compute_left_eigenvectors,
+                      compute_right_eigenvectors=compute_right_eigenvectors,
+                      enable_eigvec_derivs=enable_eigvec_derivs)  # fmt: skip
 
 
 def eigh(x, *, lower: bool = True, symmetrize_input: bool = True, sort_eigenvalues: bool = True):
@@ -200,3 +239,55 @@ def lu(x):
         a = fnp.where(below & (fnp.arange(n) == k), factors, a)
     pivots = fnp.stack(pivots, axis=-1) if pivots else fnp.zeros(batch + (0,), np.int32)
     return a, pivots, perm
+
+
+def schur(x, *, compute_schur_vectors: bool = True, sort_eig_vals: bool = False,
+          select_callable=None):  # fmt: skip
+    """The Schur decomposition ``x = q u q^H`` of square matrices (batched over leading
+    axes): ``u`` quasi upper triangular (real input: 2x2 blocks for complex eigenvalue
+    pairs) or upper triangular (complex input), ``q`` orthogonal/unitary. Returns
+    ``(u, q)``, or a list holding ``u`` alone when ``compute_schur_vectors=False`` (as
+    JAX does). Computed by :func:`funcgrad.scipy.linalg.schur` (NumPy QR iterations on
+    the host); not differentiable, as in JAX. ``sort_eig_vals`` and ``select_callable``
+    are unused in JAX: here they must keep their defaults (an error says so otherwise).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import lax
+        >>> x = fnp.asarray([[0.0, 2.0, 2.0], [0.0, 1.0, 2.0], [1.0, 0.0, 1.0]])
+        >>> u, q = lax.linalg.schur(x)
+        >>> bool(fnp.allclose(q @ u @ q.T, x))
+        True
+    """
+    from funcgrad._src.scipy.linalg import schur as _host_schur
+    from funcgrad._src.vmap import vmap
+
+    if sort_eig_vals or select_callable is not None:
+        raise NotImplementedError(
+            "funcgrad.lax.linalg.schur: sort_eig_vals and select_callable are not supported "
+            "(JAX ignores them); reorder the eigenvalues of the result instead"
+        )
+    x = _as_array(x)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"funcgrad.lax.linalg.schur: x must be a (batch of) square matrices, got shape "
+            f"{x.shape}"
+        )
+    fun = _host_schur
+    for _ in range(x.ndim - 2):
+        fun = vmap(fun)
+    u, q = fun(x)
+    return (u, q) if compute_schur_vectors else [u]
+
+
+# The Householder reductions and the structured products/solves live in their own modules.
+from funcgrad._src.lax.householder import hessenberg, householder_product, ormqr, tridiagonal
+from funcgrad._src.lax.linalg_structured import (
+    EighImplementation,
+    EigImplementation,
+    SvdAlgorithm,
+    cholesky_update,
+    qdwh,
+    symmetric_product,
+    tridiagonal_solve,
+)

@@ -11,9 +11,8 @@ integers, and float16 is rejected. Failures of the numerical kernels (a singular
 matrix in ``solve``/``inv``, a matrix that is not positive definite in
 ``cholesky``) raise :class:`LinAlgError`, which is ``numpy.linalg.LinAlgError``.
 
-Not provided: ``eig`` and ``eigvals`` (general non-symmetric eigenproblems need a
-primitive funcgrad does not have; use :func:`eigh` for symmetric/Hermitian
-matrices), ``tensorinv`` and ``tensorsolve``.
+``eig`` and ``eigvals`` bind the nonsymmetric eigendecomposition primitive of
+``funcgrad._src.lax.eig`` and always return complex arrays, as JAX's.
 """
 
 from __future__ import annotations
@@ -44,6 +43,11 @@ LinAlgError = np.linalg.LinAlgError
 matmul = _c.matmul
 vecdot = _c.vecdot
 tensordot = _c.tensordot
+
+
+class EigResult(NamedTuple):
+    eigenvalues: Any
+    eigenvectors: Any
 
 
 class EighResult(NamedTuple):
@@ -403,6 +407,45 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     lower = _uplo(fname, UPLO)
     x = _hermitian_from_triangle(_matrices(fname, a), lower)  # see eigh
     return lax_linalg.eigh_p.bind(x, lower=lower)[0]
+
+
+def eig(a: Any) -> EigResult:
+    """Eigenvalues and right eigenvectors (columns) of each general square matrix, as
+    complex arrays (complex64 for float32/complex64 input, complex128 otherwise; NumPy
+    returns real arrays when every eigenvalue is real, JAX and funcgrad do not).
+
+    The eigenvectors are ``numpy.linalg.eig``'s: unit 2-norm, largest component real.
+    As in JAX, only the eigenvalues are differentiable here (use :func:`eigvals`); for
+    eigenvector derivatives call ``funcgrad.lax.linalg.eig(a,
+    compute_left_eigenvectors=False, enable_eigvec_derivs=True)``.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> w, v = fnp.linalg.eig(fnp.asarray([[0.0, -1.0], [1.0, 0.0]]))
+        >>> w.tolist()
+        [1j, -1j]
+    """
+    from funcgrad._src.lax.eig import eig_p
+
+    w, v = eig_p.bind(_matrices(_name("eig"), a), compute_left_eigenvectors=False,
+                      compute_right_eigenvectors=True, enable_eigvec_derivs=False)  # fmt: skip
+    return EigResult(w, v)
+
+
+def eigvals(a: Any) -> Any:
+    """The eigenvalues of each general square matrix (complex, in LAPACK's order, as
+    ``numpy.linalg.eigvals``). Differentiable where they are distinct:
+    ``dw = diag(V^{-1} da V)``.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> fnp.linalg.eigvals(fnp.asarray([[2.0, 1.0], [0.0, 3.0]])).tolist()
+        [(2+0j), (3+0j)]
+    """
+    from funcgrad._src.lax.eig import eig_p
+
+    return eig_p.bind1(_matrices(_name("eigvals"), a), compute_left_eigenvectors=False,
+                       compute_right_eigenvectors=False, enable_eigvec_derivs=False)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------
@@ -889,6 +932,77 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     return _c.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
 
 
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """The inverse of ``a`` as a linear map from its last ``a.ndim - ind`` axes to its
+    first ``ind`` ones (NumPy's ``tensorinv``): ``tensordot(tensorinv(a, ind), b, ind)``
+    solves ``tensordot(a, x, a.ndim - ind) = b``. The result has shape
+    ``a.shape[ind:] + a.shape[:ind]``.
+
+    Raises:
+        ValueError: ``ind`` is not a positive integer.
+        LinAlgError: the two groups of axes have different sizes, or the map is singular.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> a = fnp.eye(6).reshape(6, 2, 3) * 2.0
+        >>> fnp.linalg.tensorinv(a, ind=1).shape
+        (2, 3, 6)
+    """
+    fname = _name("tensorinv")
+    a = asarray(a, fname=fname)
+    if isinstance(ind, bool) or not isinstance(ind, (int, np.integer)) or ind <= 0:
+        raise ValueError(f"{fname}: ind must be a positive integer, got ind={ind!r}")
+    head, tail = a.shape[:ind], a.shape[ind:]
+    rows, cols = int(np.prod(head)), int(np.prod(tail))
+    if ind > a.ndim or rows != cols:
+        raise LinAlgError(
+            f"{fname}: the first ind={ind} axes of a (shape {a.shape}) must have as many "
+            f"elements as the remaining ones ({rows} vs {cols}); choose ind so that "
+            f"prod(a.shape[:ind]) == prod(a.shape[ind:])"
+        )
+    return _c._reshape(inv(_c._reshape(a, (rows, cols))), (*tail, *head))
+
+
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """The ``x`` with ``tensordot(a, x, x.ndim) == b`` (NumPy's ``tensorsolve``): ``x`` has
+    shape ``a.shape[b.ndim:]``, and ``axes`` (if given) are axes of ``a`` moved to the end
+    first.
+
+    Raises:
+        LinAlgError: ``prod(a.shape[:b.ndim]) != prod(a.shape[b.ndim:])``, or the map is
+            singular.
+        ValueError: ``b`` does not have ``prod(a.shape[:b.ndim])`` elements.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> a = fnp.eye(6).reshape(2, 3, 6) * 2.0
+        >>> fnp.linalg.tensorsolve(a, fnp.ones((2, 3))).tolist()
+        [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    """
+    fname = _name("tensorsolve")
+    a = asarray(a, fname=fname)
+    b = asarray(b, fname=fname)
+    if axes is not None:
+        moved = [canonicalize_axis(ax, a.ndim, fname, "axes") for ax in np.atleast_1d(axes)]
+        order = tuple(d for d in range(a.ndim) if d not in moved) + tuple(moved)
+        if order != tuple(range(a.ndim)):
+            a = structural.transpose_p.bind1(a, permutation=order)
+    head, tail = a.shape[: b.ndim], a.shape[b.ndim :]
+    rows, cols = int(np.prod(head)), int(np.prod(tail))
+    if b.ndim > a.ndim or rows != cols:
+        raise LinAlgError(
+            f"{fname}: a of shape {a.shape} must satisfy prod(a.shape[:b.ndim]) == "
+            f"prod(a.shape[b.ndim:]) with b.ndim={b.ndim} (got {rows} and {cols})"
+        )
+    if b.size != rows:
+        raise ValueError(
+            f"{fname}: b of shape {b.shape} must have prod(a.shape[:b.ndim]) = {rows} elements "
+            f"(a has shape {a.shape})"
+        )
+    x = solve(_c._reshape(a, (rows, cols)), _c._reshape(b, (rows,)))
+    return _c._reshape(x, tail)
+
+
 def matrix_transpose(x: Any, /) -> Any:
     """The last two axes swapped.
 
@@ -905,9 +1019,9 @@ def matrix_transpose(x: Any, /) -> Any:
 
 
 __all__ = [
-    "EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult",
-    "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
-    "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot",
-    "norm", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot",
-    "trace", "vecdot", "vector_norm",
+    "EigResult", "EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
+    "SlogdetResult", "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",
+    "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
+    "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve", "svd",
+    "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
 ]  # fmt: skip

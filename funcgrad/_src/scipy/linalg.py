@@ -24,8 +24,8 @@ from funcgrad._src.core import Tracer
 __all__ = [
     "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "eigh_tridiagonal",
     "expm", "expm_frechet", "funm", "hessenberg", "hilbert", "inv", "lu", "lu_factor",
-    "lu_solve", "polar", "qr", "rsf2csf", "schur", "solve", "solve_triangular", "sqrtm", "svd",
-    "toeplitz",
+    "lu_solve", "polar", "qr", "qr_multiply", "rsf2csf", "schur", "solve", "solve_sylvester",
+    "solve_triangular", "sqrtm", "svd", "toeplitz",
 ]  # fmt: skip
 
 
@@ -1005,3 +1005,130 @@ def hilbert(n: int) -> Any:
     """
     i = fnp.arange(int(n), dtype=np.float64)
     return 1.0 / (i[:, None] + i[None, :] + 1.0)
+
+
+# --- QR products and the Sylvester equation --------------------------------------------------
+
+
+def _pivoted_order(a: Any) -> Any:
+    """The column order of LAPACK's pivoted QR (``geqp3``): at step ``k`` the column of
+    largest norm orthogonal to the ``k`` columns already taken is swapped into place
+    ``k`` (the first on ties). ``min(m, n)`` traced steps; shape ``(..., n)``, int32."""
+    m, n = a.shape[-2:]
+    order = fnp.broadcast_to(fnp.arange(n, dtype=np.int32), (*a.shape[:-2], n))
+    residual = a
+    positions = fnp.arange(n)
+    for k in range(min(m, n)):
+        norms = fnp.sum(fnp.abs(residual) ** 2, axis=-2)
+        j = fnp.argmax(fnp.where(positions >= k, norms, -1.0), axis=-1)[..., None]
+        swap = fnp.where(positions == k, j, fnp.where(positions == j, k, positions))
+        residual = fnp.take_along_axis(residual, swap[..., None, :], axis=-1)
+        order = fnp.take_along_axis(order, swap.astype(np.int32), axis=-1)
+        column = residual[..., :, k : k + 1]
+        length = fnp.sqrt(fnp.sum(fnp.abs(column) ** 2, axis=-2, keepdims=True))
+        unit = column / fnp.where(length == 0, 1.0, length)
+        residual = residual - unit @ (_ct(unit) @ residual)
+    return order
+
+
+def qr_multiply(a: Any, c: Any, mode: str = "right", pivoting: bool = False,
+                conjugate: bool = False, overwrite_a: bool = False,
+                overwrite_c: bool = False) -> tuple:  # fmt: skip
+    """The economic QR decomposition ``a = Q R`` (``Q`` of shape ``(M, K)``, ``R`` of
+    ``(K, N)``, ``K = min(M, N)``) and a product with ``Q``: ``(c @ Q, R)`` for
+    ``mode='right'`` (``c`` of shape ``(..., P, M)``, or ``(M,)``), ``(Q @ c, R)`` for
+    ``'left'`` (``c`` of ``(..., K, P)``, or ``(K,)``); a 1-D ``c`` gives a 1-D product.
+    ``conjugate=True`` uses ``conj(Q)``. With ``pivoting=True`` the columns of ``a`` are
+    first permuted as LAPACK's rank-revealing ``geqp3`` does (largest remaining norm
+    first) and the permutation is returned third: ``a[:, P] = Q R``.
+
+    ``Q`` and ``R`` are ``numpy.linalg.qr``'s (LAPACK's signs), so the values are SciPy's;
+    derivatives are those of the QR decomposition (real, full-rank ``a``; the pivot order
+    is piecewise constant).
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> a = fnp.asarray([[1.0, 1.0], [1.0, 2.0], [1.0, 3.0], [1.0, 4.0]])
+        >>> qtb, r = linalg.qr_multiply(a, fnp.asarray([2.0, 4.0, 5.0, 4.0]))
+        >>> x = linalg.solve_triangular(r, qtb)  # least squares
+        >>> [round(v, 6) for v in x.tolist()]
+        [2.0, 0.7]
+    """
+    del overwrite_a, overwrite_c
+    fname = _name("qr_multiply")
+    if mode not in ("left", "right"):
+        raise ValueError(f"{fname}: mode must be 'left' or 'right', got {mode!r}")
+    a, c = fnp.asarray(a), fnp.asarray(c)
+    if a.ndim < 2:
+        raise ValueError(f"{fname}: a must be a matrix (..., M, N), got shape {a.shape}")
+    if a.dtype.kind not in "fc":
+        a = a.astype(np.float64)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    perm = None
+    if pivoting:
+        perm = _pivoted_order(a)
+        a = fnp.take_along_axis(a, perm[..., None, :], axis=-1)
+    q, r = fnp.linalg.qr(a, mode="reduced")
+    if conjugate:
+        q = fnp.conj(q)
+    inner = k if mode == "left" else m
+    axis = -2 if mode == "left" else -1
+    if c.ndim == 0 or c.shape[axis if c.ndim > 1 else 0] != inner:
+        matrix = f"(..., {inner}, P)" if mode == "left" else f"(..., P, {inner})"
+        wanted = f"({inner},) or {matrix}"
+        raise ValueError(
+            f"{fname}: with mode={mode!r} and a of shape {a.shape}, c must have shape {wanted}; "
+            f"got {c.shape}"
+        )
+    product = q @ c if mode == "left" else c @ q  # matmul treats a 1-D c as a vector
+    return (product, r) if perm is None else (product, r, perm)
+
+
+def solve_sylvester(A: Any, B: Any, C: Any, *, method: str = "schur", tol: float = 1e-8) -> Any:
+    """The ``X`` with ``A X + X B = C`` (``A``: ``(..., m, m)``, ``B``: ``(..., n, n)``,
+    ``C``: ``(..., m, n)``; batch axes broadcast), as ``jax.scipy.linalg.solve_sylvester``.
+
+    The equation is solved as the linear system ``(A kron I_n + I_m kron B^T) vec(X) =
+    vec(C)`` (row-major ``vec``) by one LU solve, whatever ``method`` (``'schur'`` or
+    ``'eigen'``: JAX's two algorithms, which differ in speed, are accepted for
+    compatibility): exact up to rounding and differentiable in ``A``, ``B`` and ``C``,
+    at ``O((m n)^3)`` cost, so meant for small and medium sizes. As in JAX, where some
+    ``|lambda_i(A) + mu_j(B)| < tol`` (no unique solution) the result is all NaN.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import linalg
+        >>> a = fnp.asarray([[1.0, 2.0], [3.0, 4.0]])
+        >>> b = fnp.asarray([[5.0, 6.0], [7.0, 8.0]])
+        >>> x = linalg.solve_sylvester(a, b, fnp.asarray([[6.0, 8.0], [10.0, 12.0]]))
+        >>> [[round(v, 6) + 0.0 for v in row] for row in x.tolist()]  # + 0.0: no -0.0
+        [[1.0, 0.0], [0.0, 1.0]]
+    """
+    fname = _name("solve_sylvester")
+    if method not in ("schur", "eigen"):
+        raise ValueError(f"{fname}: method must be 'schur' or 'eigen', got {method!r}")
+    A, B, C = _square("solve_sylvester", A), _square("solve_sylvester", B), fnp.asarray(C)
+    m, n = A.shape[-1], B.shape[-1]
+    if C.ndim < 2 or C.shape[-2:] != (m, n):
+        raise ValueError(
+            f"{fname}: C must have shape (..., {m}, {n}) for A of shape {A.shape} and B of "
+            f"shape {B.shape}; got {C.shape}"
+        )
+    dtype = fnp.result_type(A, B, C, np.float64 if A.dtype.itemsize > 4 else np.float32)
+    A, B, C = A.astype(dtype), B.astype(dtype), C.astype(dtype)
+    batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2], C.shape[:-2])
+    eye_m, eye_n = fnp.eye(m, dtype=dtype), fnp.eye(n, dtype=dtype)
+    # (A kron I_n)[(i, j), (k, l)] = A[i, k] d_jl and (I_m kron B^T)[(i, j), (k, l)] = d_ik B[l, j]
+    system = (A[..., :, None, :, None] * eye_n[:, None, :]
+              + eye_m[:, None, :, None] * fnp.swapaxes(B, -1, -2)[..., None, :, None, :])  # fmt: skip
+    system = fnp.broadcast_to(system, (*batch, m, n, m, n)).reshape(*batch, m * n, m * n)
+    rhs = fnp.broadcast_to(C, (*batch, m, n)).reshape(*batch, m * n, 1)
+    # the system's eigenvalues are the sums lambda_i + mu_j: singular when one is ~0, and
+    # then it is replaced by the identity (the solve would raise) and the result by NaN
+    sums = fnp.linalg.eigvals(A)[..., :, None] + fnp.linalg.eigvals(B)[..., None, :]
+    singular = fnp.broadcast_to(fnp.any(fnp.abs(sums) < tol, axis=(-2, -1)), batch)
+    system = fnp.where(singular[..., None, None], fnp.eye(m * n, dtype=dtype), system)
+    x = fnp.linalg.solve(system, rhs).reshape(*batch, m, n)
+    return fnp.where(singular[..., None, None], fnp.nan, x)

@@ -1,4 +1,5 @@
-"""``funcgrad.scipy.signal``: direct (not FFT) convolution and correlation of N-d arrays.
+"""``funcgrad.scipy.signal``: direct (not FFT) convolution and correlation of N-d arrays,
+and ``detrend``.
 
 Each is one ``lax.conv_general_dilated`` (a correlation) over the full output, then the
 slice that ``mode`` asks for, exactly as SciPy's direct method: ``'full'`` (size
@@ -11,6 +12,7 @@ integers for them. The FFT-based functions (``fftconvolve``, ``stft``, ``istft``
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,7 @@ import numpy as np
 import funcgrad.numpy as fnp
 from funcgrad._src.lax.convolution import conv_general_dilated
 
-__all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "detrend"]
 # the FFT-based functions are re-exported by funcgrad.scipy.signal from .spectral
 
 
@@ -162,3 +164,69 @@ def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", 
     x, k, dtype = _operands("correlate2d", in1, in2)
     full = _full_correlate(x, k)
     return _finish(_crop(full, x.shape, k.shape, mode, "correlate2d", late=True), dtype)
+
+
+# --- detrending ---------------------------------------------------------------------------------
+
+
+def _breakpoints(fname: str, bp: Any, n: int) -> list[int]:
+    """The segment boundaries ``0 = b_0 < b_1 < ... < b_k = n`` from SciPy's ``bp``."""
+    points = np.atleast_1d(np.asarray(bp))
+    if points.size and points.dtype.kind not in "iu":
+        raise TypeError(f"{fname}: bp must be integers (indices along axis), got {bp!r}")
+    if np.any(points > n) or np.any(points < 0):
+        raise ValueError(
+            f"{fname}: breakpoints bp must lie in [0, {n}] (the length of data along axis), "
+            f"got {points.tolist()}"
+        )
+    return sorted({0, n, *(int(p) for p in points)})
+
+
+def detrend(data: Any, axis: int = -1, type: str = "linear", bp: Any = 0,
+            overwrite_data: None = None) -> Any:  # fmt: skip
+    """``data`` minus its least-squares trend along ``axis`` (SciPy's ``detrend``):
+    ``type='linear'`` (or ``'l'``) removes a straight line fitted to each segment between
+    the breakpoints ``bp`` (indices; 0 and the length are always breakpoints),
+    ``'constant'`` (or ``'c'``) the mean (``bp`` is then ignored). Integer input is
+    computed in float64; float32 and complex stay in their precision.
+
+    Each segment's residual is computed in closed form, ``y - mean(y) - slope (t -
+    mean(t))`` with ``slope = sum((t - mean t)(y - mean y)) / sum((t - mean t)^2)``; a
+    one-point segment becomes 0, as with SciPy's least squares. ``detrend`` is linear in
+    ``data``, so its derivative is itself.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad.scipy import signal
+        >>> [round(v, 12) + 0.0 for v in signal.detrend(fnp.asarray([1.0, 3.0, 5.0, 8.0])).tolist()]
+        [0.2, -0.1, -0.4, 0.3]
+        >>> signal.detrend(fnp.asarray([1.0, 2.0, 6.0]), type="constant").tolist()
+        [-2.0, -1.0, 3.0]
+    """
+    del overwrite_data
+    fname = "funcgrad.scipy.signal.detrend"
+    if type not in ("linear", "l", "constant", "c"):
+        raise ValueError(f"{fname}: type must be 'linear' or 'constant', got {type!r}")
+    x = fnp.asarray(data)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    if x.ndim == 0:
+        raise ValueError(f"{fname}: data must have at least one dimension, got a scalar")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{fname}: axis {axis} is out of range for data of shape {x.shape}")
+    if type in ("constant", "c"):
+        return x - fnp.mean(x, axis=axis, keepdims=True)
+    x = fnp.moveaxis(x, axis, -1)
+    bounds = _breakpoints(fname, bp, x.shape[-1])
+    pieces = []
+    real = np.finfo(x.dtype).dtype
+    for start, stop in itertools.pairwise(bounds):
+        y = x[..., start:stop]
+        t = np.arange(stop - start) - (stop - start - 1) / 2  # centred sample positions
+        spread = float(np.sum(t * t)) or 1.0  # 0 for one point, whose residual is 0 anyway
+        t = t.astype(real)
+        y = y - fnp.mean(y, axis=-1, keepdims=True)
+        slope = fnp.sum(y * t, axis=-1, keepdims=True) / spread
+        pieces.append(y - slope * t)
+    out = fnp.concatenate(pieces, axis=-1) if len(pieces) > 1 else pieces[0]
+    return fnp.moveaxis(out, -1, axis)
