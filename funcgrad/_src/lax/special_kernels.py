@@ -13,7 +13,7 @@ function           method                                                      a
 erf, erfc          W. J. Cody's rational approximations (Math. Comp. 23, 1969)  2e-16
 erf_inv, ndtri     A&S 26.2.23 start, three Halley steps on erf / scaled erfc   1e-15
 lgamma             Taylor series at 2 on [1.5, 2.5), recurrences to reach it    1e-15
-                   below 12, Stirling's series above, reflection for x < 0
+                   below 7, Stirling's series above, reflection for x < 0
 digamma            Taylor series at its positive root, recurrence + asymptotic  1e-15
                    series elsewhere, reflection for x < 0
 zeta (Hurwitz)     Euler-Maclaurin summation (9 terms + 12 Bernoulli terms)     1e-15
@@ -38,8 +38,8 @@ is computed from logarithms of size ``a``, whose rounding limits the relative ac
 ``**``: against mpmath for ``|a| <= 5``, ``0.1 <= b <= 10``, ``|x| <= 30``; the series
 cancels for ``a`` far below 0 with large positive ``x``. ``***``: absolute 1e-15 near
 the zeros of Ci. ``****``: against mpmath for ``|a|, |b| <= 4``, ``0.3 <= c <= 8``,
-``-30 <= z < 1``; with ``c - a - b`` an integer the plain series runs up to ``z = 1`` and
-loses accuracy within about 1e-3 of 1.)
+``-30 <= z < 1``; with ``c - a - b`` an integer, A&S 15.3.10-12 above 0.9 (1e-13); within
+1e-8 of an integer but not on it, up to 1e-6.)
 """
 
 from __future__ import annotations
@@ -297,19 +297,36 @@ def _lgamma2(z):
 # threshold keeps the recurrence below short (at most 5 unit steps from x < 7)
 _STIRLING_FROM = 7.0
 _STIRLING = [b / ((2 * k + 2) * (2 * k + 1)) for k, b in enumerate(_B2K[:9])]
+# NumPy: lgamma and digamma make a few dozen passes over their operand; in blocks of this
+# many elements (256 KiB of float64) every temporary stays in the core's L2 cache instead of
+# streaming through memory, about twice as fast on 10^6 values
+_BLOCK = 32768
+
+
+def _blockwise(xp, kernel, x):
+    """``kernel(xp, x)`` on the flattened ``x``, in blocks of ``_BLOCK`` elements on NumPy.
+    CuPy takes the whole array at once (blocks would only multiply kernel launches)."""
+    flat = x.reshape(-1)
+    if xp is not np or flat.size <= 2 * _BLOCK:
+        return kernel(xp, flat).reshape(x.shape)
+    out = np.empty_like(flat)
+    for start in range(0, flat.size, _BLOCK):
+        out[start : start + _BLOCK] = kernel(xp, flat[start : start + _BLOCK])
+    return out.reshape(x.shape)
 
 
 def _lgamma_stirling(xp, x):
-    """Stirling's series for ``x >= 7``, in place: this is the path most elements take.
-    ``(x - 1/2) log x`` overflows only where lgamma itself does (x > 2.5e305)."""
-    # three buffers in all: every large temporary costs page faults on NumPy
+    """Stirling's series ``(x - 1/2)(log x - 1) + log(2 pi)/2 - 1/2 + sum ...`` for
+    ``x >= 7`` (or +inf, NaN), in place: three buffers in all. Grouped so that nothing
+    cancels (``log x - 1`` is exact) and +inf gives +inf; the product overflows only where
+    lgamma itself does (x > 2.5e305)."""
     r = xp.divide(1.0, x)
     y = xp.multiply(r, r)
     series = _horner_inplace(xp, _STIRLING[::-1], y)
     series *= r
-    series += _LOG_SQRT_2PI
-    series -= x
+    series += _LOG_SQRT_2PI - 0.5
     out = xp.log(x, out=r)
+    out -= 1.0
     out *= xp.subtract(x, 0.5, out=y)
     out += series
     return out
@@ -324,61 +341,72 @@ def _horner_inplace(xp, coeffs, y):
     return out
 
 
-def _lgamma_reduced(xp, x):
-    """lgamma on [1.5, 7): down to ``z`` in [1.5, 2.5) by ``Gamma(x) = (x-1) Gamma(x-1)``
-    (all terms positive, so nothing cancels; ``z = x - n`` is exact), in place."""
-    n = xp.floor(x - 1.5)
-    z = x - n
-    product = xp.ones_like(x)
-    factor = xp.empty_like(x)
-    for k in range(1, int(n.max()) + 1 if n.size else 1):
-        # the factor x - k where it is one of x - 1, ..., z (all >= 1.5), else 1
-        xp.subtract(x, k, out=factor)
-        xp.copyto(factor, 1.0, where=factor < 1.5)
+def _lgamma_rising(xp, v):
+    """lgamma on (0, 3/2): ``lgamma(2 + z) - log v`` with ``z = v - 1`` from 1/2 on, and
+    ``lgamma(2 + z) - log(v (v + 1))`` with ``z = v`` below (both ``z`` exact, so the
+    zero at 1 keeps its relative accuracy)."""
+    below = v < 0.5
+    z = xp.subtract(1.0, below)
+    xp.subtract(v, z, out=z)
+    scale = xp.multiply(below, v)
+    scale += 1.0
+    scale *= v  # v (v + 1) below 1/2, else v
+    out = _lgamma2(z)
+    out -= xp.log(scale, out=scale)
+    return out
+
+
+# 1.5^(7 - m) for m = round(v) in 2..7 (exact): the factors max(v - k, 3/2) of
+# _lgamma_falling that stand for a step not taken
+_EXCLUDED_FACTORS = np.array([1.0, 1.0] + [1.5 ** (7 - m) for m in range(2, 8)])
+
+
+def _lgamma_falling(xp, v):
+    """lgamma on [3/2, 7): ``lgamma(2 + z) + log((v - 1) ... (2 + z))`` with ``z = v - m``,
+    ``m = round(v)`` (exact; all factors at least 3/2, so nothing cancels). The factor of
+    step ``k`` is ``max(v - k, 3/2)`` for every ``k`` in 1..5, without masks; the steps not
+    taken each contribute exactly 3/2, divided out at the end in one correctly rounded
+    division."""
+    m = xp.floor(v + 0.5)
+    z = v - m
+    product = xp.subtract(v, 1.0)
+    xp.maximum(product, 1.5, out=product)
+    factor = xp.empty_like(v)
+    for k in range(2, 6):
+        xp.subtract(v, float(k), out=factor)
+        xp.maximum(factor, 1.5, out=factor)
         product *= factor
-    z -= 2
+    product /= xp.asarray(_EXCLUDED_FACTORS)[m.astype(np.intp)]
     out = _lgamma2(z)
     out += xp.log(product, out=product)
     return out
 
 
-def _lgamma_small_positive(xp, x):
-    """lgamma on (0, 7)."""
-    out = _lgamma_reduced(xp, xp.maximum(x, 1.5))
-    tiny = x < 0.5  # Gamma(x) = Gamma(x + 2) / (x (x + 1))
-    _apply(xp, out, tiny, lambda v: _lgamma2(v) - xp.log(v) - xp.log1p(v), x)
-    low = (x >= 0.5) & (x < 1.5)  # Gamma(x) = Gamma(x + 1) / x; x - 1 exact
-    _apply(xp, out, low, lambda v: _lgamma2(v - 1) - xp.log(v), x)
+def _lgamma_positive_block(xp, x):
+    # each element takes one path, each path one log
+    below = x < _STIRLING_FROM
+    out = _large_then_small(xp, x, below, lambda v: _lgamma_stirling(xp, v), _STIRLING_FROM)
+    _apply(xp, out, below & (x < 1.5), lambda v: _lgamma_rising(xp, v), x)
+    _apply(xp, out, below & (x >= 1.5), lambda v: _lgamma_falling(xp, v), x)
+    return out
+
+
+def _large_then_small(xp, x, below, large_fn, threshold):
+    """``out`` holding ``large_fn`` where ``x`` is not ``below`` (NaN included), for the
+    caller to fill in the rest. When at least 4/5 of the elements are large, ``large_fn``
+    runs on all of them (clamped to ``threshold``) rather than on a gathered copy: cheaper
+    than gathering and scattering almost everything."""
+    count = int(xp.count_nonzero(below))
+    if 5 * count <= x.size:
+        return large_fn(xp.maximum(x, threshold))
+    out = xp.empty_like(x)
+    _apply(xp, out, ~below, large_fn, x)
     return out
 
 
 def _lgamma_positive(xp, x):
-    """lgamma for ``x > 0`` (or NaN; x <= 0 is patched by the caller): each element takes
-    one path, Stirling or the recurrence, so neither is evaluated where it is not used."""
-    out = _split(xp, x, x < _STIRLING_FROM, lambda v: _lgamma_small_positive(xp, v),
-                 lambda v: _lgamma_stirling(xp, xp.maximum(v, _STIRLING_FROM)))  # fmt: skip
-    out[x == np.inf] = np.inf
-    return out
-
-
-def _split(xp, x, small, small_fn, large_fn):
-    """``small_fn`` where ``small``, else ``large_fn``; a path whose elements are all (or
-    none) of ``x`` runs on ``x`` itself, without gathering."""
-    count = int(xp.count_nonzero(small))
-    if count == x.size:
-        return small_fn(x)
-    if count == 0:
-        return large_fn(x)
-    flat = x.reshape(-1)
-    if 2 * count < x.size:  # mostly large: large_fn on all (its guard clamps), patch the rest
-        out = large_fn(flat)
-    else:
-        out = xp.empty(x.size, dtype=x.dtype)
-        idx = xp.flatnonzero(~small)
-        out[idx] = large_fn(flat[idx])
-    idx = xp.flatnonzero(small)
-    out[idx] = small_fn(flat[idx])
-    return out.reshape(x.shape)
+    """lgamma for ``x > 0`` (NaN stays NaN; callers patch ``x <= 0``)."""
+    return _blockwise(xp, _lgamma_positive_block, x)
 
 
 def _sinpi_reduced(xp, x):
@@ -387,22 +415,35 @@ def _sinpi_reduced(xp, x):
     return r, xp.sin(math.pi * r)
 
 
-def lgamma(xp, x):
-    """``log|Gamma(x)|``: inf at the poles (non-positive integers) and at +-inf, as SciPy
-    except that ``lgamma(-inf)`` is +inf (log|Gamma| grows without bound; SciPy says -inf)."""
-    out = _lgamma_positive(xp, x)  # x <= 0 is patched below
+def _with_reflection(xp, x, positive_block, reflect):
+    """``positive_block`` where ``x > 0``; for ``x <= 0``, ``reflect(x, f(1 - x))`` with ``f``
+    the same positive kernel: one evaluation of it for every element."""
     nonpositive = x <= 0
-    if nonpositive.any():
-        v = x[nonpositive]
-        pole = v == xp.floor(v)
-        out[nonpositive] = xp.where(pole, np.inf, _lgamma_reflected(xp, xp.where(pole, 0.5, v)))
+    if not nonpositive.any():
+        return positive_block(xp, x)
+    out = positive_block(xp, xp.where(nonpositive, 1.0 - x, x))
+    idx = xp.flatnonzero(nonpositive)
+    out[idx] = reflect(x[idx], out[idx])
     return out
 
 
-def _lgamma_reflected(xp, x):
-    # Gamma(x) Gamma(1 - x) = pi / sin(pi x)
-    _, s = _sinpi_reduced(xp, x)
-    return math.log(math.pi) - xp.log(xp.abs(s)) - _lgamma_positive(xp, 1.0 - x)
+def _lgamma_reflect(xp, v, lgamma_1_minus_v):
+    # log|Gamma(v)| = log(pi / |sin(pi v)|) - lgamma(1 - v), from Gamma(v) Gamma(1 - v) =
+    # pi / sin(pi v)
+    _, s = _sinpi_reduced(xp, v)
+    value = math.log(math.pi) - xp.log(xp.abs(s)) - lgamma_1_minus_v
+    value[v == xp.floor(v)] = np.inf  # the poles, and -inf
+    return value
+
+
+def _lgamma_block(xp, x):
+    return _with_reflection(xp, x, _lgamma_positive_block, lambda v, f: _lgamma_reflect(xp, v, f))
+
+
+def lgamma(xp, x):
+    """``log|Gamma(x)|``: inf at the poles (non-positive integers) and at +-inf, as SciPy
+    except that ``lgamma(-inf)`` is +inf (log|Gamma| grows without bound; SciPy says -inf)."""
+    return _blockwise(xp, _lgamma_block, x)
 
 
 # --- digamma ----------------------------------------------------------------------------------
@@ -435,11 +476,17 @@ def _digamma_large(xp, x):
     return out
 
 
+def _digamma_positive_block(xp, x):
+    # the asymptotic series from 7 on (NaN and inf too), the recurrence below
+    small = x < _ASYMPTOTIC_FROM
+    out = _large_then_small(xp, x, small, lambda v: _digamma_large(xp, v), _ASYMPTOTIC_FROM)
+    _apply(xp, out, small, lambda v: _digamma_small_positive(xp, v), x)
+    return out
+
+
 def _digamma_positive(xp, x):
-    """digamma for ``x > 0`` (or NaN; x <= 0 is patched by the caller): the asymptotic
-    series from 7 on, the recurrence below."""
-    return _split(xp, x, x < _ASYMPTOTIC_FROM, lambda v: _digamma_small_positive(xp, v),
-                  lambda v: _digamma_large(xp, xp.maximum(v, _ASYMPTOTIC_FROM)))  # fmt: skip
+    """digamma for ``x > 0`` (NaN stays NaN; callers patch ``x <= 0``)."""
+    return _blockwise(xp, _digamma_positive_block, x)
 
 
 def _digamma_small_positive(xp, x):
@@ -467,23 +514,23 @@ def _digamma_shifted(xp, x):
     return out
 
 
+def _digamma_reflect(xp, v, digamma_1_minus_v):
+    # psi(v) = psi(1 - v) - pi / tan(pi v), and tan(pi v) = tan(pi r)
+    r, _ = _sinpi_reduced(xp, v)
+    value = digamma_1_minus_v - math.pi / xp.tan(math.pi * r)
+    value[v == xp.floor(v)] = np.nan  # the poles, and -inf
+    zero = v == 0
+    value[zero] = xp.where(xp.signbit(v[zero]), np.inf, -np.inf)
+    return value
+
+
+def _digamma_block(xp, x):
+    return _with_reflection(xp, x, _digamma_positive_block, lambda v, f: _digamma_reflect(xp, v, f))
+
+
 def digamma(xp, x):
     """As SciPy: -inf at +0, +inf at -0, NaN at negative integers and -inf."""
-    out = _digamma_positive(xp, x)  # x <= 0 is patched below
-    nonpositive = x <= 0
-    if nonpositive.any():
-        v = x[nonpositive]
-        pole = v == xp.floor(v)
-        value = _digamma_reflected(xp, xp.where(pole, -0.5, v))
-        value = xp.where(pole, np.nan, value)
-        out[nonpositive] = xp.where(v == 0, xp.where(xp.signbit(v), np.inf, -np.inf), value)
-    return out
-
-
-def _digamma_reflected(xp, x):
-    # psi(1 - x) - psi(x) = pi / tan(pi x), and tan(pi x) = tan(pi r)
-    r, _ = _sinpi_reduced(xp, x)
-    return _digamma_positive(xp, 1.0 - x) - math.pi / xp.tan(math.pi * r)
+    return _blockwise(xp, _digamma_block, x)
 
 
 def polygamma(xp, n, x):
@@ -1205,14 +1252,87 @@ def _hyp2f1_near_one(xp, a, b, c, z):
     return first + w**s * second
 
 
-def _hyp2f1_unit_interval(xp, a, b, c, z):
-    """``F(a, b; c; z)`` for ``0 <= z < 1``: the series, or the ``1 - z`` connection above
-    0.9 when ``c - a - b`` is not an integer (the series otherwise, slower to converge)."""
+# Within this of an integer m, c - a - b is taken as m: DLMF 15.8.4's two terms have poles
+# there that cancel, costing a relative error of about 1e-14 / |c - a - b - m|, while the
+# limit form (A&S 15.3.10-12, at c' = a + b + m) is off by about 30 |c - a - b - m|; the
+# switch bounds both near 5e-7 (and c = a + b + m rounded in floating point gets ~1e-13)
+_HYP2F1_INTEGER_WITHIN = 1e-8
+_HYP2F1_INTEGER_MAX = 1000  # larger |m|: the series converges fast up to z = 1
+
+
+def _hyp2f1_integer_s(xp, a, b, c, z):
+    """A&S 15.3.10-11 for ``0 < z < 1`` and ``m = c - a - b`` a non-negative integer, with
+    ``w = 1 - z``:
+    ``F = G(m)G(c)/(G(c-a)G(c-b)) sum_{n<m} (a)_n (b)_n / (n! (1-m)_n) w^n
+    - (-w)^m G(c)/(G(a)G(b)m!) sum_n (a+m)_n (b+m)_n / (n! (m+1)_n) w^n
+    [log w - psi(n+1) - psi(n+m+1) + psi(a+n+m) + psi(b+n+m)]``. The digammas follow by
+    ``psi(x + 1) = psi(x) + 1/x`` from one evaluation each."""
+    m = xp.round(c - a - b)
+    w = 1.0 - z
+    finite = xp.zeros_like(z)
+    term = xp.ones_like(z)
+
+    def finite_step(idx, n):  # adds the term of index n - 1
+        finite[idx] += term[idx]
+        ratio = (a[idx] + (n - 1)) * (b[idx] + (n - 1)) / (n * (n - m[idx]))
+        term[idx] *= ratio * w[idx]
+        return n < m[idx]
+
+    _loop(xp, m >= 1, finite_step)
+    log_w = xp.log(w)
+    am, bm = a + m, b + m
+    psi = _EULER - digamma(xp, m + 1.0) + digamma(xp, am) + digamma(xp, bm)  # n = 0
+    term = xp.ones_like(z)
+    total = log_w + psi
+    start = xp.abs(am) + xp.abs(bm) + 2
+
+    def tail_step(idx, n):
+        k = n - 1
+        ai, bi, mi = am[idx], bm[idx], m[idx]
+        t = term[idx] * ((ai + k) * (bi + k) / (n * (n + mi)) * w[idx])
+        term[idx] = t
+        psi[idx] += 1.0 / (ai + k) + 1.0 / (bi + k) - 1.0 / n - 1.0 / (n + mi)
+        piece = t * (log_w[idx] + psi[idx])
+        total[idx] += piece
+        return (xp.abs(piece) > _EPS * xp.abs(total[idx])) | (n <= start[idx])
+
+    _loop(xp, xp.ones(z.shape, bool), tail_step)
+    first = _gamma_ratio(xp, [xp.maximum(m, 1.0), c], [c - a, c - b]) * finite
+    outer = _gamma_ratio(xp, [c], [a, b, m + 1.0])
+    # outer is 0 where a or b is a non-positive integer (reached through Euler's
+    # transformation below), where the digammas above may be poles
+    second = xp.where(outer == 0, 0.0, outer * (-w) ** m * total)
+    return first - second
+
+
+def _hyp2f1_integer(xp, a, b, c, z):
+    """``F(a, b; c; z)`` for ``0.9 < z < 1`` and ``c - a - b`` an integer: A&S 15.3.10-11
+    when it is non-negative, else Euler's transformation
+    ``F(a, b; c; z) = (1 - z)^(c-a-b) F(c - a, c - b; c; z)`` onto them (A&S 15.3.12)."""
     out = xp.empty_like(z)
-    s = c - a - b
-    near = (z > _HYP2F1_SERIES_MAX) & (s != xp.floor(s))
+    negative = xp.round(c - a - b) < 0
+    _apply(xp, out, ~negative, lambda *v: _hyp2f1_integer_s(xp, *v), a, b, c, z)
+
+    def euler(a_, b_, c_, z_):
+        power = (1.0 - z_) ** xp.round(c_ - a_ - b_)
+        return power * _hyp2f1_integer_s(xp, c_ - a_, c_ - b_, c_, z_)
+
+    _apply(xp, out, negative, euler, a, b, c, z)
+    return out
+
+
+def _hyp2f1_unit_interval(xp, a, b, c, z):
+    """``F(a, b; c; z)`` for ``0 <= z < 1``: the series up to 0.9; above, the ``1 - z``
+    connection, or its limit form when ``c - a - b`` is an integer."""
+    out = xp.empty_like(z)
+    m = xp.round(c - a - b)
+    c_int = a + b + m
+    integer = (xp.abs(c - c_int) <= _HYP2F1_INTEGER_WITHIN) & (xp.abs(m) <= _HYP2F1_INTEGER_MAX)
+    integer &= ~((c_int <= 0) & (c_int == xp.floor(c_int)))  # c at a pole: no limit form
+    near = z > _HYP2F1_SERIES_MAX
     _apply(xp, out, ~near, lambda *v: _hyp2f1_series(xp, *v), a, b, c, z)
-    _apply(xp, out, near, lambda *v: _hyp2f1_near_one(xp, *v), a, b, c, z)
+    _apply(xp, out, near & ~integer, lambda *v: _hyp2f1_near_one(xp, *v), a, b, c, z)
+    _apply(xp, out, near & integer, lambda *v: _hyp2f1_integer(xp, *v), a, b, c_int, z)
     return out
 
 
@@ -1244,4 +1364,124 @@ def hyp2f1(xp, a, b, c, z):
                         np.inf)  # fmt: skip
 
     _apply(xp, out, at_one, gauss_sum, a, b, c, z)
+    return out
+
+
+# --- Faddeeva function and Dawson's integral -------------------------------------------------
+# w(z) = exp(-z^2) erfc(-iz) (scipy.special.wofz) and D(x) = (sqrt(pi) / 2) Im w(x) for real
+# x. In the upper half plane: Weideman's rational approximation (SIAM J. Numer. Anal. 31,
+# 1994) for |z| < 6, Laplace's continued fraction beyond; the lower half plane by the
+# reflection w(z) = 2 exp(-z^2) - w(-z). Measured against scipy.special.wofz on grids up to
+# |z| = 40: relative error below 3e-14 in the upper half plane and on both axes.
+
+_WEIDEMAN_TERMS = 40  # 32 terms leave 3e-13, 40 reach the 1e-14 floor set by rounding
+_FADDEEVA_SPLIT = 6.0  # |z| from which the continued fraction converges in 20 levels
+_FADDEEVA_FRACTION_DEPTH = 20
+_DAWSON_SERIES_BELOW = 0.5
+
+
+def _weideman_coefficients(n: int) -> tuple[float, list[float]]:
+    """``(L, a)`` for ``w(z) ~ 2 p(Z) / (L - iz)^2 + 1 / (sqrt(pi) (L - iz))`` with
+    ``Z = (L + iz) / (L - iz)`` and ``p(Z) = sum_k a_k Z^k`` (``a`` highest degree first):
+    the ``a_k`` are the Fourier coefficients of ``(L^2 + t^2) exp(-t^2)`` in the angle
+    ``theta`` of ``t = L tan(theta / 2)``, computed by an FFT on ``4n`` points."""
+    m = 2 * n
+    scale = math.sqrt(n / math.sqrt(2))
+    t = scale * np.tan(np.arange(-m + 1, m) * math.pi / (2 * m))
+    samples = np.concatenate([[0.0], np.exp(-t * t) * (scale * scale + t * t)])
+    fourier = np.fft.fft(np.fft.fftshift(samples)).real / (2 * m)
+    return scale, [float(c) for c in fourier[n:0:-1]]
+
+
+_WEIDEMAN_L, _WEIDEMAN_A = _weideman_coefficients(_WEIDEMAN_TERMS)
+
+
+def _faddeeva_rational(z):
+    """Weideman's approximation of ``w(z)``, ``Im z >= 0`` (absolute error 1e-15 for
+    ``|z| < 6``, where ``|w| > 0.09``)."""
+    denominator = _WEIDEMAN_L - 1j * z
+    p = _horner(_WEIDEMAN_A, (_WEIDEMAN_L + 1j * z) / denominator)
+    return 2.0 * p / (denominator * denominator) + (1 / _SQRT_PI) / denominator
+
+
+def _faddeeva_fraction_denominator(z):
+    """``z - (1/2) / (z - (2/2) / (z - (3/2) / ...))`` evaluated backwards from a fixed
+    depth, so that ``w(z) = (i / sqrt(pi)) / result`` (Laplace's continued fraction; on the
+    real axis it is real and gives Dawson's integral as ``1 / (2 result)``)."""
+    t = z
+    for k in range(_FADDEEVA_FRACTION_DEPTH, 0, -1):
+        t = z - (k / 2) / t
+    return t
+
+
+def _faddeeva_upper(xp, z):
+    """``w(z)`` for ``Im z >= 0``."""
+    out = xp.full_like(z, complex(np.nan, np.nan))
+    near = xp.abs(z) < _FADDEEVA_SPLIT
+    _apply(xp, out, near, _faddeeva_rational, z)
+    far = ~near & ~xp.isnan(z)
+    _apply(xp, out, far, lambda v: (1j / _SQRT_PI) / _faddeeva_fraction_denominator(v), z)
+    return out
+
+
+def _complex(xp, real, imag):
+    """``real + i imag`` built part by part (``real + 1j * imag`` turns ``inf * 0`` into NaN)."""
+    out = xp.empty(real.shape, np.complex128)
+    out.real, out.imag = real, imag
+    return out
+
+
+def _exp_minus_square_complex(xp, z):
+    """``exp(-z^2)`` with ``Re(z^2) = (x - y)(x + y)`` (no cancellation on the diagonals),
+    zero imaginary part kept exact where the phase is 0 (even if the modulus overflows)."""
+    x, y = z.real, z.imag
+    modulus = xp.exp(-(x - y) * (x + y))
+    phase = 2.0 * x * y
+    sine = xp.sin(phase)
+    return _complex(xp, modulus * xp.cos(phase), xp.where(sine == 0, 0.0, -modulus * sine))
+
+
+def _dawson_series(x):
+    """``D(x) = sum_k (-2)^k x^(2k+1) / (2k+1)!!`` for ``|x| < 0.5`` (ratio of terms below
+    ``1 / (4k + 2)``: 22 terms reach double precision)."""
+    x2 = x * x
+    term, total = x.copy(), x.copy()
+    for k in range(1, 22):
+        term = term * (-2.0 * x2 / (2 * k + 1))
+        total += term
+    return total
+
+
+def dawsn(xp, x):
+    """Dawson's integral ``D(x) = exp(-x^2) integral_0^x exp(t^2) dt``: the power series
+    below 0.5, ``(sqrt(pi) / 2) Im w(x)`` by Weideman's approximation up to 6, the real
+    continued fraction above (odd in ``x``)."""
+    a = xp.abs(x)
+    out = xp.full_like(x, np.nan)
+    small = a < _DAWSON_SERIES_BELOW
+    _apply(xp, out, small, _dawson_series, a)
+    middle = (a >= _DAWSON_SERIES_BELOW) & (a < _FADDEEVA_SPLIT)
+    _apply(xp, out, middle, lambda v: (_SQRT_PI / 2) * _faddeeva_rational(v + 0j).imag, a)
+    far = a >= _FADDEEVA_SPLIT
+    _apply(xp, out, far, lambda v: 0.5 / _faddeeva_fraction_denominator(v), a)
+    return xp.copysign(out, x)
+
+
+def wofz(xp, z):
+    """The Faddeeva function ``w(z) = exp(-z^2) erfc(-iz)`` of complex128 ``z``. On the real
+    axis the parts are formed separately, ``exp(-x^2) + (2i / sqrt(pi)) D(x)``, so each has
+    full relative accuracy (the rational approximation has it only for the modulus)."""
+    x, y = z.real, z.imag
+    lower = y < 0
+    out = _faddeeva_upper(xp, xp.where(lower, -z, z))
+    real_axis = (y == 0) & xp.isfinite(x)
+    _apply(xp, out, real_axis, lambda v: _complex(xp, _exp_minus_square(xp, xp.abs(v)),
+                                                  (2 / _SQRT_PI) * dawsn(xp, v)), x)  # fmt: skip
+    out[(y == 0) & xp.isinf(x)] = 0.0
+
+    def reflect(v, w):
+        e = _exp_minus_square_complex(xp, v)
+        return _complex(xp, 2.0 * e.real - w.real, 2.0 * e.imag - w.imag)
+
+    _apply(xp, out, lower, reflect, z, out)
     return out
