@@ -88,7 +88,7 @@ def test_kernels_equal_the_reference(k0, k1, counters, zero_d_second):
 
 def test_in_place_and_python_kernels_agree_at_the_size_boundary():
     rng = np.random.default_rng(0)
-    for n in (threefry.SMALL, threefry.SMALL + 1, 1000):
+    for n in (1, threefry.SMALL, threefry.SMALL + 1, 1000):
         x0, x1 = rng.integers(0, M, n, dtype=np.uint32), rng.integers(0, M, n, dtype=np.uint32)
         key = np.array([123, 456], np.uint32)
         got = random.threefry_2x32(key, x0, x1)
