@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -202,6 +203,24 @@ def test_logger_writes_event_files_csv_and_jsonl(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "scalars.jsonl").read_text().splitlines()]
     assert lines[-1]["tag"] == "accuracy" and lines[-1]["value"] == 0.75
     assert json.loads((tmp_path / "hparams.json").read_text())["hparams"]["optimizer"] == "adam"
+
+
+def test_logger_scalars_are_batched_and_all_reach_the_event_file(tmp_path):
+    """Scalars are written every _ScalarEvents.BATCH events (and at flush/close), with
+    the tags tensorboardX would write (cleaned of characters TensorBoard rejects)."""
+    batch = logger._ScalarEvents.BATCH
+    log = logger.Logger(tmp_path, csv=False, jsonl=False)
+    log._scalar_events.SECONDS = math.inf  # (only the count triggers a write here)
+    for step in range(batch + 10):
+        log.scalar("train loss", float(step), step)
+    written = [(s, v.tag, v.simple_value) for s, v in _read_event_records(tmp_path)]
+    assert written == [(s, "train_loss", float(s)) for s in range(batch)]  # one batch
+    log.flush()
+    written = [(s, v.simple_value) for s, v in _read_event_records(tmp_path)]
+    assert written == [(s, float(s)) for s in range(batch + 10)]
+    log.scalar("nan", float("nan"), 0)
+    log.close()
+    assert math.isnan(_read_event_records(tmp_path)[-1][1].simple_value)
 
 
 def test_logger_without_tensorboard_and_errors(tmp_path):
