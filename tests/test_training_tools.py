@@ -206,21 +206,42 @@ def test_logger_writes_event_files_csv_and_jsonl(tmp_path):
 
 
 def test_logger_scalars_are_batched_and_all_reach_the_event_file(tmp_path):
-    """Scalars are written every _ScalarEvents.BATCH events (and at flush/close), with
+    """Scalars reach the event file at flush/close, and every _ScalarEvents.SECONDS, with
     the tags tensorboardX would write (cleaned of characters TensorBoard rejects)."""
     batch = logger._ScalarEvents.BATCH
     log = logger.Logger(tmp_path, csv=False, jsonl=False)
-    log._scalar_events.SECONDS = math.inf  # (only the count triggers a write here)
     for step in range(batch + 10):
         log.scalar("train loss", float(step), step)
+    log._scalar_events.SECONDS = 0.0  # the next scalar finds the flush due
+    log.scalar("train loss", float(batch + 10), batch + 10)
     written = [(s, v.tag, v.simple_value) for s, v in _read_event_records(tmp_path)]
-    assert written == [(s, "train_loss", float(s)) for s in range(batch)]  # one batch
+    assert written == [(s, "train_loss", float(s)) for s in range(batch + 11)]
+    log._scalar_events.SECONDS = math.inf
+    for step in range(batch + 11, batch + 20):
+        log.scalar("train loss", float(step), step)
     log.flush()
     written = [(s, v.simple_value) for s, v in _read_event_records(tmp_path)]
-    assert written == [(s, float(s)) for s in range(batch + 10)]
+    assert written == [(s, float(s)) for s in range(batch + 20)]
     log.scalar("nan", float("nan"), 0)
     log.close()
     assert math.isnan(_read_event_records(tmp_path)[-1][1].simple_value)
+
+
+def test_logger_csv_and_jsonl_lines_parse_back_with_awkward_tags_and_values(tmp_path):
+    tags = ["plain", "a,b", 'say "hi"', "line\nbreak", "ünï"]
+    values = [0.1, -0.0, 1e300, float("inf"), float("nan")]
+    with logger.Logger(tmp_path, tensorboard=False) as log:
+        for step, (tag, value) in enumerate(zip(tags, values)):
+            log.scalar(tag, value, step)
+    with open(tmp_path / "scalars.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines = [json.loads(line) for line in (tmp_path / "scalars.jsonl").read_text().splitlines()]
+    for step, (tag, value) in enumerate(zip(tags, values)):
+        for got in (float(rows[step]["value"]), lines[step]["value"]):
+            assert (math.isnan(got) and math.isnan(value)) or got == value
+        assert rows[step]["tag"] == lines[step]["tag"] == tag
+        assert int(rows[step]["step"]) == lines[step]["step"] == step
+    assert math.copysign(1.0, float(rows[1]["value"])) == -1.0
 
 
 def test_logger_without_tensorboard_and_errors(tmp_path):
