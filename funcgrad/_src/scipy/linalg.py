@@ -20,6 +20,7 @@ import numpy as np
 
 import funcgrad.numpy as fnp
 from funcgrad._src.core import Tracer
+from funcgrad._src.custom_derivatives import stop_gradient
 
 __all__ = [
     "block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "eigh_tridiagonal",
@@ -100,10 +101,11 @@ def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
 
 def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
                      unit_diagonal: bool = False, overwrite_b: bool = False,
-                     check_finite: bool = True) -> Any:  # fmt: skip
+                     debug: Any = None, check_finite: bool = True) -> Any:  # fmt: skip
     """Solve ``op(T) x = b`` for the lower or upper triangle ``T`` of ``a``, with ``op``
     the identity (``trans=0``/``'N'``), the transpose (1/``'T'``) or the conjugate
-    transpose (2/``'C'``); ``unit_diagonal`` takes the diagonal as ones.
+    transpose (2/``'C'``); ``unit_diagonal`` takes the diagonal as ones. ``overwrite_b``,
+    ``debug`` and ``check_finite`` are accepted and unused, as in JAX.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -112,7 +114,7 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
         >>> linalg.solve_triangular(t, fnp.asarray([2.0, 3.0]), lower=True).tolist()
         [1.0, 2.0]
     """
-    del overwrite_b, check_finite
+    del overwrite_b, debug, check_finite
     a = _square("solve_triangular", a)
     t = fnp.tril(a) if lower else fnp.triu(a)
     if unit_diagonal:
@@ -132,9 +134,12 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
 
 
 def solve(a: Any, b: Any, lower: bool = False, overwrite_a: bool = False,
-          overwrite_b: bool = False, check_finite: bool = True, assume_a: str = "gen") -> Any:  # fmt: skip
+          overwrite_b: bool = False, debug: bool = False, check_finite: bool = True,
+          assume_a: str = "gen") -> Any:  # fmt: skip
     """Solve ``a x = b`` (``b`` a vector or a matrix of right-hand sides). ``assume_a``
     ``'sym'``/``'her'``/``'pos'`` read only the ``lower`` (or upper) triangle, as SciPy.
+    ``overwrite_a``, ``overwrite_b``, ``debug`` and ``check_finite`` are accepted and
+    unused, as in JAX.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -142,7 +147,7 @@ def solve(a: Any, b: Any, lower: bool = False, overwrite_a: bool = False,
         >>> linalg.solve(fnp.asarray([[3.0, 1.0], [1.0, 2.0]]), fnp.asarray([9.0, 8.0])).tolist()
         [2.0, 3.0]
     """
-    del overwrite_a, overwrite_b, check_finite
+    del overwrite_a, overwrite_b, debug, check_finite
     a = _square("solve", a)
     if assume_a in ("sym", "her", "pos"):
         tri = fnp.tril(a) if lower else fnp.triu(a)
@@ -236,9 +241,29 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, overwrite_a
 
 
 def qr(a: Any, overwrite_a: bool = False, lwork: Any = None, mode: str = "full",
-       pivoting: bool = False, check_finite: bool = True) -> Any:  # fmt: skip
-    """The QR decomposition: ``mode='full'`` (``q`` square), ``'economic'`` (reduced) or
-    ``'r'`` (``(r,)`` only, as SciPy returns it). Pivoting is not supported.
+       pivoting: bool = False, check_finite: bool = True) -> tuple:  # fmt: skip
+    """The QR decomposition ``a = Q R`` of each matrix of ``a`` (shape ``(..., M, N)``,
+    ``K = min(M, N)``).
+
+    ``mode='full'`` gives ``Q`` of shape ``(..., M, M)`` and ``R`` of ``(..., M, N)``;
+    ``'economic'`` gives ``(..., M, K)`` and ``(..., K, N)``; ``'r'`` gives only ``R``
+    (``(..., M, N)``) in a 1-tuple, as SciPy and JAX. SciPy's ``'raw'`` mode is not
+    supported (nor is it in JAX).
+
+    With ``pivoting=True`` the columns are first ordered as LAPACK's rank-revealing
+    ``geqp3`` does: at step ``k`` the remaining column of largest norm orthogonal to the
+    ``k`` already taken (the first on ties) is swapped into place ``k``, so
+    ``|diag(R)|`` is non-increasing. The index vector ``P`` (shape ``(..., N)``, int32)
+    is returned last: ``(Q, R, P)``, or ``(R, P)`` for ``mode='r'``, with
+    ``a[..., :, P] = Q R``. For matrices of deficient rank the order of the columns after
+    the rank is decided by rounding noise, as in LAPACK.
+
+    ``Q`` and ``R`` carry LAPACK's Householder signs (``diag(R)`` may be negative), so
+    the values are SciPy's. Derivatives (real ``a`` of full rank) are those of the QR
+    decomposition of the permuted ``a``: the pivot order is piecewise constant and is
+    not differentiated. The extra columns of ``Q`` in ``'full'`` mode for ``M > N`` are
+    not unique and have no derivative; ``'r'`` and ``'economic'`` are differentiable for
+    every shape.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -246,17 +271,37 @@ def qr(a: Any, overwrite_a: bool = False, lwork: Any = None, mode: str = "full",
         >>> q, r = linalg.qr(fnp.ones((3, 2)))
         >>> q.shape, r.shape
         ((3, 3), (3, 2))
+        >>> a = fnp.asarray([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]])
+        >>> r, p = linalg.qr(a, mode="r", pivoting=True)
+        >>> p.tolist(), [abs(v) for v in fnp.diagonal(r).tolist()]
+        ([1, 2, 0], [3.0, 2.0])
     """
     del overwrite_a, lwork, check_finite
-    if pivoting:
-        raise NotImplementedError(f"{_name('qr')}: pivoting=True is not supported")
-    modes = {"full": "complete", "economic": "reduced", "r": "complete"}
-    if mode not in modes:
-        raise ValueError(f"{_name('qr')}: mode must be 'full', 'economic' or 'r', got {mode!r}")
-    out = fnp.linalg.qr(fnp.asarray(a), mode=modes[mode])
-    if mode == "r":  # SciPy's r-only mode gives the full (M, N) R, in a 1-tuple
-        return (tuple(out)[-1],)
-    return tuple(out)
+    fname = _name("qr")
+    if mode not in ("full", "economic", "r"):
+        raise ValueError(
+            f"{fname}: mode must be 'full', 'economic' or 'r', got {mode!r} (SciPy's 'raw' "
+            "mode is not supported)"
+        )
+    a = fnp.asarray(a)
+    if a.ndim < 2:
+        raise ValueError(f"{fname}: a must be a matrix (..., M, N), got shape {a.shape}")
+    if a.dtype.kind not in "fc":
+        a = a.astype(np.float64)
+    perm = None
+    if pivoting:  # the order is piecewise constant: compute it outside differentiation
+        perm = _pivoted_order(stop_gradient(a))
+        a = fnp.take_along_axis(a, perm[..., None, :], axis=-1)
+    m, n = a.shape[-2:]
+    if mode == "r":
+        # the reduced R padded with the zero rows of the full one: equal values, and
+        # differentiable for M > N too (the complete Q is not)
+        r = fnp.linalg.qr(a, mode="r")
+        if m > n:
+            r = fnp.concatenate([r, fnp.zeros((*r.shape[:-2], m - n, n), r.dtype)], axis=-2)
+        return (r,) if perm is None else (r, perm)
+    q, r = fnp.linalg.qr(a, mode="complete" if mode == "full" else "reduced")
+    return (q, r) if perm is None else (q, r, perm)
 
 
 # --- LU --------------------------------------------------------------------------------------
@@ -892,16 +937,17 @@ def expm_frechet(A: Any, E: Any, *, method: str | None = None,
 
 
 def eigh_tridiagonal(d: Any, e: Any, *, eigvals_only: bool = False, select: str = "a",
-                     select_range: Any = None, tol: Any = None) -> Any:  # fmt: skip
+                     select_range: Any = None, tol: Any = None, key: Any = None) -> Any:  # fmt: skip
     """Eigenvalues (ascending) of the real symmetric tridiagonal matrix with diagonal
     ``d`` (n,) and off-diagonal ``e`` (n - 1,); with ``eigvals_only=False`` also the
-    eigenvectors (columns), as ``(w, v)``, which JAX does not offer.
+    eigenvectors (columns), as ``(w, v)``.
 
     ``select='a'`` gives all; ``'i'`` the ones with indices ``select_range = (lo, hi)``
     (inclusive, Python ints, as SciPy). ``'v'`` (a value interval: a data-dependent
     count) is not supported, as in JAX. Computed by :func:`eigh` of the assembled
     matrix, so differentiable (distinct eigenvalues) and usable under jit and vmap;
-    ``tol`` (a bisection tolerance in JAX) is accepted and unused.
+    ``tol`` (a bisection tolerance in JAX) and ``key`` (JAX's random start for inverse
+    iteration; the eigenvectors here are deterministic) are accepted and unused.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -911,7 +957,7 @@ def eigh_tridiagonal(d: Any, e: Any, *, eigvals_only: bool = False, select: str 
         >>> w.round(12).tolist()
         [1.0, 3.0]
     """
-    del tol
+    del tol, key
     d = fnp.asarray(d)
     e = fnp.asarray(e)
     if d.ndim != 1 or e.ndim != 1 or e.shape[0] != max(d.shape[0] - 1, 0):

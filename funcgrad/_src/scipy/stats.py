@@ -10,6 +10,7 @@ functions derive from them or from the special functions (``gamma.cdf`` is
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -75,11 +76,18 @@ def _standardize(x, loc, scale):
     return (x - loc) / scale, scale
 
 
-def _from_logpdf(logpdf):
-    def pdf(*args, **kwargs):
-        return fnp.exp(logpdf(*args, **kwargs))
+def _then(inner, outer):
+    """``outer(inner(...))``, showing ``inner``'s signature (JAX's parameter names)."""
 
-    return pdf
+    def composed(*args, **kwargs):
+        return outer(inner(*args, **kwargs))
+
+    composed.__signature__ = inspect.signature(inner)
+    return composed
+
+
+def _from_logpdf(logpdf):
+    return _then(logpdf, fnp.exp)
 
 
 def _nan_if_bad_scale(value, scale):
@@ -203,8 +211,8 @@ gamma = _Distribution(
         0.8646647168
     """,
     logpdf=_gamma_logpdf, pdf=_from_logpdf(_gamma_logpdf), cdf=_gamma_cdf,
-    logcdf=lambda *a: fnp.log(_gamma_cdf(*a)), sf=_gamma_sf,
-    logsf=lambda *a: fnp.log(_gamma_sf(*a)),
+    logcdf=_then(_gamma_cdf, fnp.log), sf=_gamma_sf,
+    logsf=_then(_gamma_sf, fnp.log),
 )  # fmt: skip
 
 
@@ -234,7 +242,7 @@ chi2 = _Distribution(
         0.95
     """,
     logpdf=_chi2_logpdf, pdf=_from_logpdf(_chi2_logpdf), cdf=_chi2_cdf,
-    logcdf=lambda *a: fnp.log(_chi2_cdf(*a)), sf=_chi2_sf, logsf=lambda *a: fnp.log(_chi2_sf(*a)),
+    logcdf=_then(_chi2_cdf, fnp.log), sf=_chi2_sf, logsf=_then(_chi2_sf, fnp.log),
 )  # fmt: skip
 
 
@@ -269,8 +277,8 @@ expon = _Distribution(
         0.6321205588
     """,
     logpdf=_expon_logpdf, pdf=_from_logpdf(_expon_logpdf),
-    cdf=lambda *a: -fnp.expm1(_expon_logsf(*a)), logcdf=_expon_logcdf,
-    sf=lambda *a: fnp.exp(_expon_logsf(*a)), logsf=_expon_logsf, ppf=_expon_ppf,
+    cdf=_then(_expon_logsf, lambda v: -fnp.expm1(v)), logcdf=_expon_logcdf,
+    sf=_then(_expon_logsf, fnp.exp), logsf=_expon_logsf, ppf=_expon_ppf,
 )  # fmt: skip
 
 
@@ -307,7 +315,7 @@ beta = _Distribution(
         0.7705248016
     """,
     logpdf=_beta_logpdf, pdf=_from_logpdf(_beta_logpdf), cdf=_beta_cdf,
-    logcdf=lambda *a: fnp.log(_beta_cdf(*a)), sf=_beta_sf, logsf=lambda *a: fnp.log(_beta_sf(*a)),
+    logcdf=_then(_beta_cdf, fnp.log), sf=_beta_sf, logsf=_then(_beta_sf, fnp.log),
 )  # fmt: skip
 
 
@@ -378,14 +386,14 @@ def _logistic_logpdf(x, loc=0.0, scale=1.0):
     return _nan_if_bad_scale(-a - 2 * fnp.log1p(fnp.exp(-a)) - fnp.log(scale), scale)
 
 
-def _logistic_ppf(q, loc=0.0, scale=1.0):
-    q, loc, scale = _f(q, loc, scale)
-    return loc + scale * sp.logit(q)
+def _logistic_ppf(x, loc=0.0, scale=1.0):
+    x, loc, scale = _f(x, loc, scale)
+    return loc + scale * sp.logit(x)
 
 
-def _logistic_isf(q, loc=0.0, scale=1.0):
-    q, loc, scale = _f(q, loc, scale)
-    return loc - scale * sp.logit(q)
+def _logistic_isf(x, loc=0.0, scale=1.0):
+    x, loc, scale = _f(x, loc, scale)
+    return loc - scale * sp.logit(x)
 
 
 logistic = _Distribution(
@@ -435,8 +443,8 @@ cauchy = _Distribution(
         0.75
     """,
     logpdf=_cauchy_logpdf, pdf=_from_logpdf(_cauchy_logpdf), cdf=_cauchy_cdf,
-    logcdf=lambda *a: fnp.log(_cauchy_cdf(*a)), sf=_cauchy_sf,
-    logsf=lambda *a: fnp.log(_cauchy_sf(*a)), ppf=_cauchy_ppf,
+    logcdf=_then(_cauchy_cdf, fnp.log), sf=_cauchy_sf,
+    logsf=_then(_cauchy_sf, fnp.log), ppf=_cauchy_ppf,
     isf=lambda q, loc=0.0, scale=1.0: _cauchy_ppf(1 - fnp.asarray(q), loc, scale),
 )  # fmt: skip
 
@@ -526,23 +534,21 @@ pareto = _Distribution(
 )  # fmt: skip
 
 
-def _gennorm_logpdf(x, beta_, loc=0.0, scale=1.0):
+def _gennorm_logpdf(x, beta, loc=0.0, scale=1.0):
     """``log(beta / (2 Gamma(1/beta))) - |z|^beta - log(scale)``."""
-    x, beta_, loc, scale = _f(x, beta_, loc, scale)
+    x, beta, loc, scale = _f(x, beta, loc, scale)
     z = (x - loc) / scale
-    value = (
-        fnp.log(beta_) - math.log(2) - sp.gammaln(1 / beta_) - fnp.abs(z) ** beta_ - fnp.log(scale)
-    )
+    value = fnp.log(beta) - math.log(2) - sp.gammaln(1 / beta) - fnp.abs(z) ** beta - fnp.log(scale)
     return _nan_if_bad_scale(value, scale)
 
 
-def _gennorm_cdf(x, beta_, loc=0.0, scale=1.0):
+def _gennorm_cdf(x, beta, loc=0.0, scale=1.0):
     """``1/2 + sign(z)/2 P(1/beta, |z|^beta)``, taken as ``Q(1/beta, |z|^beta) / 2`` for
     ``z < 0`` so that the lower tail keeps its relative accuracy."""
-    x, beta_, loc, scale = _f(x, beta_, loc, scale)
+    x, beta, loc, scale = _f(x, beta, loc, scale)
     z = (x - loc) / scale
-    power = fnp.abs(z) ** beta_
-    half_tail = 0.5 * sp.gammaincc(1 / beta_, power)
+    power = fnp.abs(z) ** beta
+    half_tail = 0.5 * sp.gammaincc(1 / beta, power)
     return _nan_if_bad_scale(fnp.where(z < 0, half_tail, 1.0 - half_tail), scale)
 
 
@@ -940,9 +946,9 @@ def _gumbel_r_logsf(x, loc=0.0, scale=1.0):
     return fnp.log(-fnp.expm1(-fnp.exp(-z)))
 
 
-def _gumbel_r_ppf(q, loc=0.0, scale=1.0):
-    q, loc, scale = _f(q, loc, scale)
-    return loc - scale * fnp.log(-fnp.log(q))
+def _gumbel_r_ppf(p, loc=0.0, scale=1.0):
+    p, loc, scale = _f(p, loc, scale)
+    return loc - scale * fnp.log(-fnp.log(p))
 
 
 gumbel_r = _Distribution(
@@ -956,7 +962,7 @@ gumbel_r = _Distribution(
     """,
     logpdf=_gumbel_r_logpdf, pdf=_from_logpdf(_gumbel_r_logpdf), logcdf=_gumbel_r_logcdf,
     cdf=_from_logpdf(_gumbel_r_logcdf), logsf=_gumbel_r_logsf,
-    sf=lambda x, loc=0.0, scale=1.0: -fnp.expm1(_gumbel_r_logcdf(x, loc, scale)),
+    sf=_then(_gumbel_r_logcdf, lambda v: -fnp.expm1(v)),
     ppf=_gumbel_r_ppf,
 )  # fmt: skip
 
@@ -977,9 +983,9 @@ def _gumbel_l_logcdf(x, loc=0.0, scale=1.0):
     return fnp.log(-fnp.expm1(-fnp.exp(z)))
 
 
-def _gumbel_l_ppf(q, loc=0.0, scale=1.0):
-    q, loc, scale = _f(q, loc, scale)
-    return loc + scale * fnp.log(-fnp.log1p(-q))
+def _gumbel_l_ppf(p, loc=0.0, scale=1.0):
+    p, loc, scale = _f(p, loc, scale)
+    return loc + scale * fnp.log(-fnp.log1p(-p))
 
 
 gumbel_l = _Distribution(
@@ -992,7 +998,7 @@ gumbel_l = _Distribution(
         0.3678794412
     """,
     logpdf=_gumbel_l_logpdf, pdf=_from_logpdf(_gumbel_l_logpdf), logcdf=_gumbel_l_logcdf,
-    cdf=lambda x, loc=0.0, scale=1.0: -fnp.expm1(_gumbel_l_logsf(x, loc, scale)),
+    cdf=_then(_gumbel_l_logsf, lambda v: -fnp.expm1(v)),
     logsf=_gumbel_l_logsf, sf=_from_logpdf(_gumbel_l_logsf), ppf=_gumbel_l_ppf,
 )  # fmt: skip
 
