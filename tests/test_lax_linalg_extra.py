@@ -349,3 +349,16 @@ def test_schur_reconstructs_and_matches_scipy_eigenvalues():
         lax.linalg.schur(fnp.asarray(x[0]), sort_eig_vals=True)
     with pytest.raises(ValueError, match="square"):
         lax.linalg.schur(fnp.ones((2, 3)))
+
+
+def test_qr_pivoting_matches_scipy_geqp3():
+    rng = np.random.default_rng(8)
+    for shape in [(5, 3), (3, 5), (4, 4)]:
+        a = rng.standard_normal(shape) * np.array([1.0, 10.0, 0.1, 3.0, 7.0])[: shape[1]]
+        q, r, p = lax.linalg.qr(fnp.asarray(a), pivoting=True, full_matrices=False)
+        _, r_want, p_want = scipy.linalg.qr(a, pivoting=True, mode="economic")
+        np.testing.assert_array_equal(np.asarray(p), p_want)
+        np.testing.assert_allclose(np.abs(np.asarray(r)), np.abs(r_want), atol=1e-10)
+        np.testing.assert_allclose(np.asarray(q) @ np.asarray(r), a[:, p_want], atol=1e-10)
+    q, r, p = lax.linalg.qr(fnp.asarray(a), pivoting=True)
+    assert q.shape == (4, 4) and r.shape == (4, 4) and p.dtype == np.int32

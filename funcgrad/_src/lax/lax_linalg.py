@@ -102,8 +102,11 @@ def eigh(x, *, lower: bool = True, symmetrize_input: bool = True, sort_eigenvalu
     return v, w
 
 
-def qr(x, *, full_matrices: bool = True):
+def qr(x, *, pivoting: bool = False, full_matrices: bool = True, use_magma=None):
     """``(q, r)`` of each matrix of ``x``; ``full_matrices=False`` gives the reduced form.
+    ``pivoting=True`` returns ``(q, r, p)`` with LAPACK ``geqp3``'s column order ``p``
+    (int32): ``x[..., :, p] = q @ r`` (see :func:`funcgrad.scipy.linalg.qr`).
+    ``use_magma`` is accepted for JAX compatibility and ignored.
 
     Examples:
         >>> import funcgrad.numpy as fnp
@@ -111,7 +114,14 @@ def qr(x, *, full_matrices: bool = True):
         >>> q, r = lax.linalg.qr(fnp.ones((3, 2)), full_matrices=False)
         >>> q.shape, r.shape
         ((3, 2), (2, 2))
+        >>> lax.linalg.qr(fnp.asarray([[1.0, 5.0], [0.0, 1.0]]), pivoting=True)[2].tolist()
+        [1, 0]
     """
+    del use_magma
+    if pivoting:
+        from funcgrad._src.scipy.linalg import qr as _scipy_qr
+
+        return _scipy_qr(_as_array(x), mode="full" if full_matrices else "economic", pivoting=True)
     q, r = _fnp().linalg.qr(_as_array(x), mode="complete" if full_matrices else "reduced")
     return q, r
 
