@@ -4,9 +4,9 @@ the program, generate code for it, and run that code on later calls.
 A call of a jitted function flattens its arguments, looks up the signature
 (pytree structure, shapes, dtypes, weak types, static arguments, backend) in the
 function's cache, and on a hit calls the generated code on the argument buffers
-directly; a call whose arguments are arrays of the last such call's shapes and dtypes
-skips even that (one generated comparison per argument). On a miss it traces the function to a program (a :class:`ClosedJaxpr`),
-which it keeps; the code is generated on first execution. Under another
+directly; a call whose arguments have the last such call's pytree structure, leaf types,
+shapes and dtypes skips even that (generated straight-line checks, no flattening). On a
+miss it traces the function to a program (a :class:`ClosedJaxpr`), which it keeps; the code is generated on first execution. Under another
 transformation the call binds :data:`~funcgrad._src.interpreters.jit.jit_p`.
 Also here: ``disable_jit``, donation, ``lower`` and ``make_jaxpr``.
 """
@@ -43,6 +43,7 @@ from funcgrad._src.interpreters.batching import axis_env
 from funcgrad._src.interpreters.jit import executable, jit_p
 from funcgrad._src.ir import ClosedJaxpr, StagingTrace
 from funcgrad._src.tree_util import (
+    _match_source,
     keystr,
     tree_flatten,
     tree_flatten_with_path,
@@ -199,6 +200,45 @@ def _signature_check(shapes: Sequence, dtypes: Sequence, backend: Any) -> Callab
         f"    return None\n"
     )
     exec(compile(source, "<funcgrad.jit signature check>", "exec"), scope)  # noqa: S102
+    return scope["check"]
+
+
+def _tree_signature_check(
+    treedef: Any, types: Sequence, shapes: Sequence, dtypes: Sequence, backend: Any,
+    convert: Callable,
+) -> Callable:  # fmt: skip
+    """A function of the argument tuple returning ``(buffers, arrays)`` when the arguments
+    have the pytree structure ``treedef`` and each leaf has the exact type in ``types``
+    and, once an array (leaves that are not arrays go through ``convert``, as the general
+    path converts them), ``backend`` and that shape and dtype; else None.
+
+    The pytree form of :func:`_signature_check`: straight-line code that neither flattens
+    nor builds a cache key, for calls such as a training step's
+    ``(params, opt_state, batch, ...)``. Each test is exact (a leaf's type, not an
+    ``isinstance``), so a call it accepts is one the general path would resolve to the
+    same program with the same buffers.
+    """
+    scope: dict = {"Array": Array, "backend": backend, "convert": convert}
+    lines, names = _match_source(treedef, "args", scope, "n")
+    for i, (name, kind, shape, dtype) in enumerate(zip(names, types, shapes, dtypes)):
+        scope[f"s{i}"], scope[f"d{i}"] = shape, dtype
+        if kind is Array:
+            lines.append(f"if type({name}) is not Array: return None")
+        else:  # a host value (NumPy array or scalar, Python number) that jit converts
+            scope[f"k{i}"] = kind
+            lines.append(f"if type({name}) is not k{i}: return None")
+            lines.append(f"{name} = convert({name})")
+        lines.append(f"if {name}._backend is not backend: return None")
+        lines.append(f"b{i} = {name}._buffer")
+        lines.append(f"if b{i}.shape != s{i} or b{i}.dtype is not d{i}: return None")
+    buffers = "".join(f"b{i}, " for i in range(len(names)))
+    lines.append(f"return [{buffers}], [{''.join(f'{x}, ' for x in names)}]")
+    source = (
+        "def check(args):\n    try:\n"
+        + "".join(f"        {line}\n" for line in lines)
+        + "    except KeyError:  # a dict with other keys\n        return None\n"
+    )
+    exec(compile(source, "<funcgrad.jit pytree signature check>", "exec"), scope)  # noqa: S102
     return scope["check"]
 
 
@@ -454,7 +494,8 @@ class Jitted:
         self._lock = threading.Lock()  # guards the cache and _tracing
         self._tracing: dict = {}  # key -> _Tracing, while one thread traces that signature
         self._evicted: OrderedDict = OrderedDict()  # key -> why, of recently evicted ones
-        # (argument count, signature check, entry, backend) of the last all-array call
+        # (argument count, signature check, entry, backend, whether the check takes the
+        # argument tuple (a pytree check) or the arguments (arrays)) of the last call
         self._last: tuple | None = None
 
     # -- the hot path --
@@ -467,16 +508,20 @@ class Jitted:
             and trace_context.trace is EVAL_TRACE
             and not (_disabled_somewhere and _state.disabled)
         ):
-            # The common case: arrays with the shapes and dtypes of the last call's.
-            _, check, entry, backend = last
-            buffers = check(*args)
+            # The common case: arguments with the structure, leaf types, shapes and dtypes
+            # of the last call's.
+            _, check, entry, backend, takes_tuple = last
+            if takes_tuple:
+                buffers, arrays = check(args) or (None, None)
+            else:
+                buffers, arrays = check(*args), args
             if buffers is not None:
                 try:
                     self._cache.move_to_end(entry.key)  # most recently used
                 except KeyError:  # evicted by another thread meanwhile
                     pass
                 if entry.donated:
-                    buffers = self._take_donated(args, buffers, entry.donated)
+                    buffers = self._take_donated(arrays, buffers, entry.donated)
                 return entry.wrap(entry.run(buffers), backend)
         if _state.disabled:
             return self._fun(*args, **kwargs)
@@ -505,19 +550,55 @@ class Jitted:
                     entry.fast_keys.append(key)
             self._remember(entry, key, leaves, args, backend)
             return self._run(entry, leaves, buffers, backend)
+        if (
+            not lifted
+            and not kwargs
+            and not self._static_nums
+            and trace_context.trace is EVAL_TRACE
+        ):
+            self._remember_tree(entry, split[4], split[3], converted, len(args), backend)
         return self._execute(entry, lifted, converted, backend, donated)
 
     def _remember(self, entry: _Entry, key: tuple, leaves: Sequence, args: tuple,
                   backend: Any) -> None:  # fmt: skip
         """Make ``entry`` the last call's, checked first by ``__call__``, when the call's
-        arguments were arrays themselves (not containers of them)."""
-        if key[0] is not None or len(leaves) != len(args):
+        arguments were arrays (or pytrees of them)."""
+        if key[0] is not None:
+            self._remember_tree(entry, key[0], leaves, leaves, len(args), backend)
+            return
+        if len(leaves) != len(args):
             return
         last = entry.last_calls.get(key)
         if last is None:
             # key: (None, shape, dtype, shape, dtype, ..., backend)
             check = _signature_check(key[1:-1:2], key[2:-1:2], backend)
-            last = entry.last_calls[key] = (len(args), check, entry, backend)
+            last = entry.last_calls[key] = (len(args), check, entry, backend, False)
+        self._last = last  # one assignment: other threads see all of it or none
+
+    def _remember_tree(self, entry: _Entry, treedef: Any, leaves: Sequence, converted: Sequence,
+                       num_args: int, backend: Any) -> None:  # fmt: skip
+        """Make ``entry`` the last call's with a check of the whole argument pytree (its
+        structure, each leaf's type, shape and dtype), from the second eager call of this
+        signature with these leaf types on: a function called once does not pay for
+        generating the check."""
+        if axis_env():  # named axes in scope key the signature too
+            return
+        types = tuple(map(type, leaves))
+        key = ("tree", types)
+        last = entry.last_calls.get(key)
+        if last is None:
+            entry.last_calls[key] = 1  # seen once
+            return
+        if last == 1:
+            if any(type(x) is not Array or x._backend is not backend for x in converted):
+                return
+            from funcgrad._src.numpy.util import asarray
+
+            convert = functools.partial(asarray, fname=f"jit of {self._name}")
+            shapes = [x._buffer.shape for x in converted]
+            dtypes = [x._buffer.dtype for x in converted]
+            check = _tree_signature_check(treedef, types, shapes, dtypes, backend, convert)
+            last = entry.last_calls[key] = (num_args, check, entry, backend, True)
         self._last = last  # one assignment: other threads see all of it or none
 
     def _run(self, entry: _Entry, leaves: Sequence, buffers: list, backend: Any) -> Any:

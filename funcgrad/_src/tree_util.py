@@ -16,8 +16,10 @@ Nodes by default:
 * ``None``: a node with no children, so ``tree_leaves(None) == []``.
 
 Other types become nodes through `register_pytree_node`, `register_pytree_with_keys`,
-`register_pytree_node_class` or `register_dataclass`. Lookup is by exact type, so a
-subclass of a registered type (other than a namedtuple) is a leaf until it is registered.
+`register_pytree_node_class`, `register_pytree_with_keys_class`, `register_dataclass` or
+`register_static` (a node without children, kept whole in the treedef); `Partial` is a
+registered `functools.partial`. Lookup is by exact type, so a subclass of a registered
+type (other than a namedtuple) is a leaf until it is registered.
 
 Examples:
   >>> from funcgrad.tree_util import tree_flatten, tree_unflatten
@@ -35,13 +37,36 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import itertools
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Tuple, TypeVar  # noqa: UP035 (typing.Tuple: KeyPath has a docstring)
 
 PyTree = Any
-KeyEntry = Hashable
-KeyPath = tuple[KeyEntry, ...]
 T = TypeVar("T")
+
+KeyEntry = TypeVar("KeyEntry", bound=Hashable)
+KeyEntry.__doc__ = """The type of one step of a key path: any hashable value.
+
+Built-in nodes give `SequenceKey`, `DictKey`, `GetAttrKey` or `FlattenedIndexKey`;
+a type registered with `register_pytree_with_keys` may use any hashable key.
+
+Examples:
+  >>> from funcgrad.tree_util import KeyEntry, SequenceKey
+  >>> isinstance(SequenceKey(0), KeyEntry.__bound__)
+  True
+"""
+
+KeyPath = Tuple[KeyEntry, ...]  # noqa: UP006
+KeyPath.__doc__ = """The type of a key path: a tuple of `KeyEntry`, from the root down to a leaf.
+
+Examples:
+  >>> from funcgrad.tree_util import keystr, tree_leaves_with_path
+  >>> path, leaf = tree_leaves_with_path({'w': [1.0]})[0]
+  >>> path
+  (DictKey(key='w'), SequenceKey(idx=0))
+  >>> keystr(path)
+  "['w'][0]"
+"""
 _TypeT = TypeVar("_TypeT", bound=type)
 
 
@@ -278,12 +303,18 @@ def _none_unflatten(aux, children):
     return None
 
 
+def _fields_of(x: tuple) -> tuple:
+    # the tuple's own items: a namedtuple may redefine __len__, __iter__ or __getitem__
+    # (a batch of rotations counts its rotations, not its fields)
+    return tuple.__getitem__(x, slice(None))
+
+
 def _namedtuple_flatten(x):
-    return x, type(x)
+    return _fields_of(x), type(x)
 
 
 def _namedtuple_flatten_with_keys(x):
-    return [(GetAttrKey(f), c) for f, c in zip(x._fields, x)], type(x)
+    return [(GetAttrKey(f), c) for f, c in zip(x._fields, _fields_of(x))], type(x)
 
 
 def _namedtuple_unflatten(cls, children):
@@ -334,6 +365,13 @@ def _rule_for(x: Any) -> _NodeRule | None:
 
 _new_object = object.__new__
 
+# A treedef's structure is one flat tuple, its *spec*: the nodes in preorder, a leaf as the
+# single item None and any other node as the three items ``rule, aux data, number of
+# children`` followed by its children. Preorder with child counts determines the tree, so
+# two treedefs are equal exactly when their specs are, and a flat tuple of mostly shared
+# objects compares and hashes at C speed: jit looks up the treedef of every call's
+# arguments, and tree_map compares the structures of its trees.
+
 
 class PyTreeDef:
     """The structure of a pytree: its nodes and their aux data, with holes for leaves.
@@ -357,8 +395,9 @@ class PyTreeDef:
       False
     """
 
-    # _rule is None exactly for the leaf treedef `*`.
-    __slots__ = ("_aux", "_children", "_hash", "_node_type", "_num_leaves", "_num_nodes", "_rule")
+    # _builder: the generated unflatten function of this structure once there is one (see
+    # _builder_for), False where there will be none.
+    __slots__ = ("_builder", "_hash", "_num_leaves", "_spec")
 
     def __init__(self, *args, **kwargs):
         raise TypeError(
@@ -374,7 +413,36 @@ class PyTreeDef:
     @property
     def num_nodes(self) -> int:
         """Number of nodes, counting leaves and childless nodes such as None."""
-        return self._num_nodes
+        # The spec has one item per leaf and three per other node.
+        return self._num_leaves + (len(self._spec) - self._num_leaves) // 3
+
+    # Views of the root node, for the paths that walk treedefs node by node.
+    @property
+    def _rule(self) -> _NodeRule | None:
+        """The root's rule; None exactly for the leaf treedef `*`."""
+        return self._spec[0]
+
+    @property
+    def _aux(self) -> Any:
+        return None if self._spec[0] is None else self._spec[1]
+
+    @property
+    def _node_type(self) -> type | None:
+        rule = self._spec[0]
+        return None if rule is None else _node_type_of(rule, self._spec[1])
+
+    @property
+    def _children(self) -> tuple[PyTreeDef, ...]:
+        spec = self._spec
+        if spec[0] is None:
+            return ()
+        children = []
+        pos = 3
+        for _ in range(spec[2]):
+            end, num_leaves = _subtree_end(spec, pos)
+            children.append(_LEAF if end == pos + 1 else _from_spec(spec[pos:end], num_leaves))
+            pos = end
+        return tuple(children)
 
     def children(self) -> list[PyTreeDef]:
         """The treedefs of the root's children; ``[]`` for a leaf.
@@ -440,21 +508,14 @@ class PyTreeDef:
             return True
         if not isinstance(other, PyTreeDef):
             return NotImplemented
-        return (
-            self._node_type is other._node_type
-            and self._num_leaves == other._num_leaves
-            and self._num_nodes == other._num_nodes
-            and self._aux == other._aux
-            and self._children == other._children
-        )
+        return self._spec == other._spec
 
     def __hash__(self) -> int:
         h = self._hash
         if h is None:
             # Computed on first use: a treedef whose aux data is unhashable stays usable
             # for everything except hashing.
-            h = hash((self._node_type, self._aux, self._children))
-            self._hash = h
+            h = self._hash = hash(self._spec)
         return h
 
     def __repr__(self) -> str:
@@ -470,33 +531,44 @@ class PyTreeDef:
         return self
 
 
-def _make_treedef(rule, node_type, aux, children, num_leaves, num_nodes) -> PyTreeDef:
+def _from_spec(spec: tuple, num_leaves: int) -> PyTreeDef:
     # Bypasses __init__, which refuses public construction.
     td = _new_object(PyTreeDef)
-    td._rule = rule
-    td._node_type = node_type
-    td._aux = aux
-    td._children = children
+    td._spec = spec
     td._num_leaves = num_leaves
-    td._num_nodes = num_nodes
     td._hash = None
+    td._builder = None
     return td
 
 
-def _node_treedef(rule, node_type, aux, children: tuple) -> PyTreeDef:
-    """A node treedef with its counts summed from `children` (for the non-hot paths)."""
-    return _make_treedef(
-        rule,
-        node_type,
-        aux,
-        children,
-        sum(c._num_leaves for c in children),
-        1 + sum(c._num_nodes for c in children),
-    )
+def _node_type_of(rule: _NodeRule, aux: Any) -> type:
+    # A namedtuple node's aux data is its class; every other rule serves one type.
+    return aux if rule is _NAMEDTUPLE_RULE else rule.node_type
+
+
+def _subtree_end(spec: tuple, pos: int) -> tuple[int, int]:
+    """Where the subtree starting at ``spec[pos]`` ends, and how many leaves it has."""
+    pending = 1  # subtrees still to skip
+    leaves = 0
+    while pending:
+        if spec[pos] is None:
+            pos += 1
+            leaves += 1
+            pending -= 1
+        else:
+            pending += spec[pos + 2] - 1
+            pos += 3
+    return pos, leaves
+
+
+def _node_treedef(rule: _NodeRule, aux: Any, children: Sequence[PyTreeDef]) -> PyTreeDef:
+    """The treedef of a node with the given child treedefs (for the non-hot paths)."""
+    spec = (rule, aux, len(children), *itertools.chain.from_iterable(c._spec for c in children))
+    return _from_spec(spec, sum(c._num_leaves for c in children))
 
 
 # Every leaf position shares this one treedef.
-_LEAF = _make_treedef(None, None, None, (), 1, 1)
+_LEAF = _from_spec((None,), 1)
 
 
 def _rebuild_treedef(node_type, aux, children) -> PyTreeDef:
@@ -511,14 +583,21 @@ def _rebuild_treedef(node_type, aux, children) -> PyTreeDef:
                 f"PyTreeDef: cannot unpickle a treedef with node type {node_type!r}: it is "
                 "not registered as a pytree node in this process; register it before loading."
             )
-    return _node_treedef(rule, node_type, aux, children)
+    return _node_treedef(rule, aux, children)
 
 
 def _compose(td: PyTreeDef, inner: PyTreeDef) -> PyTreeDef:
-    if td._rule is None:
-        return inner
-    children = tuple(_compose(c, inner) for c in td._children)
-    return _node_treedef(td._rule, td._node_type, td._aux, children)
+    spec, inner_spec = td._spec, inner._spec
+    out: list = []
+    pos = 0
+    while pos < len(spec):
+        if spec[pos] is None:
+            out.extend(inner_spec)
+            pos += 1
+        else:
+            out.extend(spec[pos : pos + 3])
+            pos += 3
+    return _from_spec(tuple(out), td._num_leaves * inner._num_leaves)
 
 
 def _type_name(t: type) -> str:
@@ -558,49 +637,86 @@ def _treedef_str(td: PyTreeDef) -> str:
 # Flatten / unflatten
 # ---------------------------------------------------------------------------------------
 
+_TUPLE_RULE = _registry[tuple]
+_LIST_RULE = _registry[list]
+_DICT_RULE = _registry[dict]
+_NONE_RULE = _registry[type(None)]
 
-def _flatten(tree, is_leaf, leaves: list) -> PyTreeDef:
-    """Appends the leaves of `tree` to `leaves` and returns its treedef."""
-    if is_leaf is not None and is_leaf(tree):
-        leaves.append(tree)
-        return _LEAF
-    rule = _registry_get(type(tree))
-    if rule is None:
-        if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-            rule = _NAMEDTUPLE_RULE
+
+def _flatten_into(tree: Any, leaves: list, spec: list) -> None:
+    """Appends the leaves of `tree` to `leaves` and its spec items to `spec`.
+
+    The hot path of every transformation, so the built-in containers are dispatched on
+    their exact type before the registry is asked, and a child that is a leaf is handled
+    here rather than by a recursive call.
+    """
+    node_type = type(tree)
+    if node_type is tuple:
+        rule, children, aux = _TUPLE_RULE, tree, None
+    elif node_type is list:
+        rule, children, aux = _LIST_RULE, tree, None
+    elif node_type is dict:
+        aux = _sorted_keys(tree)
+        rule, children = _DICT_RULE, list(map(tree.__getitem__, aux))
+    elif tree is None:
+        spec += (_NONE_RULE, None, 0)
+        return
+    else:
+        rule = _registry_get(node_type)
+        if rule is not None:
+            children, aux = rule.flatten(tree)
+        elif isinstance(tree, tuple) and hasattr(tree, "_fields"):
+            rule, children, aux = _NAMEDTUPLE_RULE, _fields_of(tree), node_type
         else:
             leaves.append(tree)
-            return _LEAF
-    children, aux = rule.flatten(tree)
-    if is_leaf is None:
-        # Fast path for the common node whose children are all leaves (a list of arrays):
-        # the type test runs once per distinct child type, at C speed.
+            spec.append(None)
+            return
+    n = len(children)
+    spec += (rule, aux, n)
+    if n > 6:
+        # A long node whose children are all leaves (a list of arrays, a dict of
+        # parameters): the type test runs once per distinct child type, at C speed.
         child_types = set(map(type, children))
         if child_types.isdisjoint(_registry) and not any(issubclass(t, tuple) for t in child_types):
             leaves.extend(children)
-            n = len(children)
-            return _make_treedef(rule, type(tree), aux, (_LEAF,) * n, n, n + 1)
+            spec.extend(itertools.repeat(None, n))
+            return
+    for child in children:
+        if type(child) in _registry or isinstance(child, tuple):
+            _flatten_into(child, leaves, spec)
+        else:
+            leaves.append(child)
+            spec.append(None)
+
+
+def _flatten_into_is_leaf(tree: Any, is_leaf: Callable, leaves: list, spec: list) -> None:
+    """`_flatten_into` that first asks ``is_leaf`` of every subtree, the root included."""
+    if is_leaf(tree):
+        leaves.append(tree)
+        spec.append(None)
+        return
+    rule = _rule_for(tree)
+    if rule is None:
+        leaves.append(tree)
+        spec.append(None)
+        return
+    children, aux = rule.flatten(tree)
+    spec += (rule, aux, len(children))
+    for child in children:
+        _flatten_into_is_leaf(child, is_leaf, leaves, spec)
+
+
+def _flatten(tree, is_leaf, leaves: list) -> PyTreeDef:
+    """Appends the leaves of `tree` to `leaves` and returns its treedef."""
     start = len(leaves)
-    num_nodes = 1
-    child_defs = []
+    spec: list = []
     if is_leaf is None:
-        for child in children:
-            # Most children are leaves; deciding that here instead of recursing saves a
-            # Python call per leaf, which is most of the cost of flattening.
-            if type(child) not in _registry and not isinstance(child, tuple):
-                leaves.append(child)
-                child_defs.append(_LEAF)
-                num_nodes += 1
-            else:
-                child_def = _flatten(child, None, leaves)
-                child_defs.append(child_def)
-                num_nodes += child_def._num_nodes
+        _flatten_into(tree, leaves, spec)
     else:
-        for child in children:
-            child_def = _flatten(child, is_leaf, leaves)
-            child_defs.append(child_def)
-            num_nodes += child_def._num_nodes
-    return _make_treedef(rule, type(tree), aux, tuple(child_defs), len(leaves) - start, num_nodes)
+        _flatten_into_is_leaf(tree, is_leaf, leaves, spec)
+    if len(spec) == 1:
+        return _LEAF
+    return _from_spec(tuple(spec), len(leaves) - start)
 
 
 def tree_flatten(
@@ -630,11 +746,115 @@ def tree_flatten(
     return leaves, treedef
 
 
-def _unflatten_node(td: PyTreeDef, next_leaf) -> Any:
-    children = [
-        next_leaf() if c._rule is None else _unflatten_node(c, next_leaf) for c in td._children
-    ]
-    return td._rule.unflatten(td._aux, children)
+# A structure unflattened this many times gets a generated builder (see _builder_for); a
+# structure used once is not worth the compilation (tens of microseconds per node).
+_BUILD_AFTER = 3
+# Limits of the generated code: Python's parser refuses deeper nesting than about 200, and
+# compiling a huge expression costs more than it saves.
+_BUILD_MAX_DEPTH = 64
+_BUILD_MAX_NODES = 5000
+_MAX_BUILDERS = 1024
+_builders: dict = {}  # treedef -> times unflattened, then its builder (or False: none)
+
+
+def _unflatten_walk(spec: tuple, leaves: list) -> Any:
+    """Builds the tree of structure `spec` from `leaves` by walking the spec."""
+    next_leaf = iter(leaves).__next__
+    pos = 0
+
+    def build():
+        nonlocal pos
+        rule = spec[pos]
+        if rule is None:
+            pos += 1
+            return next_leaf()
+        aux, n = spec[pos + 1], spec[pos + 2]
+        pos += 3
+        return rule.unflatten(aux, [build() for _ in range(n)])
+
+    return build()
+
+
+def _builder_for(td: PyTreeDef) -> Callable | None:
+    """The generated ``build(leaves, spec)`` of `td`'s structure, once it has been
+    unflattened `_BUILD_AFTER` times (counted across equal treedefs); None until then."""
+    try:
+        seen = _builders.get(td, 0)
+    except TypeError:  # aux data that cannot be hashed: no cache, the walk does it
+        td._builder = False
+        return None
+    if type(seen) is int:
+        if seen + 1 < _BUILD_AFTER:
+            if len(_builders) >= _MAX_BUILDERS:
+                _builders.clear()  # a bound on memory; hot structures come back quickly
+            _builders[td] = seen + 1
+            return None
+        seen = _builders[td] = _generate_builder(td)
+    td._builder = seen
+    return seen or None
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _generate_builder(td: PyTreeDef) -> Callable | bool:
+    """Straight-line Python that builds a tree of `td`'s structure: one expression of
+    literals and constructor calls, with no per-node dispatch. It reads the aux data from
+    the spec it is given, so it serves every treedef equal to `td`. False where the
+    structure is too large or too deep for it."""
+    spec = td._spec
+    if td.num_nodes > _BUILD_MAX_NODES:
+        return False
+    hoisted: list[str] = []
+    num_leaves = 0
+    pos = 0
+
+    def expr(depth: int) -> str:
+        nonlocal pos, num_leaves
+        if depth > _BUILD_MAX_DEPTH:
+            raise _TooDeep
+        p = pos
+        rule = spec[p]
+        if rule is None:
+            pos += 1
+            num_leaves += 1
+            return f"x{num_leaves - 1}"
+        n = spec[p + 2]
+        pos += 3
+        items = [expr(depth + 1) for _ in range(n)]
+        parts = ", ".join(items)
+        if rule is _TUPLE_RULE:
+            return f"({parts},)" if n == 1 else f"({parts})"
+        if rule is _LIST_RULE:
+            return f"[{parts}]"
+        if rule is _NONE_RULE:
+            return "None"
+        hoisted.append(f"    a{p} = spec[{p + 1}]\n")
+        if rule is _NAMEDTUPLE_RULE:  # aux is the class
+            return f"a{p}({parts})"
+        if rule is _DICT_RULE:  # aux is the sorted keys
+            return "{" + ", ".join(f"a{p}[{i}]: {v}" for i, v in enumerate(items)) + "}"
+        hoisted.append(f"    r{p} = spec[{p}]\n")
+        return f"r{p}.unflatten(a{p}, [{parts}])"
+
+    try:
+        body = expr(0)
+    except _TooDeep:
+        return False
+    names = "".join(f"x{i}, " for i in range(num_leaves))
+    source = (
+        "def build(leaves, spec):\n"
+        + (f"    {names}= leaves\n" if num_leaves else "")
+        + "".join(hoisted)
+        + f"    return {body}\n"
+    )
+    scope: dict = {}
+    try:
+        exec(compile(source, "<funcgrad.tree_util unflatten>", "exec"), scope)  # noqa: S102
+    except (SyntaxError, RecursionError, MemoryError):
+        return False
+    return scope["build"]
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> PyTree:
@@ -674,14 +894,91 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> PyTree:
             f"{len(leaves)} leaves were given; pass exactly treedef.num_leaves leaves, in "
             "the order tree_leaves returns them."
         )
-    if treedef._rule is None:
+    spec = treedef._spec
+    if spec[0] is None:
         return leaves[0]
-    n = len(treedef._children)
-    if treedef._num_leaves == n and treedef._num_nodes == n + 1:
-        # n + 1 nodes means each child is a single node, and n leaves means each of those
-        # nodes is a leaf: hand the leaves straight to the root's rule, no walk needed.
-        return treedef._rule.unflatten(treedef._aux, list(leaves))
-    return _unflatten_node(treedef, iter(leaves).__next__)
+    if len(spec) == 3 + spec[2]:
+        # Every child is a single spec item, that is, a leaf: hand the leaves straight to
+        # the root's rule, no walk needed.
+        return spec[0].unflatten(spec[1], list(leaves))
+    build = treedef._builder
+    if build is None:
+        build = _builder_for(treedef)
+    if build:
+        return build(leaves, spec)
+    return _unflatten_walk(spec, leaves)
+
+
+def _match_source(
+    td: PyTreeDef, root: str, scope: dict, prefix: str
+) -> tuple[list[str], list[str]]:
+    """Python statements that test that the value named `root` has `td`'s node structure.
+
+    For code generators that recognise a structure seen before (jit's check of its
+    arguments) without flattening: the statements execute ``return None`` at the first
+    node that differs (or when a pytree type was registered since), and bind the values
+    at `td`'s leaf positions to names. They do not test that those values are leaves: the
+    caller tests each, by exact type, and its test must reject pytree nodes. A dict with
+    other keys of the same number raises KeyError, which the caller turns into None too.
+
+    Args:
+      td: the structure.
+      root: the name of the value to test.
+      scope: the generated code's globals; the constants the statements use are added.
+      prefix: start of every name the statements bind, unique within the caller's code.
+
+    Returns:
+      ``(statements, leaf_names)``: the statements, unindented, one per string, and the
+      names of the leaf values in leaf order.
+    """
+    spec = td._spec
+    scope[f"{prefix}registry"] = _registry
+    lines = [f"if len({prefix}registry) != {len(_registry)}: return None"]
+    leaf_names: list[str] = []
+    pos = 0
+    count = 0
+
+    def fresh() -> str:
+        nonlocal count
+        count += 1
+        return f"{prefix}{count}"
+
+    def visit(var: str) -> None:
+        nonlocal pos
+        rule, p = spec[pos], pos
+        if rule is None:
+            leaf_names.append(var)
+            pos += 1
+            return
+        aux, n = spec[p + 1], spec[p + 2]
+        pos += 3
+        names = [fresh() for _ in range(n)]
+        unpack = f"{', '.join(names)}, = {var}" if n else None
+        if rule is _NONE_RULE:
+            lines.append(f"if {var} is not None: return None")
+        elif rule in (_TUPLE_RULE, _LIST_RULE, _DICT_RULE) or rule is _NAMEDTUPLE_RULE:
+            node_type = scope[f"{prefix}t{p}"] = _node_type_of(rule, aux)
+            lines.append(f"if type({var}) is not {prefix}t{p} or len({var}) != {n}: return None")
+            if node_type is dict:
+                for i, (name, key) in enumerate(zip(names, aux)):
+                    scope[f"{prefix}k{p}_{i}"] = key
+                    lines.append(f"{name} = {var}[{prefix}k{p}_{i}]")
+                unpack = None
+        else:  # OrderedDict, defaultdict, registered types: their flatten and aux data
+            scope[f"{prefix}t{p}"] = _node_type_of(rule, aux)
+            scope[f"{prefix}r{p}"], scope[f"{prefix}a{p}"] = rule, aux
+            children, node_aux = fresh(), fresh()
+            lines.append(f"if type({var}) is not {prefix}t{p}: return None")
+            lines.append(f"{children}, {node_aux} = {prefix}r{p}.flatten({var})")
+            lines.append(f"if len({children}) != {n} or {node_aux} != {prefix}a{p}: return None")
+            unpack = f"{', '.join(names)}, = {children}" if n else None
+        if unpack:
+            lines.append(unpack)
+        for name in names:
+            visit(name)
+
+    visit(root)
+    return lines, leaf_names
 
 
 def tree_leaves(tree: PyTree, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
@@ -739,6 +1036,45 @@ def treedef_is_leaf(treedef: PyTreeDef) -> bool:
     return treedef._rule is None
 
 
+def treedef_children(treedef: PyTreeDef) -> list[PyTreeDef]:
+    """The treedefs of the root's children; same as ``treedef.children()``.
+
+    Examples:
+      >>> from funcgrad.tree_util import tree_structure, treedef_children
+      >>> treedef_children(tree_structure([(1, 2), 3, {'a': 4}]))
+      [PyTreeDef((*, *)), PyTreeDef(*), PyTreeDef({'a': *})]
+      >>> treedef_children(tree_structure(1.0))
+      []
+    """
+    if not isinstance(treedef, PyTreeDef):
+        raise TypeError(
+            f"treedef_children: treedef must be a PyTreeDef, got {type(treedef).__name__}; "
+            "use tree_structure(tree) to get one."
+        )
+    return treedef.children()
+
+
+def treedef_tuple(treedefs: Iterable[PyTreeDef]) -> PyTreeDef:
+    """The treedef of a tuple whose children have the structures `treedefs`.
+
+    Examples:
+      >>> from funcgrad.tree_util import tree_structure, treedef_tuple
+      >>> pair = treedef_tuple([tree_structure([1, 2]), tree_structure({'a': 3})])
+      >>> pair
+      PyTreeDef(([*, *], {'a': *}))
+      >>> pair == tree_structure(([0, 0], {'a': 0}))
+      True
+    """
+    children = list(treedefs)
+    for i, td in enumerate(children):
+        if not isinstance(td, PyTreeDef):
+            raise TypeError(
+                f"treedef_tuple: treedefs[{i}] must be a PyTreeDef, got {type(td).__name__}; "
+                "use tree_structure(tree) to get one."
+            )
+    return _node_treedef(_TUPLE_RULE, None, children)
+
+
 def all_leaves(iterable: Iterable[Any], is_leaf: Callable[[Any], bool] | None = None) -> bool:
     """Whether every element of `iterable` is a leaf.
 
@@ -764,6 +1100,92 @@ def all_leaves(iterable: Iterable[Any], is_leaf: Callable[[Any], bool] | None = 
         if _rule_for(x) is not None:
             return False
     return True
+
+
+def flatten_one_level(tree: PyTree) -> tuple[list[Any], Hashable]:
+    """Takes one node apart, one level deep: its children (whole) and its aux data.
+
+    Args:
+      tree: a pytree node: a built-in container, None, a namedtuple or a registered type.
+
+    Returns:
+      ``(children, aux_data)``: a new list of the children in flattening order (dict
+      values by sorted key) and what the treedef keeps (dict keys, the namedtuple class,
+      a registered type's aux data; None for tuples, lists and None).
+
+    Raises:
+      ValueError: if `tree` is a leaf.
+
+    Examples:
+      >>> from funcgrad.tree_util import flatten_one_level
+      >>> flatten_one_level({'b': {'c': 3}, 'a': [1, 2]})
+      ([[1, 2], {'c': 3}], ('a', 'b'))
+      >>> flatten_one_level(None)
+      ([], None)
+    """
+    rule = _rule_for(tree)
+    if rule is None:
+        raise ValueError(
+            f"flatten_one_level: {_describe_leaf(tree)} is not a pytree node; check "
+            "is_tree_node(type(tree)) first, or register the type as a pytree node."
+        )
+    children, aux = rule.flatten(tree)
+    return list(children), aux
+
+
+def flatten_one_level_with_keys(tree: PyTree) -> tuple[list[tuple[KeyEntry, Any]], Hashable]:
+    """`flatten_one_level` with each child paired with its key.
+
+    Returns:
+      ``([(key, child), ...], aux_data)``, the keys as in `tree_flatten_with_path`.
+
+    Raises:
+      ValueError: if `tree` is a leaf.
+
+    Examples:
+      >>> from collections import namedtuple
+      >>> from funcgrad.tree_util import flatten_one_level_with_keys
+      >>> Point = namedtuple('Point', ['x', 'y'])
+      >>> keyed, aux = flatten_one_level_with_keys(Point(1, (2, 3)))
+      >>> keyed
+      [(GetAttrKey(name='x'), 1), (GetAttrKey(name='y'), (2, 3))]
+      >>> aux is Point
+      True
+    """
+    rule = _rule_for(tree)
+    if rule is None:
+        raise ValueError(
+            f"flatten_one_level_with_keys: {_describe_leaf(tree)} is not a pytree node; "
+            "check is_tree_node(type(tree)) first, or register the type as a pytree node."
+        )
+    keyed_children, aux = rule.flatten_with_keys(tree)
+    return list(keyed_children), aux
+
+
+def is_tree_node(typ: type) -> bool:
+    """Whether instances of `typ` are pytree nodes rather than leaves.
+
+    True for the built-in node types (tuple, list, dict, OrderedDict, defaultdict,
+    ``type(None)``), namedtuple classes, and registered types; a subclass of a
+    registered type (other than a namedtuple) is a leaf, as in `tree_flatten`.
+
+    Raises:
+      TypeError: if `typ` is not a type (pass ``type(x)`` to ask about a value).
+
+    Examples:
+      >>> from collections import namedtuple
+      >>> from funcgrad.tree_util import is_tree_node
+      >>> is_tree_node(dict), is_tree_node(type(None)), is_tree_node(float)
+      (True, True, False)
+      >>> is_tree_node(namedtuple('Point', ['x', 'y']))
+      True
+    """
+    if not isinstance(typ, type):
+        raise TypeError(
+            f"is_tree_node: typ must be a type, got {type(typ).__name__} {typ!r:.40}; pass "
+            "type(x) to ask whether the value x is a node."
+        )
+    return typ in _registry or (issubclass(typ, tuple) and hasattr(typ, "_fields"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -809,42 +1231,46 @@ def _describe_leaf(x: Any) -> str:
     return f"a leaf of type {_type_name(type(x))}"
 
 
-def _flatten_up_to(td: PyTreeDef, tree: Any, out: list) -> None:
-    rule = td._rule
+def _flatten_up_to(spec: tuple, pos: int, tree: Any, out: list) -> int:
+    """Appends to `out` the subtrees of `tree` at the leaves of the structure that starts
+    at ``spec[pos]``; returns where that structure ends in `spec`."""
+    rule = spec[pos]
     if rule is None:
         out.append(tree)
-        return
-    expected_children = td._children
+        return pos + 1
+    aux, n = spec[pos + 1], spec[pos + 2]
+    node_type = _node_type_of(rule, aux)
     tree_rule = _rule_for(tree)
     if tree_rule is None:
         raise _StructureMismatch(
-            f"expected {_describe_node(rule, td._node_type, td._aux, len(expected_children))}"
-            f", got {_describe_leaf(tree)}"
+            f"expected {_describe_node(rule, node_type, aux, n)}, got {_describe_leaf(tree)}"
         )
-    children, aux = tree_rule.flatten(tree)
-    if type(tree) is not td._node_type or len(children) != len(expected_children):
+    children, tree_aux = tree_rule.flatten(tree)
+    if type(tree) is not node_type or len(children) != n:
         raise _StructureMismatch(
-            f"expected {_describe_node(rule, td._node_type, td._aux, len(expected_children))}"
-            f", got {_describe_node(tree_rule, type(tree), aux, len(children))}"
+            f"expected {_describe_node(rule, node_type, aux, n)}"
+            f", got {_describe_node(tree_rule, type(tree), tree_aux, len(children))}"
         )
-    if aux != td._aux:
+    if tree_aux != aux:
         if rule.kind in ("dict", "OrderedDict", "defaultdict"):
             detail = (
-                f"expected {_describe_node(rule, td._node_type, td._aux, len(expected_children))}"
-                f", got {_describe_node(tree_rule, type(tree), aux, len(children))}"
+                f"expected {_describe_node(rule, node_type, aux, n)}"
+                f", got {_describe_node(tree_rule, type(tree), tree_aux, len(children))}"
             )
         else:
             detail = (
-                f"expected a {_type_name(td._node_type)} node with aux data {td._aux!r}, "
-                f"got one with aux data {aux!r}"
+                f"expected a {_type_name(node_type)} node with aux data {aux!r}, "
+                f"got one with aux data {tree_aux!r}"
             )
         raise _StructureMismatch(detail)
-    for i, (child, child_td) in enumerate(zip(children, expected_children)):
+    pos += 3
+    for i, child in enumerate(children):
         try:
-            _flatten_up_to(child_td, child, out)
+            pos = _flatten_up_to(spec, pos, child, out)
         except _StructureMismatch as e:
             e.child_indices.append(i)
             raise
+    return pos
 
 
 def _key_path_along(tree: Any, child_indices: Sequence[int]) -> KeyPath:
@@ -861,9 +1287,18 @@ def _key_path_along(tree: Any, child_indices: Sequence[int]) -> KeyPath:
 def _flatten_up_to_or_raise(
     td: PyTreeDef, tree: Any, fn_name: str, what: str, hint: str = ""
 ) -> list:
+    # Most often `tree` has exactly the structure `td` (tree_map over params and their
+    # gradients): then its leaves are the answer, and the flat walk finds them faster.
+    leaves: list = []
+    try:
+        same = _flatten(tree, None, leaves) == td
+    except Exception:  # noqa: BLE001 (e.g. unsortable keys below a leaf of td: walk instead)
+        same = False
+    if same:
+        return leaves
     out: list = []
     try:
-        _flatten_up_to(td, tree, out)
+        _flatten_up_to(td._spec, 0, tree, out)
     except _StructureMismatch as e:
         path = _key_path_along(tree, e.child_indices[::-1])
         where = f"key path {keystr(path)}" if path else "the root"
@@ -993,6 +1428,100 @@ def tree_all(tree: PyTree, *, is_leaf: Callable[[Any], bool] | None = None) -> b
     return all(tree_leaves(tree, is_leaf))
 
 
+def tree_broadcast(
+    prefix_tree: PyTree, full_tree: PyTree, is_leaf: Callable[[Any], bool] | None = None
+) -> PyTree:
+    """`prefix_tree`'s leaves repeated over `full_tree`'s structure.
+
+    `prefix_tree` must be a prefix of `full_tree`: the same nodes down to each of its
+    leaves, where `full_tree` may have any subtree. Each leaf of `prefix_tree` fills every
+    leaf position of the matching subtree.
+
+    Args:
+      prefix_tree: the tree whose leaves are broadcast.
+      full_tree: the tree that gives the result's structure (its leaves are not used).
+      is_leaf: optional predicate marking subtrees of `prefix_tree` to treat as leaves.
+
+    Returns:
+      A pytree with `full_tree`'s structure.
+
+    Raises:
+      ValueError: if `prefix_tree` is not a prefix of `full_tree`; the message names the
+        key path of the first difference.
+
+    Examples:
+      >>> from funcgrad.tree_util import tree_broadcast
+      >>> tree_broadcast({'a': 1, 'b': 2}, {'a': (0, 0), 'b': [0]})
+      {'a': (1, 1), 'b': [2]}
+      >>> tree_broadcast([1, None], [{'x': 0, 'y': 0}, None])
+      [{'x': 1, 'y': 1}, None]
+    """
+    leaves, prefix_def = tree_flatten(prefix_tree, is_leaf)
+    subtrees = _flatten_up_to_or_raise(
+        prefix_def,
+        full_tree,
+        "tree_broadcast",
+        "full_tree does not have prefix_tree's structure as a prefix",
+        " Each node of prefix_tree must be the same node in full_tree; compare "
+        "tree_structure() of both.",
+    )
+    full_leaves: list = []
+    for x, subtree in zip(leaves, subtrees):
+        full_leaves.extend([x] * tree_structure(subtree).num_leaves)
+    return tree_structure(full_tree).unflatten(full_leaves)
+
+
+def tree_reduce_associative(
+    operation: Callable[[T, T], T],
+    tree: PyTree,
+    *,
+    identity: Any = _NO_INITIALIZER,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> T:
+    """Combines the leaves with an associative `operation`, as a balanced binary tree.
+
+    The leaves ``x_0 .. x_{n-1}`` are split into halves, each half reduced the same way,
+    and the two results combined: ``op(reduce(x_0 .. x_{m-1}), reduce(x_m .. x_{n-1}))``
+    with ``m = n // 2``. The result equals a left fold's when `operation` is associative,
+    with nesting depth ``log2(n)`` instead of ``n`` (smaller rounding error for sums).
+
+    Args:
+      operation: binary associative function.
+      tree: the pytree.
+      identity: the result for a tree without leaves.
+      is_leaf: optional predicate marking subtrees to treat as leaves.
+
+    Returns:
+      The reduced value.
+
+    Raises:
+      TypeError: if the tree has no leaves and no identity is given.
+
+    Examples:
+      >>> from funcgrad.tree_util import tree_reduce_associative
+      >>> tree_reduce_associative(lambda a, b: f'({a}{b})', ['a', ('b', 'c'), {'d': 'd', 'e': 'e'}])
+      '((ab)(c(de)))'
+      >>> tree_reduce_associative(max, [], identity=0)
+      0
+    """
+    leaves = tree_leaves(tree, is_leaf)
+    if not leaves:
+        if identity is _NO_INITIALIZER:
+            raise TypeError(
+                "tree_reduce_associative: the tree has no leaves and no identity was given; "
+                "pass identity= to define the result for an empty tree."
+            )
+        return identity
+
+    def reduce(start: int, stop: int) -> Any:
+        if stop - start == 1:
+            return leaves[start]
+        middle = start + (stop - start) // 2
+        return operation(reduce(start, middle), reduce(middle, stop))
+
+    return reduce(0, len(leaves))
+
+
 def tree_transpose(
     outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None, pytree_to_transpose: PyTree
 ) -> PyTree:
@@ -1051,24 +1580,39 @@ def tree_transpose(
 # ---------------------------------------------------------------------------------------
 
 
-def _flatten_with_path(tree, is_leaf, path: KeyPath, out: list) -> PyTreeDef:
-    """Appends ``(path, leaf)`` pairs of `tree` to `out` and returns its treedef."""
-    if is_leaf is not None and is_leaf(tree):
+def _flatten_with_path_into(tree, is_leaf, path: KeyPath, out: list, spec: list,
+                            takes_path: bool) -> None:  # fmt: skip
+    """Appends the ``(path, leaf)`` pairs of `tree` to `out` and its spec items to `spec`;
+    `is_leaf` is called as ``is_leaf(path, x)`` when `takes_path`."""
+    if is_leaf is not None and (is_leaf(path, tree) if takes_path else is_leaf(tree)):
         out.append((path, tree))
-        return _LEAF
+        spec.append(None)
+        return
     rule = _rule_for(tree)
     if rule is None:
         out.append((path, tree))
-        return _LEAF
+        spec.append(None)
+        return
     keyed_children, aux = rule.flatten_with_keys(tree)
-    child_defs = tuple(
-        _flatten_with_path(child, is_leaf, (*path, key), out) for key, child in keyed_children
-    )
-    return _node_treedef(rule, type(tree), aux, child_defs)
+    spec += (rule, aux, len(keyed_children))
+    for key, child in keyed_children:
+        _flatten_with_path_into(child, is_leaf, (*path, key), out, spec, takes_path)
+
+
+def _flatten_with_path(
+    tree, is_leaf, path: KeyPath, out: list, takes_path: bool = False
+) -> PyTreeDef:
+    """Appends the ``(path, leaf)`` pairs of `tree` to `out` and returns its treedef."""
+    start = len(out)
+    spec: list = []
+    _flatten_with_path_into(tree, is_leaf, path, out, spec, takes_path)
+    if len(spec) == 1:
+        return _LEAF
+    return _from_spec(tuple(spec), len(out) - start)
 
 
 def tree_flatten_with_path(
-    tree: PyTree, is_leaf: Callable[[Any], bool] | None = None
+    tree: PyTree, is_leaf: Callable[..., bool] | None = None, is_leaf_takes_path: bool = False
 ) -> tuple[list[tuple[KeyPath, Any]], PyTreeDef]:
     """Like `tree_flatten`, but each leaf comes with its key path.
 
@@ -1079,6 +1623,8 @@ def tree_flatten_with_path(
     Args:
       tree: the pytree.
       is_leaf: optional predicate marking subtrees to treat as leaves.
+      is_leaf_takes_path: call `is_leaf` as ``is_leaf(path, x)``, with the subtree's key
+        path, instead of ``is_leaf(x)``.
 
     Returns:
       ``([(path, leaf), ...], treedef)``, in the same order as `tree_flatten`.
@@ -1090,14 +1636,16 @@ def tree_flatten_with_path(
       [("['params'][0]", 1), ("['params'][1]", 2)]
     """
     out: list[tuple[KeyPath, Any]] = []
-    treedef = _flatten_with_path(tree, is_leaf, (), out)
+    treedef = _flatten_with_path(tree, is_leaf, (), out, is_leaf_takes_path)
     return out, treedef
 
 
 def tree_leaves_with_path(
-    tree: PyTree, is_leaf: Callable[[Any], bool] | None = None
+    tree: PyTree, is_leaf: Callable[..., bool] | None = None, is_leaf_takes_path: bool = False
 ) -> list[tuple[KeyPath, Any]]:
     """The ``(key path, leaf)`` pairs of a pytree, in flattening order.
+
+    `is_leaf` and `is_leaf_takes_path` are as in `tree_flatten_with_path`.
 
     Examples:
       >>> from collections import namedtuple
@@ -1109,7 +1657,7 @@ def tree_leaves_with_path(
       [0].b 2
     """
     out: list[tuple[KeyPath, Any]] = []
-    _flatten_with_path(tree, is_leaf, (), out)
+    _flatten_with_path(tree, is_leaf, (), out, is_leaf_takes_path)
     return out
 
 
@@ -1117,7 +1665,8 @@ def tree_map_with_path(
     f: Callable[..., Any],
     tree: PyTree,
     *rest: PyTree,
-    is_leaf: Callable[[Any], bool] | None = None,
+    is_leaf: Callable[..., bool] | None = None,
+    is_leaf_takes_path: bool = False,
 ) -> PyTree:
     """Like `tree_map`, but `f` also receives the key path of each leaf.
 
@@ -1126,6 +1675,7 @@ def tree_map_with_path(
       tree: the pytree that fixes the structure of the result.
       *rest: more pytrees with the structure of `tree` (or with `tree` as a prefix).
       is_leaf: optional predicate marking subtrees of `tree` to treat as leaves.
+      is_leaf_takes_path: call `is_leaf` as ``is_leaf(path, x)``.
 
     Returns:
       A pytree with the structure of `tree` and leaves ``f(path, x, *xs)``.
@@ -1139,7 +1689,7 @@ def tree_map_with_path(
       >>> tree_map_with_path(lambda p, x: f'{keystr(p)}={x}', {'a': [1, 2]})
       {'a': ["['a'][0]=1", "['a'][1]=2"]}
     """
-    pairs, treedef = tree_flatten_with_path(tree, is_leaf)
+    pairs, treedef = tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)
     if not rest:
         return treedef.unflatten([f(path, x) for path, x in pairs])
     columns = _leaves_of_rest(treedef, rest, "tree_map_with_path")
@@ -1359,6 +1909,102 @@ def register_pytree_node_class(cls: _TypeT) -> _TypeT:
     return cls
 
 
+def register_pytree_with_keys_class(cls: _TypeT) -> _TypeT:
+    """Class decorator: registers `cls` using its ``tree_flatten_with_keys``/``tree_unflatten``.
+
+    `cls` must define a method ``tree_flatten_with_keys(self) -> ([(key, child), ...],
+    aux_data)`` and a classmethod ``tree_unflatten(cls, aux_data, children)``; a
+    ``tree_flatten(self)`` method, if it has one, serves the functions that need no keys.
+
+    Returns:
+      `cls`, unchanged.
+
+    Raises:
+      TypeError: if either required method is missing.
+      ValueError: if `cls` is already registered.
+
+    Examples:
+      >>> from funcgrad.tree_util import (
+      ...     GetAttrKey, keystr, register_pytree_with_keys_class, tree_leaves_with_path)
+      >>> @register_pytree_with_keys_class
+      ... class Linear:
+      ...     def __init__(self, w, b):
+      ...         self.w, self.b = w, b
+      ...     def tree_flatten_with_keys(self):
+      ...         return [(GetAttrKey('w'), self.w), (GetAttrKey('b'), self.b)], None
+      ...     @classmethod
+      ...     def tree_unflatten(cls, aux, children):
+      ...         return cls(*children)
+      >>> [keystr(p) for p, _ in tree_leaves_with_path([Linear(1.0, 0.0)])]
+      ['[0].w', '[0].b']
+    """
+    missing = [m for m in ("tree_flatten_with_keys", "tree_unflatten") if not hasattr(cls, m)]
+    if missing:
+        raise TypeError(
+            f"register_pytree_with_keys_class: {_type_name(cls)} has no "
+            f"{' or '.join(missing)}; define tree_flatten_with_keys(self) -> "
+            "([(key, child), ...], aux_data) and a classmethod "
+            "tree_unflatten(cls, aux_data, children)."
+        )
+    flatten = (lambda x: x.tree_flatten()) if hasattr(cls, "tree_flatten") else None
+    register_pytree_with_keys(
+        cls, lambda x: x.tree_flatten_with_keys(), cls.tree_unflatten, flatten
+    )
+    return cls
+
+
+def _static_flatten(x):
+    return (), x
+
+
+def _static_unflatten(x, children):
+    return x
+
+
+def register_static(cls: _TypeT) -> _TypeT:
+    """Registers `cls` as a pytree node without children: its instances are static.
+
+    An instance is kept whole in the treedef as aux data, so it is part of a tree's
+    structure: ``jit`` treats it as a static argument (no ``static_argnums`` needed; an
+    unequal value traces again) and ``tree_map`` leaves it as it is. Instances must
+    therefore be hashable and compare with ``==``.
+
+    Returns:
+      `cls`, unchanged (usable as a decorator).
+
+    Raises:
+      TypeError: if `cls` is unhashable (its ``__hash__`` is None), which would make
+        every treedef holding an instance unusable as a cache key. (JAX accepts it and
+        fails later.)
+      ValueError: if `cls` is already registered.
+
+    Examples:
+      >>> from funcgrad.tree_util import register_static, tree_flatten
+      >>> @register_static
+      ... class Mode(str):
+      ...     pass
+      >>> leaves, treedef = tree_flatten({'x': 1.0, 'mode': Mode('train')})
+      >>> leaves
+      [1.0]
+      >>> treedef.unflatten([2.0])
+      {'mode': 'train', 'x': 2.0}
+    """
+    if isinstance(cls, type) and cls.__hash__ is None:
+        raise TypeError(
+            f"register_static: {_type_name(cls)} is unhashable; static values are kept in "
+            "treedefs, which jit hashes as cache keys. Define __hash__ (and __eq__), or "
+            "make it a frozen dataclass."
+        )
+    _check_registrable("register_static", cls, {})
+    _register(
+        cls,
+        _static_flatten,
+        _static_unflatten,
+        lambda x: ([], x),
+    )
+    return cls
+
+
 def register_dataclass(
     nodetype: _TypeT | None = None,
     data_fields: Sequence[str] | None = None,
@@ -1467,3 +2113,186 @@ def register_dataclass(
     _check_registrable("register_dataclass", nodetype, {})
     _register(nodetype, flatten, unflatten, flatten_with_keys)
     return nodetype
+
+
+def static(**kwargs: Any) -> Any:
+    """A dataclass field that `register_dataclass` makes static (aux data, not a child).
+
+    ``dataclasses.field(**kwargs)`` with ``'static': True`` added to its metadata (other
+    metadata given is kept; ``static`` is always True, whatever the given metadata says).
+
+    Examples:
+      >>> import dataclasses
+      >>> from funcgrad import tree
+      >>> from funcgrad.tree_util import register_dataclass
+      >>> @register_dataclass
+      ... @dataclasses.dataclass
+      ... class Op:
+      ...     x: float
+      ...     kind: str = tree.static(default='add')
+      >>> tree.flatten(Op(1.0))
+      ([1.0], PyTreeDef(CustomNode(Op[('add',)], [*])))
+    """
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    metadata["static"] = True
+    return dataclasses.field(metadata=metadata, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# Partial: a function with bound arguments, as a pytree
+# ---------------------------------------------------------------------------------------
+
+
+class _PartialFunc:
+    """A `functools.partial` used as a `Partial`'s function.
+
+    Calls, equals and hashes as the partial it holds, but is no partial itself, so that
+    ``functools.partial`` does not merge its bound arguments into the new `Partial`'s:
+    those stay part of the function (aux data), not pytree children.
+    """
+
+    __slots__ = ("wrapped",)
+
+    def __init__(self, wrapped: functools.partial):
+        self.wrapped = wrapped
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.wrapped(*args, **kwargs)
+
+    # introspection as of the partial itself: p.func.func, p.func.args, p.func.keywords
+    @property
+    def func(self) -> Callable:
+        return self.wrapped.func
+
+    @property
+    def args(self) -> tuple:
+        return self.wrapped.args
+
+    @property
+    def keywords(self) -> dict:
+        return self.wrapped.keywords
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _PartialFunc):
+            return self.wrapped == other.wrapped
+        return self.wrapped == other
+
+    def __hash__(self) -> int:
+        return hash(self.wrapped)
+
+    def __repr__(self) -> str:
+        return repr(self.wrapped)
+
+
+class Partial(functools.partial):
+    """`functools.partial` as a pytree: the bound arguments are its children.
+
+    ``Partial(fun, *args, **kwargs)`` calls like ``functools.partial``; flattened, its
+    leaves are those of ``args`` and ``kwargs`` and its aux data is ``fun``. So a function
+    with bound arrays can be passed to (and returned from) ``jit``, ``vmap`` or ``grad``:
+    the arrays are traced, the function is part of the structure (compared with ``==``).
+    When `fun` is itself a ``functools.partial``, its own bound arguments stay part of the
+    function (they are not merged into this one's, as ``functools.partial`` would).
+
+    Examples:
+      >>> import funcgrad, funcgrad.numpy as fnp
+      >>> from funcgrad.tree_util import Partial, tree_flatten
+      >>> add_one = Partial(fnp.add, 1.0)
+      >>> add_one(2.0).tolist()
+      3.0
+      >>> tree_flatten(Partial(max, 1, key=abs))[0]
+      [1, <built-in function abs>]
+      >>> call = funcgrad.jit(lambda f, x: f(x))
+      >>> call(Partial(fnp.multiply, fnp.asarray(3.0)), fnp.asarray(2.0)).tolist()
+      6.0
+    """
+
+    def __new__(cls, func: Callable, /, *args: Any, **keywords: Any) -> Partial:  # noqa: PYI034
+        if isinstance(func, functools.partial):
+            func = _PartialFunc(func)
+        return super().__new__(cls, func, *args, **keywords)
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, children: Partial(func, *children[0], **children[1]),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# The registry as an object, for code written against JAX's default_registry
+# ---------------------------------------------------------------------------------------
+
+
+class PyTreeRegistry:
+    """The pytree registry as an object: `default_registry`, its one instance.
+
+    funcgrad has one registry, the one the module functions use; this object gives code
+    written against JAX's ``default_registry`` the same methods on it.
+
+    Examples:
+      >>> from funcgrad.tree_util import default_registry
+      >>> default_registry.flatten({'b': 2, 'a': (1,)})
+      ([1, 2], PyTreeDef({'a': (*,), 'b': *}))
+      >>> default_registry.flatten_one_level([1, (2, 3)])
+      ([1, (2, 3)], None)
+      >>> default_registry.flatten_one_level(1.0) is None
+      True
+      >>> default_registry.is_node(tuple)
+      True
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError(
+            "PyTreeRegistry: funcgrad has one pytree registry; use "
+            "funcgrad.tree_util.default_registry."
+        )
+
+    def flatten(
+        self, tree: PyTree, leaf_predicate: Callable[[Any], bool] | None = None
+    ) -> tuple[list[Any], PyTreeDef]:
+        """`tree_flatten`, with `leaf_predicate` as its `is_leaf`."""
+        return tree_flatten(tree, leaf_predicate)
+
+    def flatten_with_path(
+        self, tree: PyTree, leaf_predicate: Callable[[KeyPath, Any], bool] | None = None
+    ) -> tuple[list[tuple[KeyPath, Any]], PyTreeDef]:
+        """`tree_flatten_with_path`; `leaf_predicate` is called as ``(path, x)``."""
+        return tree_flatten_with_path(tree, leaf_predicate, is_leaf_takes_path=True)
+
+    def flatten_one_level(self, tree: PyTree) -> tuple[list[Any], Hashable] | None:
+        """`flatten_one_level`, but None for a leaf."""
+        return flatten_one_level(tree) if _rule_for(tree) is not None else None
+
+    def flatten_one_level_with_keys(
+        self, tree: PyTree
+    ) -> tuple[list[tuple[KeyEntry, Any]], Hashable] | None:
+        """`flatten_one_level_with_keys`, but None for a leaf."""
+        return flatten_one_level_with_keys(tree) if _rule_for(tree) is not None else None
+
+    def is_node(self, typ: type) -> bool:
+        """`is_tree_node`."""
+        return is_tree_node(typ)
+
+    def register_node(
+        self,
+        nodetype: type,
+        to_iterable: Callable,
+        from_iterable: Callable,
+        to_iterable_with_keys: Callable | None = None,
+    ) -> None:
+        """`register_pytree_node`."""
+        register_pytree_node(nodetype, to_iterable, from_iterable, to_iterable_with_keys)
+
+    def register_dataclass_node(
+        self, nodetype: type, data_fields: Sequence[str], meta_fields: Sequence[str], /
+    ) -> None:
+        """`register_dataclass` with both field lists."""
+        register_dataclass(nodetype, data_fields, meta_fields)
+
+    def __repr__(self) -> str:
+        return "<funcgrad.tree_util.default_registry>"
+
+
+default_registry = _new_object(PyTreeRegistry)
