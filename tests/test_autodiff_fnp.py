@@ -115,6 +115,11 @@ RECORDS = {
     "matrix_norm": R(L.matrix_norm, (M,)), "multi_dot": R(lambda a, b: L.multi_dot([a, b, a.T]), (M, (4, 4))),
     "lstsq": R(lambda a, b: L.lstsq(a, b)[0], ((4, 3), (4,)), kind="wellcond"),
     "cond": R(L.cond, ((3, 3),), kind="wellcond"),
+    # eigenvalues of a diagonally dominant matrix: distinct and real, so their order is stable
+    "eigvals": R(lambda a: fnp.real(L.eigvals(a)), ((3, 3),), kind="wellcond"),
+    "tensorinv": R(lambda a: L.tensorinv(a.reshape(4, 2, 2), ind=1), ((4, 4),), kind="wellcond"),
+    "tensorsolve": R(lambda a, b: L.tensorsolve(a.reshape(2, 2, 2, 2), b.reshape(2, 2)),
+                     ((4, 4), (4,)), kind="wellcond"),
     # creation functions of array inputs
     "diag": R(fnp.diag, (V,)), "diagflat": R(fnp.diagflat, ((2, 2),)), "diagonal": R(fnp.diagonal, (M,)),
     "tril": R(lambda x: fnp.tril(x, -1), (M,)), "triu": R(fnp.triu, (M,)),
@@ -136,7 +141,9 @@ NO_DERIVATIVE = {
     "tril_indices_from", "triu_indices_from", "diag_indices", "diag_indices_from", "ix_",
     "broadcast_shapes", "einsum_path", "matrix_rank", "arange", "eye", "identity", "tri",
     "indices", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-    "from_dlpack", "EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
+    "from_dlpack", "EigResult", "EighResult",
+    # eig also returns eigenvectors, whose derivative needs JAX's opt-in (raises, as JAX's)
+    "eig", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
     "SlogdetResult",
 }  # fmt: skip
 MODULES = ["reductions", "statistics", "sorting", "shape", "searching", "contractions", "linalg", "creation"]

@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, strategies as st
+from scipy.optimize import linear_sum_assignment
+from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 from op_record import OpRecord
 from records_convolution import RECORDS as _CONVOLUTION_RECORDS
 from records_windowed import RECORDS as _WINDOWED_RECORDS
 from records_extended import RECORDS as _EXTENDED_RECORDS
 from records_special import RECORDS as _SPECIAL_RECORDS
+from records_new import RECORDS as _NEW_RECORDS
 from oracle import arrays, assert_same, dtypes, shapes
 
+import funcgrad
 import funcgrad.numpy as fnp
 from funcgrad._src.core import get_aval
 from funcgrad._src.lax import ALL_PRIMITIVES
 from funcgrad._src.lax import elementwise as ew
 from funcgrad._src.lax.indexing import ArrayIndex, IndexSlice
+from funcgrad.test_util import check_grads
 
 
 def _fg(x):
@@ -491,10 +495,12 @@ RECORDS += [
 
 
 # Families with their own record tables.
-RECORDS += _CONVOLUTION_RECORDS + _WINDOWED_RECORDS + _EXTENDED_RECORDS + _SPECIAL_RECORDS
+RECORDS += (_CONVOLUTION_RECORDS + _WINDOWED_RECORDS + _EXTENDED_RECORDS + _SPECIAL_RECORDS
+            + _NEW_RECORDS)  # fmt: skip
 
-# Decompositions have sign/phase freedom: checked through invariants in test_decompositions.
-_INVARIANT_TESTED = {"eigh", "qr", "svd"}
+# Decompositions have sign/phase freedom: checked through invariants in test_decompositions
+# and test_eig_through_invariants.
+_INVARIANT_TESTED = {"eigh", "qr", "svd", "eig"}
 
 
 # --- the tests -----------------------------------------------------------------------
@@ -591,3 +597,158 @@ def test_select_with_a_weak_scalar_branch_keeps_the_array_dtype():
         for out in (ALL_PRIMITIVES["select"].bind1(pred, branch, 0), ALL_PRIMITIVES["select"].bind1(pred, 0, branch)):
             aval = ALL_PRIMITIVES["select"].abstract_eval(get_aval(pred), get_aval(branch), get_aval(0))[0]
             assert out.dtype == branch.dtype == aval.dtype
+
+
+# --- eig: the nonsymmetric eigendecomposition, through invariants --------------------------
+
+
+def eig_matrices(data):
+    """Stacks of square matrices for ``eig``: float32/float64 or complex64/complex128, with
+    well separated eigenvalues (a diagonal 12 k, k = 0, 1, ..., plus entries of modulus <= 1.5;
+    sometimes a block ``[[0, 8], [-4.5, 0]]`` in front, which gives real matrices a
+    complex-conjugate pair near +-6i), so eigenvectors and derivatives are well conditioned.
+    The block is not a pure rotation: its eigenvectors' two components must differ in modulus
+    (ratio <= 0.9 here), as the kernel's gauge (largest component real) jumps at a tie."""
+    batch = data.draw(shapes(max_dims=2, min_side=1, max_side=2), label="batch")
+    n = data.draw(st.integers(1, 4), label="n")
+    dtype = data.draw(dtypes("fc", exclude=["float16"]), label="dtype")
+
+    def entries(label):
+        x = data.draw(arrays(np.float64, (*batch, n, n), min_value=-1, max_value=1), label=label)
+        # no tiny entries: LAPACK's balancing returns wrong eigenvectors for entries of 1e-89
+        # beside 12 (backward error 4e-2, NumPy's too)
+        return np.where(np.abs(x) < 1e-3, 0.0, x)
+
+    a = entries("a") + (0.5j * entries("imaginary part") if dtype.kind == "c" else 0)
+    diagonal = 12.0 * np.arange(n)
+    if n >= 2 and data.draw(st.booleans(), label="complex pair block"):
+        diagonal[:2] = 0
+        a[..., 0, 1] += 8
+        a[..., 1, 0] -= 4.5
+    return (a + np.diag(diagonal)).astype(dtype)
+
+
+def eig_draw(data):
+    """Operands and flags for the ``eig`` primitive (the vmap table's draw too)."""
+    params = {"compute_left_eigenvectors": data.draw(st.booleans(), label="left"),
+              "compute_right_eigenvectors": data.draw(st.booleans(), label="right"),
+              "enable_eigvec_derivs": False}  # fmt: skip
+    return [eig_matrices(data)], params
+
+
+def _assert_same_multiset(w, expected, atol, what):
+    """Eigenvalues equal as multisets: each matrix's values matched one to one (the
+    assignment of least total distance), every pair within ``atol``."""
+    for lane in np.ndindex(w.shape[:-1]):
+        cost = np.abs(w[lane][:, None] - expected[lane][None, :])
+        rows, cols = linear_sum_assignment(cost)
+        worst = cost[rows, cols].max(initial=0)
+        assert worst <= atol, f"{what}: {w[lane]} vs NumPy's {expected[lane]}"
+
+
+@settings(max_examples=12)
+@given(data=st.data())
+def test_eig_through_invariants(data):
+    """Eigenvalues as NumPy's (as multisets), A V = V diag(w), U^H A = diag(w) U^H, unit
+    columns whose largest component is real and positive, complex results of the matching
+    precision; vmap against a loop and jit against eager."""
+    prim = ALL_PRIMITIVES["eig"]
+    (a,), params = eig_draw(data)
+    x = fnp.asarray(a)
+    outs = [np.asarray(o) for o in prim.bind(x, **params)]
+    avals = prim.abstract_eval(get_aval(x), **params)
+    single = a.dtype in (np.float32, np.complex64)
+    dtype = np.dtype(np.complex64 if single else np.complex128)
+    count = 1 + params["compute_left_eigenvectors"] + params["compute_right_eigenvectors"]
+    assert [(o.shape, o.dtype) for o in outs] == [(av.shape, av.dtype) for av in avals]
+    vectors_aval = [(a.shape, dtype)] * (count - 1)
+    assert [(o.shape, o.dtype) for o in outs] == [(a.shape[:-1], dtype), *vectors_aval]
+    atol = (2e-4 if single else 1e-11) * 50  # |A| <= 50: errors relative to the matrix's norm
+    a_wide = a.astype(np.complex128)
+    w = outs[0]
+    _assert_same_multiset(w, np.linalg.eigvals(a_wide), atol, "eig eigenvalues")
+    vectors = {}
+    if params["compute_left_eigenvectors"]:
+        vectors["left"] = outs[1]
+    if params["compute_right_eigenvectors"]:
+        vectors["right"] = outs[-1]
+    for side, v in vectors.items():
+        np.testing.assert_allclose(np.linalg.norm(v, axis=-2), 1.0, rtol=atol / 50, err_msg=side)
+        largest = np.take_along_axis(v, np.argmax(np.abs(v), axis=-2)[..., None, :], axis=-2)
+        assert np.all(largest.imag == 0) and np.all(largest.real > 0), side
+    if "right" in vectors:
+        v = vectors["right"]
+        np.testing.assert_allclose(a_wide @ v, v * w[..., None, :], atol=atol,
+                                   err_msg="A V = V diag(w)")  # fmt: skip
+    if "left" in vectors:
+        u_h = np.conj(np.swapaxes(vectors["left"], -1, -2))
+        np.testing.assert_allclose(u_h @ a_wide, w[..., :, None] * u_h, atol=atol,
+                                   err_msg="U^H A = diag(w) U^H")  # fmt: skip
+
+    jitted = funcgrad.jit(lambda m: prim.bind(m, **params))(x)
+    for o, j in zip(outs, jitted):
+        assert (o.shape, o.dtype) == (j.shape, j.dtype)
+        np.testing.assert_array_equal(np.asarray(j), o, err_msg="jit of eig")
+    stack = np.stack([a, (2 * a).astype(a.dtype), np.swapaxes(a, -1, -2)])
+    mapped = funcgrad.vmap(lambda m: prim.bind(m, **params))(fnp.asarray(stack))
+    for j, o in enumerate(mapped):
+        loop = np.stack([np.asarray(prim.bind(fnp.asarray(m), **params)[j]) for m in stack])
+        assert (o.shape, o.dtype) == (loop.shape, loop.dtype)
+        np.testing.assert_allclose(np.asarray(o), loop, rtol=atol / 50, atol=atol / 50,
+                                   err_msg=f"vmap of eig output {j}")  # fmt: skip
+
+
+@settings(max_examples=4)
+@given(data=st.data())
+def test_eig_derivatives_by_finite_differences(data):
+    """Eigenvalues (no vectors asked for) and, with enable_eigvec_derivs, right eigenvectors:
+    forward and reverse mode against central differences, at matrices with distinct
+    eigenvalues (in double precision: differences in single precision are too coarse).
+
+    LAPACK's order of the eigenvalues may change between x + h v and x - h v, so the outputs
+    are put in an order of their own first (by Re w + Im w / 10: no ties between these
+    matrices' well separated eigenvalues, conjugate pairs included)."""
+    a = eig_matrices(data)
+    a = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+    prim = ALL_PRIMITIVES["eig"]
+    flags = {"compute_left_eigenvectors": False, "enable_eigvec_derivs": True}
+
+    def ordered(outs):
+        order = fnp.argsort(fnp.real(outs[0]) + fnp.imag(outs[0]) / 10, axis=-1)
+        return [fnp.take_along_axis(o, order if o.ndim == a.ndim - 1 else order[..., None, :],
+                                    axis=-1) for o in outs]  # fmt: skip
+
+    for right in (False, True):
+        check_grads(lambda m: ordered(prim.bind(m, compute_right_eigenvectors=right, **flags)),
+                    (a,), order=1)  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3, 3)])
+def test_eig_of_empty_stacks(shape):
+    """No matrices, or 0 x 0 ones: empty complex results, eagerly, under jit and under vmap."""
+    prim = ALL_PRIMITIVES["eig"]
+    params = {"compute_left_eigenvectors": True, "compute_right_eigenvectors": True,
+              "enable_eigvec_derivs": False}  # fmt: skip
+    x = fnp.zeros(shape, fnp.float32)
+    expected = [(shape[:-1], np.complex64), (shape, np.complex64), (shape, np.complex64)]
+    for outs in (prim.bind(x, **params), funcgrad.jit(lambda m: prim.bind(m, **params))(x)):
+        assert [(o.shape, o.dtype) for o in outs] == expected
+    mapped = funcgrad.vmap(lambda m: prim.bind(m, **params))(fnp.stack([x, x]))
+    assert [(o.shape, o.dtype) for o in mapped] == [((2, *s), d) for s, d in expected]
+
+
+def test_eig_left_vectors_of_defective_matrices():
+    """A nilpotent Jordan-like matrix (its right eigenvectors are parallel, so inv(V) does not
+    exist) and a stack mixing it with a diagonalizable one: left vectors satisfy
+    u^H A = w u^H, as LAPACK's geev gives them, where NumPy's inverse would raise."""
+    prim = ALL_PRIMITIVES["eig"]
+    params = {"compute_left_eigenvectors": True, "compute_right_eigenvectors": True,
+              "enable_eigvec_derivs": False}  # fmt: skip
+    jordan = np.array([[0.0, 12.0, 0.0], [0.0, 0.0, 24.0], [0.0, 0.0, 0.0]])
+    for a in (jordan, np.stack([jordan, np.diag([1.0, 2.0, 3.0]) + np.triu(np.ones((3, 3)), 1)])):
+        w, vl, vr = (np.asarray(o) for o in prim.bind(fnp.asarray(a), **params))
+        np.testing.assert_allclose(w, np.linalg.eigvals(a), atol=1e-12)
+        u_h = np.conj(np.swapaxes(vl, -1, -2))
+        np.testing.assert_allclose(u_h @ a, w[..., :, None] * u_h, atol=1e-12)
+        np.testing.assert_allclose(a @ vr, vr * w[..., None, :], atol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(vl, axis=-2), 1.0, rtol=1e-14)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 from oracle import arrays, assert_same, dtypes
-from test_primitives import RECORDS, OpRecord, _matrices
+from test_primitives import RECORDS, OpRecord, _matrices, eig_draw
 
 import funcgrad
 import funcgrad.numpy as fnp
@@ -28,6 +28,7 @@ _DECOMPOSITIONS = [
     OpRecord("qr", lambda d: ([_matrices(d, square=False)], {"full_matrices": d.draw(st.booleans())}), None),
     OpRecord("svd", lambda d: ([_matrices(d, square=False)],
                                {"full_matrices": d.draw(st.booleans()), "compute_uv": d.draw(st.booleans())}), None),
+    OpRecord("eig", eig_draw, None),
 ]  # fmt: skip
 
 # iota has no operands, so it is never batched: it needs no rule.

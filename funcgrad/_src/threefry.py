@@ -124,8 +124,9 @@ def _impl_in_place(xp: Any, shape: tuple, k0: Any, k1: Any, x0: Any, x1: Any) ->
         k0, k1 = xp.asarray(k0, dtype=_UINT32), xp.asarray(k1, dtype=_UINT32)
         schedule = [k0, k1, xp.bitwise_xor(xp.bitwise_xor(k0, k1), _UINT32.type(KS_PARITY))]
         injected = [xp.add(schedule[(s + 1) % 3], _UINT32.type(s)) for s in range(6)]
-    y0 = xp.add(x0, schedule[0], dtype=_UINT32)
-    y1 = xp.add(x1, schedule[1], dtype=_UINT32)
+    # asarray: on 0-d operands NumPy's add returns a scalar, which cannot be written in place
+    y0 = xp.asarray(xp.add(x0, schedule[0], dtype=_UINT32))
+    y1 = xp.asarray(xp.add(x1, schedule[1], dtype=_UINT32))
     if y0.shape != shape:  # a 0-d counter word
         y0 = xp.broadcast_to(y0, shape).copy()
     if y1.shape != shape:

@@ -12,11 +12,14 @@ for complex input; for real input LAPACK leaves that component's sign free (and 
 under small perturbations), so a column may differ from NumPy's by a factor -1: the
 positive sign makes the vectors continuous functions of the matrix, which their
 derivatives need. The left eigenvectors ``u_i`` (``u_i^H A = w_i u_i^H``) are the
-columns of ``inv(V)^H``, normalised the same way. Matrices with a NaN or inf give NaN
-outputs (NumPy raises), as in JAX.
+columns of ``inv(V)^H`` (null vectors of ``(A - w_i I)^H`` where ``V`` is singular),
+normalised the same way. Matrices with a NaN or inf give NaN outputs (NumPy raises), as
+in JAX; 0 x 0 matrices give empty outputs.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -43,6 +46,27 @@ def _largest_component_positive(v: np.ndarray) -> np.ndarray:
     return v
 
 
+def _left_eigenvectors(a: np.ndarray, w: np.ndarray, vr: np.ndarray) -> np.ndarray:
+    """Unnormalised left eigenvectors (columns) of a stack of matrices: those of
+    ``inv(V)^H``; where ``V`` is singular (a defective matrix, whose eigenvectors are
+    parallel), for each eigenvalue the null vector of ``(A - w_i I)^H``, the left singular
+    vector of ``A - w_i I`` of least singular value (NumPy raises on the inverse; LAPACK's
+    ``geev`` and JAX return vectors)."""
+    try:
+        return np.conj(np.swapaxes(np.linalg.inv(vr), -1, -2))
+    except np.linalg.LinAlgError:
+        pass
+    out = np.empty_like(vr)
+    n = a.shape[-1]
+    for k in range(a.shape[0]):
+        try:
+            out[k] = np.conj(np.linalg.inv(vr[k])).T
+        except np.linalg.LinAlgError:
+            u, _, _ = np.linalg.svd(a[k] - w[k][:, None, None] * np.eye(n))
+            out[k] = u[:, :, -1].T
+    return out
+
+
 def _eig_host(a: np.ndarray, left: bool, right: bool) -> list[np.ndarray]:
     """NumPy's eigendecomposition of a stack of finite matrices."""
     dtype = _complex_dtype(a.dtype)
@@ -50,7 +74,7 @@ def _eig_host(a: np.ndarray, left: bool, right: bool) -> list[np.ndarray]:
     outs = [w.astype(dtype)]
     vr = _largest_component_positive(vr.astype(dtype))
     if left:
-        vl = np.conj(np.swapaxes(np.linalg.inv(vr), -1, -2))
+        vl = _left_eigenvectors(a, outs[0], vr)
         vl = vl / np.linalg.norm(vl, axis=-2, keepdims=True)
         outs.append(_largest_component_positive(vl))
     if right:
@@ -67,12 +91,13 @@ def _eig_impl(backend, x, *, compute_left_eigenvectors, compute_right_eigenvecto
     count = compute_left_eigenvectors + compute_right_eigenvectors
     shapes = [(*batch, n)] + [(*batch, n, n)] * count
     outs = [np.full(shape, np.nan, dtype) for shape in shapes]
-    stack = a.reshape(-1, n, n)
+    matrices = math.prod(batch)  # not reshape(-1, ...): ambiguous for 0 x 0 matrices
+    stack = a.reshape(matrices, n, n)
     finite = np.isfinite(stack).all(axis=(-2, -1))
-    if finite.any():
+    if n and finite.any():  # 0 x 0 matrices have empty results (no NaN to replace)
         parts = _eig_host(stack[finite], compute_left_eigenvectors, compute_right_eigenvectors)
         for out, part in zip(outs, parts):
-            out.reshape(-1, *out.shape[len(batch) :])[finite] = part
+            out.reshape(matrices, *out.shape[len(batch) :])[finite] = part
     return [backend.asarray(out) for out in outs]
 
 
