@@ -306,3 +306,71 @@ def test_type_names():
     assert lax.ConvDimensionNumbers in lax.ConvGeneralDilatedDimensionNumbers.__args__
     assert lax.Precision in lax.PrecisionLike.__args__
     assert lax.DotDimensionNumbers.__origin__ is tuple
+
+
+# --- conv_general_dilated_local ---------------------------------------------------------
+
+
+def _local_conv_reference(x, w, strides, pads, filt, lhs_dil, rhs_dil):
+    """NCHW input, (O, C*taps, OH, OW) kernels: every output position by explicit sums."""
+    n, c, h, wd = x.shape
+    dil = np.zeros((n, c, (h - 1) * lhs_dil[0] + 1, (wd - 1) * lhs_dil[1] + 1), x.dtype)
+    dil[:, :, :: lhs_dil[0], :: lhs_dil[1]] = x
+    xp = np.pad(dil, ((0, 0), (0, 0), pads[0], pads[1]))
+    kh, kw = filt
+    oh = (xp.shape[2] - ((kh - 1) * rhs_dil[0] + 1)) // strides[0] + 1
+    ow = (xp.shape[3] - ((kw - 1) * rhs_dil[1] + 1)) // strides[1] + 1
+    out = np.zeros((n, w.shape[0], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            for ci in range(c):
+                for a in range(kh):
+                    for b in range(kw):
+                        v = xp[
+                            :, ci, i * strides[0] + a * rhs_dil[0], j * strides[1] + b * rhs_dil[1]
+                        ]
+                        out[:, :, i, j] += v[:, None] * w[None, :, ci * kh * kw + a * kw + b, i, j]
+    return out
+
+
+@pytest.mark.parametrize(
+    "strides, pads, filt, lhs_dil, rhs_dil",
+    [((1, 1), ((0, 0), (0, 0)), (2, 2), (1, 1), (1, 1)),
+     ((2, 1), ((1, 0), (2, 1)), (2, 3), (1, 1), (1, 2)),
+     ((1, 2), ((2, 1), (1, 0)), (3, 2), (2, 1), (1, 1))],
+)  # fmt: skip
+def test_conv_general_dilated_local_matches_explicit_sums(strides, pads, filt, lhs_dil, rhs_dil):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 5))
+    oh_ow = lax.conv_general_dilated_patches(fnp.asarray(x), filt, strides, pads, lhs_dil,
+                                             rhs_dil).shape[2:]  # fmt: skip
+    w = rng.standard_normal((4, 3 * filt[0] * filt[1], *oh_ow))
+    want = _local_conv_reference(x, w, strides, pads, filt, lhs_dil, rhs_dil)
+    got = lax.conv_general_dilated_local(fnp.asarray(x), fnp.asarray(w), strides, pads, filt,
+                                         lhs_dilation=lhs_dil, rhs_dilation=rhs_dil)  # fmt: skip
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+    # the same computation in NHWC / HWIO layout
+    nhwc = lax.conv_general_dilated_local(
+        fnp.asarray(x.transpose(0, 2, 3, 1)), fnp.asarray(w.transpose(2, 3, 1, 0)), strides,
+        pads, filt, lhs_dilation=lhs_dil, rhs_dilation=rhs_dil,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )  # fmt: skip
+    np.testing.assert_allclose(np.asarray(nhwc), want.transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
+
+
+def test_conv_general_dilated_local_grads_vmap_jit_and_errors():
+    rng = np.random.default_rng(4)
+    x = fnp.asarray(rng.standard_normal((1, 2, 4, 4)))
+    w = fnp.asarray(rng.standard_normal((3, 2 * 4, 3, 3)))
+
+    def f(x, w):
+        return lax.conv_general_dilated_local(x, w, (1, 1), "VALID", (2, 2))
+
+    check_grads(f, (x, w), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(np.asarray(funcgrad.jit(f)(x, w)), np.asarray(f(x, w)), rtol=1e-14)
+    xs = fnp.asarray(rng.standard_normal((3, 1, 2, 4, 4)))
+    batched = funcgrad.vmap(f, in_axes=(0, None))(xs, w)
+    for i in range(3):
+        np.testing.assert_allclose(np.asarray(batched[i]), np.asarray(f(xs[i], w)), rtol=1e-12)
+    with pytest.raises(ValueError, match="conv_general_dilated_local: rhs must hold"):
+        f(x, w[:, :5])

@@ -252,9 +252,6 @@ EXCLUDED: dict[str, dict[str, set[str]]] = {
         },
         "XLA dot-algorithm selection (per-platform accumulation presets; NumPy/CuPy compute "
         "in the operands' dtype)": {"DotAlgorithm", "DotAlgorithmPreset"},
-        "not done yet: locally connected (unshared-weight) convolution": {
-            "conv_general_dilated_local",
-        },
     },
     "jax.nn": {
         "microscaled (MX) block-scaled matmuls: need float8/float4 dtypes": {

@@ -24,7 +24,8 @@ from funcgrad._src.tree_util import tree_flatten, tree_unflatten
 __all__ = [
     "Precision", "RoundingMethod", "associative_scan", "batch_matmul", "broadcast_shapes",
     "broadcast_to_rank", "collapse", "complex", "conv", "conv_dimension_numbers",
-    "conv_general_dilated_patches", "conv_with_general_padding", "cumlogsumexp",
+    "conv_general_dilated_local", "conv_general_dilated_patches", "conv_with_general_padding",
+    "cumlogsumexp",
     "optimization_barrier", "padtype_to_pads", "reduce", "reduce_xor", "select_n",
     "sort_key_val", "split", "top_k", "zeros_like_array",
 ]  # fmt: skip
@@ -572,6 +573,52 @@ def conv_general_dilated_patches(lhs, filter_shape, window_strides, padding, lhs
         preferred_element_type=preferred_element_type,
     )  # fmt: skip
     return out
+
+
+def conv_general_dilated_local(lhs, rhs, window_strides, padding, filter_shape, lhs_dilation=None,
+                               rhs_dilation=None, dimension_numbers=None, precision=None):  # fmt: skip
+    """Unshared (locally connected) convolution: a separate kernel at every output
+    position, as JAX's.
+
+    ``rhs`` has the output-feature (``O``) and input (``I``) axes of ``dimension_numbers``'
+    kernel spec, its spatial axes indexing *output* positions, and ``I`` of size
+    ``C * prod(filter_shape)``: input channel ``c`` at window tap ``s`` is entry
+    ``c * prod(filter_shape) + s`` (taps in row-major order of ``filter_shape``, given in
+    the kernel spec's spatial order), the layout of :func:`conv_general_dilated_patches`,
+    whose patches it contracts with each position's kernel. Strides, padding and both
+    dilations as in ``conv_general_dilated``; differentiable in both operands.
+
+    Examples:
+        >>> import funcgrad.numpy as fnp
+        >>> from funcgrad import lax
+        >>> x = fnp.arange(4.0).reshape(1, 1, 4)
+        >>> w = fnp.asarray([[[1.0, 0.0, 2.0], [1.0, 10.0, 0.0]]])  # (O=1, I=1*2, 3 positions)
+        >>> lax.conv_general_dilated_local(x, w, (1,), "VALID", (2,)).tolist()
+        [[[1.0, 20.0, 4.0]]]
+    """
+    fnp = _fnp()
+    del precision
+    lhs, rhs = _as_array(lhs), _as_array(rhs)
+    if lhs.ndim != rhs.ndim or lhs.ndim < 3:
+        raise ValueError(
+            f"funcgrad.lax.conv_general_dilated_local: lhs {lhs.shape} and rhs {rhs.shape} must "
+            f"have one rank, at least 3 (batch, feature and spatial axes)"
+        )
+    dn = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+    patches = conv_general_dilated_patches(lhs, filter_shape, window_strides, padding,
+                                           lhs_dilation, rhs_dilation, dn)  # fmt: skip
+    # both in canonical order: (batch, features, *positions) and (O, I, *positions)
+    patches = fnp.transpose(patches, dn.out_spec)
+    kernels = fnp.transpose(rhs, dn.rhs_spec)
+    if kernels.shape[1:] != patches.shape[1:]:
+        raise ValueError(
+            f"funcgrad.lax.conv_general_dilated_local: rhs must hold, for each of the "
+            f"{patches.shape[2:]} output positions, {patches.shape[1]} inputs (channels x "
+            f"filter taps) per output feature; its (I, positions) axes are "
+            f"{kernels.shape[1:]}"
+        )
+    out = fnp.einsum("nf...,of...->no...", patches, kernels)
+    return fnp.transpose(out, tuple(np.argsort(dn.out_spec)))
 
 
 del Any
