@@ -186,8 +186,8 @@ def test_random_programs_equal_their_numpy_tier(program):
 @needs_numba
 def test_random_draws_fuse_and_equal_the_numpy_tier():
     """Threefry's ~110 rounds operations (shifts included) become one loop with the
-    dropout that uses them, bit for bit the NumPy tier's draws; keys (a few blocks)
-    stay one call of the primitive's small kernel."""
+    dropout that uses them, bit for bit the NumPy tier's draws; keys too (a few blocks:
+    one loop of ~110 operations at any size)."""
     from funcgrad import random
 
     def dropout(key, x):
@@ -195,10 +195,15 @@ def test_random_draws_fuse_and_equal_the_numpy_tier():
         return fnp.where(keep, x / 0.9, 0.0), random.normal(key, (70,)), random.split(key, 3)
 
     x = fnp.asarray(np.random.default_rng(1).standard_normal((16, 32)).astype(np.float32))
-    got, expected, loops = both_tiers(dropout, random.key(11), x)
+    key = random.key(11)
+    got, expected, loops = both_tiers(dropout, key, x)
     for g, e in zip(got, expected):
         assert_same(g, e, exact=g.dtype.kind != "f" or g.dtype == np.float32, rtol=1e-12)
-    assert loops <= 4, loops
+    # fold_in (0-d, as a 1-element loop), split, and each draw with what uses it
+    assert loops <= 6, loops
+    with fusion("always"):
+        fused = funcgrad.jit(dropout).lower(key, x).as_text(tier="fused")
+    assert "threefry2x32" not in fused.split("def dropout(")[-1]
 
 
 @st.composite

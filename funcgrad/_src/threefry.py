@@ -24,6 +24,7 @@ words. Integers have no derivative: its tangents are zero.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -175,16 +176,18 @@ defbroadcasting(threefry2x32_p)
 defjvp_zero(threefry2x32_p)
 
 
-def _array_rounds(k0: Any, k1: Any, x0: Any, x1: Any) -> tuple:
-    """The block function as ``funcgrad.lax`` elementwise operations (for :func:`expand`)."""
+def _array_rounds(k0: Any, k1: Any, x0: Any, x1: Any, *, vector: bool = False) -> tuple:
+    """The block function as ``funcgrad.lax`` elementwise operations (for :func:`expand`);
+    ``vector``: a 0-d block computed as a 1-element vector (which a CPU loop takes)."""
     from funcgrad._src.lax import elementwise as ew
     from funcgrad._src.lax import structural
 
     shape = np.broadcast_shapes(*(o.shape for o in (k0, k1, x0, x1)))
+    wide = (1,) if vector and shape == () else shape
     # the rounds' words must carry the result's shape from the first addition on
     x0, x1 = (
-        x if x.shape == shape
-        else structural.broadcast_in_dim_p.bind1(x, shape=shape, broadcast_dimensions=())
+        x if x.shape == wide
+        else structural.broadcast_in_dim_p.bind1(x, shape=wide, broadcast_dimensions=())
         for x in (x0, x1)
     )  # fmt: skip
     binary = ew.binary_primitives
@@ -194,27 +197,28 @@ def _array_rounds(k0: Any, k1: Any, x0: Any, x1: Any) -> tuple:
         right = binary["shift_right"].bind1(a, _UINT32.type(32 - r))
         return binary["or"].bind1(left, right)
 
-    return rounds(binary["add"].bind1, binary["xor"].bind1, rotate_left, k0, k1, x0, x1)
+    y0, y1 = rounds(binary["add"].bind1, binary["xor"].bind1, rotate_left, k0, k1, x0, x1)
+    if wide != shape:
+        y0, y1 = (structural.reshape_p.bind1(y, new_sizes=shape) for y in (y0, y1))
+    return y0, y1
 
 
-def _size(eqn: Any) -> int:
-    return int(np.prod(eqn.outputs[0].aval.shape))
-
-
-def expand(closed: Any, min_size: int = 0) -> Any:
-    """``closed`` with each ``threefry2x32`` equation of at least ``min_size`` elements
-    replaced by its rounds as elementwise equations, for backends that fuse them."""
+def expand(closed: Any, *, scalars_as_vectors: bool = False) -> Any:
+    """``closed`` with each ``threefry2x32`` equation replaced by its rounds as
+    elementwise equations, for backends that fuse them; ``scalars_as_vectors``: 0-d
+    blocks (``fold_in``) as 1-element vectors, for loops that take no 0-d arrays."""
     from funcgrad._src.ir import ClosedJaxpr, Jaxpr, Var, trace_to_jaxpr
 
     jaxpr = closed.jaxpr
-    if not any(e.primitive is threefry2x32_p and _size(e) >= min_size for e in jaxpr.eqns):
+    if not any(e.primitive is threefry2x32_p for e in jaxpr.eqns):
         return closed
+    rounds_of = functools.partial(_array_rounds, vector=scalars_as_vectors)
     eqns: list = []
     for eqn in jaxpr.eqns:
-        if eqn.primitive is not threefry2x32_p or _size(eqn) < min_size:
+        if eqn.primitive is not threefry2x32_p:
             eqns.append(eqn)
             continue
-        sub, consts = trace_to_jaxpr(_array_rounds, [a.aval for a in eqn.inputs])
+        sub, consts = trace_to_jaxpr(rounds_of, [a.aval for a in eqn.inputs])
         assert not consts, "threefry2x32's rounds need no constants"
         env: dict = dict(zip(sub.invars, eqn.inputs))
         # the rounds' last equations write the primitive's own output variables

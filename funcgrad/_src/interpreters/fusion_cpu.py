@@ -134,8 +134,12 @@ LOOP_DTYPES = frozenset(
 )  # fmt: skip
 
 # Groups smaller than this stay NumPy calls: a numba call and the allocation of its
-# outputs cost about as much as a few ufunc calls on a few dozen elements.
+# outputs cost about as much as a few ufunc calls on a few dozen elements. Unless they
+# have at least _MIN_GROUP_OPS operations: one call then replaces many at any size
+# (Threefry's ~110 operations on a key split's few blocks, an optimizer's update of a
+# small bias).
 _MIN_GROUP_SIZE = 64
+_MIN_GROUP_OPS = 8
 # A reduction over trailing axes accumulates in a register in loop order; NumPy adds
 # long rows pairwise (more accurately), so longer rows stay NumPy reductions.
 _MAX_ROW_REDUCTION = 1024
@@ -412,6 +416,7 @@ def row_step(eqn: Equation) -> bool:
             type(x) is Var
             and x.aval.dtype == out.dtype
             and x.aval.dtype in LOOP_DTYPES
+            and len(out.shape) in (1, 2)  # (a reshape to or from 0-d is not a row step)
             and {x.aval.shape, out.shape} == {(out.shape[0],), (out.shape[0], 1)}
         )
     return eqn.primitive is not structural.broadcast_in_dim_p and can_fuse(eqn)
@@ -1286,7 +1291,8 @@ def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[L
     report = FusionReport()
 
     def build(group: list, outputs: list) -> Equation | None:
-        if math.prod(next(e.outputs[0].aval.shape for e in group)) < _MIN_GROUP_SIZE:
+        size = math.prod(next(e.outputs[0].aval.shape for e in group))
+        if size < _MIN_GROUP_SIZE and len(group) < _MIN_GROUP_OPS:
             return None
         kernel = describe(group, outputs)
         if kernel is None:
@@ -1306,9 +1312,9 @@ def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[L
     # streaming many unrelated arrays at once gains no pass over memory, is less often
     # vectorised (LLVM's runtime alias checks give up) and thrashes the prefetchers
     closed = _updates_into_products(_products_as_multiplies(closed))
-    # the block function's rounds fuse into one loop where a group would be formed at all;
-    # smaller draws (keys) stay one call of its Python-integer kernel
-    closed = threefry.expand(closed, min_size=_MIN_GROUP_SIZE)
+    # the block function's rounds fuse into one loop (of _MIN_GROUP_OPS operations and
+    # more: at any size; a 0-d block, fold_in's, as a 1-element one)
+    closed = threefry.expand(closed, scalars_as_vectors=True)
     groups = fusion.partition(closed.jaxpr, can_fuse=can_fuse, can_end_group=can_end_group,
                               siblings_share_inputs=True, merge_producers=True,
                               row_step=row_step)  # fmt: skip
