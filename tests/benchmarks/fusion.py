@@ -26,11 +26,15 @@ import os
 
 for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # one thread, before NumPy and numba load their pools
-# JAX, where installed, on one thread too (XLA's CPU client reads this when it starts).
+# JAX, where installed, on one thread too: XLA's CPU client reads these flags, but its
+# runtime still ran on 1.6 cores of this machine's two with them; so the whole process is
+# also pinned to one core (where the OS allows it), which holds every library to one.
 os.environ["XLA_FLAGS"] = (
     os.environ.get("XLA_FLAGS", "")
     + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 import argparse
 import functools
