@@ -455,6 +455,33 @@ def test_weight_updates_by_a_product_are_one_gemm_into_the_donated_buffer(dtype)
 
 
 @needs_numba
+def test_a_constant_scale_of_a_weight_update_is_gemms_alpha():
+    # w - 0.01 * (h.T @ g), h also used elsewhere: the scale (which optimize moves onto
+    # the smaller operand) becomes gemm's alpha, without a scaled copy of h
+    rng = np.random.default_rng(6)
+    h = rng.standard_normal((16, 12)).astype(np.float32)
+    g = rng.standard_normal((16, 10)).astype(np.float32)
+    w = rng.standard_normal((12, 10)).astype(np.float32)
+
+    def step(w, h, g):
+        act = fnp.maximum(h, 0.0)
+        return w - 0.01 * (act.T @ g), act * 3.0
+
+    # (16 rows: the scale stays on the product; 6: optimize moves it onto the activations)
+    for rows in (16, 6):
+        args = (w, h[:rows], g[:rows])
+        got, numpy_tier, _ = both_tiers(step, *map(fnp.asarray, args))
+        act = np.maximum(h[:rows], 0)
+        expected = [w - np.float32(0.01) * (act.T @ g[:rows]), act * 3]
+        for a, b, e in zip(got, numpy_tier, expected):
+            assert_same(a, e, exact=False, rtol=1e-6)
+            assert_same(a, b, exact=False, rtol=1e-6)
+        with fusion("always"):
+            text = funcgrad.jit(step).lower(*map(fnp.asarray, args)).as_text(tier="fused")
+        assert re.search(r"= _gemm_update\d+\([^)]*, -0\.01\)", text), text
+
+
+@needs_numba
 def test_bias_gradient_reduces_over_rows_and_mixed_dtypes_fall_back_per_group():
     rng = np.random.default_rng(2)
     a = rng.standard_normal((12, 16)).astype(np.float32)

@@ -1118,7 +1118,7 @@ def _outer_product(eqn: Equation) -> tuple | None:
 # --- weight updates as one BLAS call ------------------------------------------------------
 
 #: ``p + alpha * (a @ b)`` for 2-D float32/float64 operands (params ``dimension_numbers``
-#: of the product, ``alpha`` +1.0 or -1.0): an SGD step's ``w - g`` where ``g`` is a
+#: of the product, ``alpha`` +-1 or +-a constant scale): an SGD step's ``w - g`` where ``g`` is a
 #: matrix product, computed by one ``gemm`` with ``beta = 1`` into ``p``'s buffer
 #: instead of a product into a temporary and a pass over both (2-3% of an MLP step).
 gemm_update_p = Primitive("gemm_update")
@@ -1203,10 +1203,11 @@ _GEMM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _update_of_product(eqn: Equation, producers: dict, uses: dict, outputs: set,
-                       broadcasts: set) -> tuple | None:  # fmt: skip
-    """``(p, product equation, alpha)`` when ``eqn`` is ``p - t`` or ``p + t`` (``t + p``)
-    with ``t`` a 2-D matrix product used only here, ``p`` not a broadcast, all of one
-    float32/float64 dtype and no empty axis; else None."""
+                       broadcasts: set, scalings: dict) -> tuple | None:  # fmt: skip
+    """``(p, product equation, alpha, scaling equation or None)`` when ``eqn`` is ``p - t``
+    or ``p + t`` (``t + p``) with ``t`` a 2-D matrix product, or a constant times one
+    (``scalings``), used only here, ``p`` not a broadcast, all of one float32/float64
+    dtype and no empty axis; else None."""
     if eqn.primitive is elementwise.sub_p:
         candidates = [(eqn.inputs[0], eqn.inputs[1], -1.0)]
     elif eqn.primitive is elementwise.add_p:
@@ -1215,6 +1216,11 @@ def _update_of_product(eqn: Equation, producers: dict, uses: dict, outputs: set,
         return None
     out = eqn.outputs[0].aval
     for p, t, alpha in candidates:
+        scaling = None
+        if type(t) is Var and t in scalings and uses.get(t) == 1 and t not in outputs:
+            scaling = scalings[t]
+            factor, t = _literal_scale(scaling)
+            alpha *= factor
         if type(p) is not Var or type(t) is not Var or t not in producers:
             continue
         if p in broadcasts:  # a bias: cheaper added in the loop that follows the product
@@ -1236,7 +1242,23 @@ def _update_of_product(eqn: Equation, producers: dict, uses: dict, outputs: set,
             continue
         if 0 in a.aval.shape or 0 in b.aval.shape:
             continue
-        return p, prod, alpha
+        return p, prod, alpha, scaling
+    return None
+
+
+def _literal_scale(eqn: Equation) -> tuple[float, Var] | None:
+    """``(c, x)`` when ``eqn`` is ``x * c`` or ``c * x`` with ``c`` a real 0-d constant and
+    ``x`` of the result's float dtype; else None."""
+    if eqn.primitive is not elementwise.mul_p:
+        return None
+    out = eqn.outputs[0].aval
+    for x, c in (eqn.inputs, eqn.inputs[::-1]):
+        if (
+            type(x) is Var and type(c) is Literal and np.ndim(c.val) == 0
+            and np.asarray(c.val).dtype.kind in "iuf" and x.aval.dtype == out.dtype
+            and x.aval.shape == out.shape
+        ):  # fmt: skip
+            return float(c.val), x
     return None
 
 
@@ -1258,14 +1280,28 @@ def _updates_into_products(closed: ClosedJaxpr) -> ClosedJaxpr:
     broadcasts = {e.outputs[0] for e in eqns if e.primitive is structural.broadcast_in_dim_p}
     dropped: set = set()
     replaced: dict = {}
+    scalings = {e.outputs[0]: e for e in eqns if _literal_scale(e) is not None}
     for e in eqns:
-        found = _update_of_product(e, producers, uses, outputs, broadcasts)
+        found = _update_of_product(e, producers, uses, outputs, broadcasts, scalings)
         if found is None:
             continue
-        p, prod, alpha = found
+        p, prod, alpha, scaling = found
         dropped.add(id(prod))
+        if scaling is not None:  # w - c * (a @ b)
+            dropped.add(id(scaling))
+        # an operand scaled by a constant for this product alone (a learning rate moved
+        # onto the activations, see optimize.scale_matmul_operands): gemm's alpha scales
+        # instead, one pass over the activations fewer
+        operands = list(prod.inputs)
+        for i, operand in enumerate(operands):
+            scaling = scalings.get(operand)
+            if scaling is not None and uses.get(operand) == 1 and operand not in outputs:
+                factor, operands[i] = _literal_scale(scaling)
+                alpha *= factor
+                dropped.add(id(scaling))
+                break
         params = {"dimension_numbers": prod.params["dimension_numbers"], "alpha": alpha}
-        replaced[id(e)] = Equation(gemm_update_p, [p, *prod.inputs], params, list(e.outputs),
+        replaced[id(e)] = Equation(gemm_update_p, [p, *operands], params, list(e.outputs),
                                    e.source)  # fmt: skip
     if not replaced:
         return closed
