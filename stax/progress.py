@@ -13,32 +13,52 @@ __all__ = ["ProgressBar", "format_metrics", "progress"]
 
 
 class ProgressBar(tqdm):
-    """tqdm's bar whose ``set_postfix`` does not force a redraw by default.
+    """tqdm's bar whose ``set_postfix`` is lazy and does not force a redraw by default.
 
-    The postfix shows at the next redraw, which tqdm spaces by ``mininterval`` (0.1 s):
-    setting it at every training step then costs a few microseconds instead of a
-    terminal write per step.
+    ``set_postfix`` keeps the values as they are (numbers, 0-d arrays, strings) and the
+    bar formats them (as :func:`format_metrics`) when it is drawn, which tqdm spaces by
+    ``mininterval`` (0.1 s): setting a postfix at every training step then costs about a
+    microsecond, not a conversion, a formatting and a terminal write per step (arrays
+    are immutable, so keeping one until the next draw is safe). ``refresh=True`` draws
+    now. As tqdm, keyword values come after ``ordered_dict``'s, sorted by name.
     """
 
+    _pending_postfix: dict | None = None
+
     def set_postfix(self, ordered_dict=None, refresh: bool = False, **kwargs):
-        super().set_postfix(ordered_dict, refresh=refresh, **kwargs)
+        values = dict(ordered_dict or {})
+        values.update(sorted(kwargs.items()))
+        self._pending_postfix = values
+        if refresh:
+            self.refresh()
+
+    @property
+    def format_dict(self):
+        pending = self._pending_postfix
+        if pending is not None:  # formatted once per draw, not once per step
+            self._pending_postfix = None
+            super().set_postfix(format_metrics(pending), refresh=False)
+        return super().format_dict
 
 
 def format_metrics(metrics: dict[str, Any], *, digits: int = 4) -> dict[str, str]:
-    """Metrics as short strings for a bar's postfix (arrays and numbers alike).
+    """Metrics as short strings for a bar's postfix (arrays, numbers and strings alike).
 
     Examples:
         >>> import funcgrad.numpy as fnp
-        >>> format_metrics({"loss": fnp.asarray(0.123456), "epoch": 3})
-        {'loss': '0.1235', 'epoch': '3'}
+        >>> format_metrics({"loss": fnp.asarray(0.123456), "epoch": 3, "phase": "warm-up"})
+        {'loss': '0.1235', 'epoch': '3', 'phase': 'warm-up'}
     """
     out = {}
     for name, value in metrics.items():
+        if isinstance(value, str):
+            out[name] = value
+            continue
         array = np.asarray(value)
         if array.size == 1 and array.dtype.kind in "iub":
             out[name] = str(array.reshape(()).item())
-        elif array.size == 1:
-            out[name] = f"{float(array.reshape(())):.{digits}g}"
+        elif array.size == 1 and array.dtype.kind in "fc":
+            out[name] = f"{float(array.reshape(()).real):.{digits}g}"
         else:
             out[name] = str(value)
     return out

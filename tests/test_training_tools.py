@@ -286,6 +286,29 @@ def test_progress_shows_metrics_and_is_quiet_on_request():
     assert progress.progress(range(2)).disable
 
 
+def test_progress_postfix_is_formatted_when_drawn_not_when_set():
+    class Counted:
+        formatted = 0
+
+        def __str__(self):
+            Counted.formatted += 1
+            return "counted"
+
+    out = io.StringIO()
+    bar = progress.progress(total=100, quiet=False, file=out, mininterval=1e9)
+    value = Counted()
+    for i in range(50):  # no draw between (mininterval): no formatting either
+        bar.update()
+        bar.set_postfix({"loss": fnp.asarray(1.0 / (i + 1))}, note=value, phase="warm-up")
+    assert Counted.formatted == 0
+    bar.refresh()
+    assert Counted.formatted == 1
+    assert out.getvalue().rstrip().endswith("loss=0.02, note=counted, phase=warm-up]")
+    bar.set_postfix(step=fnp.asarray(7), refresh=True)  # drawn at once on request
+    assert out.getvalue().rstrip().endswith("step=7]")
+    bar.close()
+
+
 def test_plots_write_pngs(tmp_path):
     from PIL import Image
 

@@ -220,7 +220,7 @@ def step_overheads(steps: int, repeat: int) -> dict[str, float]:
                 if log is not None:
                     log.scalars({"train/loss": loss}, i)
                 if bar is not None:
-                    bar.set_postfix(progress.format_metrics({"loss": loss}), refresh=refresh)
+                    bar.set_postfix({"loss": loss}, refresh=refresh)  # formatted when drawn
         funcgrad.block_until_ready(params)
         if log is not None:
             log.flush()  # the writer thread's work counts
