@@ -774,6 +774,35 @@ def test_a_second_process_loads_the_loops_from_the_disk_cache(tmp_path):
     assert loops == 1 and hits >= 1 and misses == 0
 
 
+@needs_numba
+def test_loops_compiled_by_a_child_process_are_loaded_from_the_cache(tmp_path):
+    """precompile_in_child compiles what the cache lacks in another process; this
+    process then loads it (a cache hit, no compilation); a second call spawns nothing."""
+    from funcgrad._src.interpreters import optimize
+
+    old = funcgrad.config.cpu_fusion_cache_dir
+    funcgrad.config.cpu_fusion_cache_dir = str(tmp_path)
+    try:
+        # a program of its own (no other test compiles this source in this process)
+        def f(x, b):
+            return fnp.sum(fnp.tanh(x * 3.25 + b) * 0.75 - x, axis=1)
+
+        x, b = fnp.ones((8, 16), dtype=np.float32), fnp.zeros(16, dtype=np.float32)
+        closed = optimize.optimize_for_execution(funcgrad.make_jaxpr(f)(x, b))
+        _, kernels = fusion_cpu.fuse(closed, compile=False)
+        assert kernels
+        assert fusion_cpu.precompile_in_child(kernels) is True
+        paths = [fusion_cpu._kernel_file(k.source, k.parallel)[0] for k in kernels]
+        assert all(fusion_cpu._cached(p) for p in paths)
+        for k in kernels:
+            dispatcher = k.compile()
+            assert sum(dispatcher.stats.cache_hits.values()) >= 1
+            assert not dispatcher.stats.cache_misses
+        assert fusion_cpu.precompile_in_child(kernels) is False  # nothing left to do
+    finally:
+        funcgrad.config.cpu_fusion_cache_dir = old
+
+
 def test_without_numba_everything_runs_as_numpy_calls(tmp_path):
     status, line = _child(tmp_path, prelude="sys.modules['numba'] = None  # import numba fails")
     assert status == "off: numba is not installed (pip install 'funcgrad[fast]')"

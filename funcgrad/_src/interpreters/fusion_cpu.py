@@ -470,18 +470,22 @@ class LoopKernel:
         """The outputs passed to the call (the others are written into inputs)."""
         return [v for v in self.outputs if v not in self.inplace]
 
+    def argument_avals(self) -> list[tuple[Any, bool]]:
+        """Each argument's abstract value and whether the loop only reads it: inputs
+        (read-only unless an output is written into them), then outputs."""
+        written = set(self.inplace.values())
+        return [(v.aval, v not in written) for v in self.inputs] + [
+            (v.aval, False) for v in self.out_params
+        ]
+
     def signature(self) -> tuple:
         """The numba types of a call: inputs read-only (writable where an output is
         written into them) and outputs writable, C-contiguous."""
         nb = _numba()
-        types = []
-        written = set(self.inplace.values())
-        for v in self.inputs:
-            dtype = nb.from_dtype(v.aval.dtype)
-            types.append(nb.types.Array(dtype, v.aval.ndim, "C", readonly=v not in written))
-        for v in self.out_params:
-            types.append(nb.types.Array(nb.from_dtype(v.aval.dtype), v.aval.ndim, "C"))
-        return tuple(types)
+        return tuple(
+            nb.types.Array(nb.from_dtype(aval.dtype), aval.ndim, "C", readonly=readonly)
+            for aval, readonly in self.argument_avals()
+        )
 
     def compile(self) -> Any:
         """Compile (or load from the disk cache) and return the numba dispatcher."""
@@ -996,6 +1000,36 @@ def _cache_dir() -> str:
     return os.path.expanduser(config.cpu_fusion_cache_dir)
 
 
+def _kernel_file(source: str, parallel: bool) -> tuple[str, str]:
+    """``(path, module name)`` of the file holding ``source`` (written once, named by its
+    hash: numba's cache keys the machine code by that file)."""
+    nb = _numba()
+    text = f"import numba\nimport numpy as np\n\n\n{source}\n"
+    digest = hashlib.sha256(f"{nb.__version__}\n{parallel}\n{text}".encode()).hexdigest()
+    directory = _cache_dir()
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"fg_{digest[:24]}.py")
+    if not os.path.exists(path):
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(temporary, "w") as f:
+            f.write(text)
+        os.replace(temporary, path)  # never a half-written file under the name
+    return path, f"_funcgrad_kernel_{digest[:24]}"
+
+
+def _load_kernel(nb: Any, path: str, module_name: str, parallel: bool) -> Any:
+    """The numba dispatcher of the ``kernel`` function in the file at ``path``."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        # numba's cache finds the function's globals through its module's name
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return nb.njit(cache=True, error_model="numpy", parallel=parallel, fastmath=False,
+                   nogil=True)(module.kernel)  # fmt: skip
+
+
 def _compile(source: str, parallel: bool, signature: tuple) -> Any:
     """A numba dispatcher for ``source`` (defining ``kernel``), compiled for
     ``signature`` now (other layouts compile when first met). The source is a file
@@ -1005,27 +1039,7 @@ def _compile(source: str, parallel: bool, signature: tuple) -> Any:
     with _compile_lock:
         dispatcher = _compiled.get(key)
         if dispatcher is None:
-            text = f"import numba\nimport numpy as np\n\n\n{source}\n"
-            digest = hashlib.sha256(f"{nb.__version__}\n{parallel}\n{text}".encode()).hexdigest()
-            name = f"fg_{digest[:24]}"
-            directory = _cache_dir()
-            os.makedirs(directory, exist_ok=True)
-            path = os.path.join(directory, name + ".py")
-            if not os.path.exists(path):
-                temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-                with open(temporary, "w") as f:
-                    f.write(text)
-                os.replace(temporary, path)  # never a half-written file under the name
-            module_name = f"_funcgrad_kernel_{digest[:24]}"
-            module = sys.modules.get(module_name)
-            if module is None:
-                spec = importlib.util.spec_from_file_location(module_name, path)
-                module = importlib.util.module_from_spec(spec)
-                # numba's cache finds the function's globals through its module's name
-                sys.modules[module_name] = module
-                spec.loader.exec_module(module)
-            dispatcher = nb.njit(cache=True, error_model="numpy", parallel=parallel,
-                                 fastmath=False, nogil=True)(module.kernel)  # fmt: skip
+            dispatcher = _load_kernel(nb, *_kernel_file(source, parallel), parallel)
             _compiled[key] = dispatcher
         if signature not in dispatcher.signatures:
             dispatcher.disable_compile(False)
@@ -1035,6 +1049,79 @@ def _compile(source: str, parallel: bool, signature: tuple) -> Any:
         # (numba would otherwise compile the loop again for it, at the call).
         dispatcher.disable_compile()
     return dispatcher
+
+
+# A child process compiles the loops into numba's disk cache: compiling holds the GIL, so
+# in a background thread of the training process it slowed every step ~3x for seconds
+# (13 s of training instead of 3 for the main job's first run on a machine); the child
+# runs on another core, and the thread then loads the machine code (~10 ms a loop).
+_PRECOMPILE = """
+import importlib.util, json, sys
+import numpy as np
+import numba
+from funcgrad._src.interpreters import fusion_cpu
+for path, module_name, parallel, args in json.load(sys.stdin):
+    kernel = fusion_cpu._load_kernel(numba, path, module_name, parallel)
+    kernel.compile(tuple(numba.types.Array(numba.from_dtype(np.dtype(dtype)), ndim, "C",
+                                           readonly=readonly)
+                         for dtype, ndim, readonly in args))
+"""
+
+
+def _cached(path: str) -> bool:
+    """Whether numba's cache holds machine code for the file at ``path`` (any signature:
+    the loops are compiled for one)."""
+    directory, name = os.path.split(path)
+    stem = os.path.splitext(name)[0] + ".kernel-"
+    cached = os.path.join(directory, "__pycache__")
+    return os.path.isdir(cached) and any(
+        f.startswith(stem) and f.endswith(".nbi") for f in os.listdir(cached)
+    )
+
+
+def precompile_in_child(kernels: Sequence[LoopKernel], timeout: float = 600.0) -> bool:
+    """Compile the loops not yet in numba's disk cache in a child process (so that this
+    process only loads them). Returns whether a child ran and succeeded; on any failure
+    the caller's own compilation does the work, as without this. If the program's main
+    thread ends meanwhile (the script is done), this returns at once and the child
+    finishes on its own: its work is in the cache for the next run, and the exit does
+    not wait for it."""
+    if _compiled_all(kernels):
+        return False
+    jobs = []
+    for k in kernels:
+        path, module_name = _kernel_file(k.source, k.parallel)
+        if not _cached(path):
+            args = [(str(a.dtype), a.ndim, readonly) for a, readonly in k.argument_avals()]
+            jobs.append((path, module_name, k.parallel, args))
+    if not jobs:
+        return False
+    import json
+    import subprocess
+    import time
+
+    try:
+        child = subprocess.Popen([sys.executable, "-c", _PRECOMPILE], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 text=True)  # fmt: skip
+        child.stdin.write(json.dumps(jobs))
+        child.stdin.close()
+    except OSError:
+        return False
+    deadline = time.monotonic() + timeout
+    while child.poll() is None:
+        if not threading.main_thread().is_alive():
+            return False  # the script has ended: leave the child to fill the cache
+        if time.monotonic() > deadline:
+            child.kill()
+            child.wait()
+            return False
+        time.sleep(0.02)
+    return child.returncode == 0
+
+
+def _compiled_all(kernels: Sequence[LoopKernel]) -> bool:
+    return all((k.source, k.parallel) in _compiled for k in kernels)
 
 
 # --- the primitive and the program pass ------------------------------------------------------
@@ -1365,4 +1452,4 @@ def fuse(closed: ClosedJaxpr, compile: bool = True) -> tuple[ClosedJaxpr, list[L
 last_failures: list[str] = []
 
 __all__ = ["LoopKernel", "can_end_group", "can_fuse", "describe", "fuse", "fused_loop_p",
-           "gemm_update", "gemm_update_p", "unavailable_reason"]  # fmt: skip
+           "gemm_update", "gemm_update_p", "precompile_in_child", "unavailable_reason"]  # fmt: skip

@@ -10,8 +10,11 @@ them from numba's disk cache) and swaps it in: one attribute assignment, so ever
 runs either tier completely, and calls keep running tier 1 while tier 2 compiles. The
 next calls alternate between the tiers, timed, and the faster one stays (see
 :class:`_Trial`). A program with nothing to fuse stays on tier 1. ``"always"`` compiles tier 2 at the first
-call; ``"off"`` never does. The thread is not a daemon: a process that exits while a
-compilation runs waits for it (numba must not be stopped halfway).
+call; ``"off"`` never does. Loops missing from numba's disk cache are compiled first by a
+child process (compiling holds the GIL: in this process it slowed the program's own
+calls ~3x while it ran), which a script that ends meanwhile leaves running to fill the
+cache; the thread itself is not a daemon: a process that exits while it loads loops
+waits for it (numba must not be stopped halfway).
 """
 
 from __future__ import annotations
@@ -58,6 +61,13 @@ def compile_now(entry: Any) -> None:
     warns once, naming the program)."""
     entry.tier = "compiling"
     try:
+        if config.cpu_fusion == "tiered":
+            # loops not in numba's disk cache compile in a child process, on another
+            # core and outside this process's GIL; this thread then loads them
+            fusion_cpu.precompile_in_child(_loops(entry))
+            if not threading.main_thread().is_alive():
+                entry.tier = None  # the script ended while the child compiled
+                return
         exe = executable(entry.closed, entry.backend, entry.name, entry.donated,
                          private_outputs=True, cpu_fusion=True)  # fmt: skip
     except Exception as e:  # noqa: BLE001  (tier 1 keeps running; say why)
@@ -132,6 +142,14 @@ class _Trial:
                 f"calls {numpy_ * 1e3:.3g} ms"
             )
             entry.exe_fn = self.fns[1]
+
+
+def _loops(entry: Any) -> list:
+    """The fused tier's loops (described, not compiled)."""
+    with default_backend(entry.backend):
+        optimized = optimize.optimize_for_execution(entry.closed)
+    return codegen.generate(optimized, entry.backend, entry.name, entry.donated,
+                            private_outputs=True, cpu_fusion=True, compile_loops=False).loops  # fmt: skip
 
 
 def fused_text(entry: Any, full: bool = True) -> str | None:
