@@ -8,8 +8,10 @@ import funcgrad
 
 # The suite runs jit's NumPy tier unless asked otherwise ($FUNCGRAD_CPU_FUSION): the fused
 # tier has its own tests (test_fusion_cpu.py), and background compilations started by
-# whichever test calls a function 100 times would make timings depend on test order.
+# whichever test calls a function 100 times would make timings depend on test order. The
+# variable also reaches the processes tests start (examples, MPI ranks).
 if "FUNCGRAD_CPU_FUSION" not in os.environ:
+    os.environ["FUNCGRAD_CPU_FUSION"] = "off"
     funcgrad.config.cpu_fusion = "off"
 
 # CI: derandomized and bounded so the suite is reproducible and fits the CI budget.
