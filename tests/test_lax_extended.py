@@ -45,7 +45,9 @@ def test_dynamic_slice_grad_vmap_jit():
     np.testing.assert_array_equal(_np(funcgrad.jit(f)(x, fnp.asarray(2))), _np(f(x, 2)))
     xs = fnp.asarray(RNG.normal(size=(3, 4, 5)))
     both = funcgrad.vmap(f)(xs, idx)
-    np.testing.assert_array_equal(_np(both), np.stack([_np(f(xs[k], int(idx[k]))) for k in range(3)]))
+    np.testing.assert_array_equal(
+        _np(both), np.stack([_np(f(xs[k], int(idx[k]))) for k in range(3)])
+    )
 
 
 def test_dynamic_update_slice_grad_and_batched_starts():
@@ -81,7 +83,9 @@ def _gather_loop(x, idx, window, fill=None):
     """Rows-of-windows gather for start_index_map=(0, 1), offset dims last."""
     out = []
     for i, j in idx.reshape(-1, 2):
-        if fill is not None and not (0 <= i <= x.shape[0] - window[0] and 0 <= j <= x.shape[1] - window[1]):
+        if fill is not None and not (
+            0 <= i <= x.shape[0] - window[0] and 0 <= j <= x.shape[1] - window[1]
+        ):
             out.append(np.full(window, fill))
             continue
         i = min(max(i, 0), x.shape[0] - window[0])
@@ -94,7 +98,9 @@ def _gather_loop(x, idx, window, fill=None):
 def test_gather_windows_against_loop(mode):
     x = RNG.normal(size=(5, 6))
     idx = np.array([[[0, 0], [4, 5]], [[2, 3], [-1, 2]]])
-    dn = lax.GatherDimensionNumbers(offset_dims=(2, 3), collapsed_slice_dims=(), start_index_map=(0, 1))
+    dn = lax.GatherDimensionNumbers(
+        offset_dims=(2, 3), collapsed_slice_dims=(), start_index_map=(0, 1)
+    )
     got = lax.gather(x, idx, dn, (2, 3), mode=mode)
     ref = _gather_loop(x, idx, (2, 3), fill=np.nan if mode == "fill" else None)
     np.testing.assert_array_equal(_np(got), ref)
@@ -104,8 +110,13 @@ def test_gather_windows_against_loop(mode):
 def test_gather_batching_dims_and_index_take():
     x = RNG.normal(size=(3, 5))
     idx = np.array([[1], [4], [0]])
-    dn = lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(1,), start_index_map=(1,),
-                                    operand_batching_dims=(0,), start_indices_batching_dims=(0,))
+    dn = lax.GatherDimensionNumbers(
+        offset_dims=(),
+        collapsed_slice_dims=(1,),
+        start_index_map=(1,),
+        operand_batching_dims=(0,),
+        start_indices_batching_dims=(0,),
+    )
     np.testing.assert_array_equal(_np(lax.gather(x, idx, dn, (1, 1))), x[np.arange(3), idx[:, 0]])
     got = lax.index_take(x, (np.array([2, 0]), np.array([1, 4])), (0, 1))
     np.testing.assert_array_equal(_np(got), x[[2, 0], [1, 4]])
@@ -349,3 +360,64 @@ def test_fft_helpers():
     np.testing.assert_array_equal(_np(fnp.fft.ifftshift(x, axes=1)), np.fft.ifftshift(x, axes=1))
     with pytest.raises(ValueError, match="norm must be"):
         fnp.fft.fft(x, norm="bad")
+
+
+def _cg_solve(mv, r):
+    """Conjugate gradients as a while_loop (no derivative of its own), on a flat vector."""
+
+    def cond(state):
+        _, res, _, k = state
+        return (fnp.vdot(res, res) > 1e-26) & (k < 50)
+
+    def body(state):
+        x, res, p, k = state
+        ap = mv(p)
+        alpha = fnp.vdot(res, res) / fnp.vdot(p, ap)
+        new_res = res - alpha * ap
+        beta = fnp.vdot(new_res, new_res) / fnp.vdot(res, res)
+        return x + alpha * p, new_res, new_res + beta * p, k + 1
+
+    x0 = fnp.zeros_like(r)
+    return lax.while_loop(cond, body, (x0, r, r, 0))[0]
+
+
+def test_custom_linear_solve_differentiates_implicitly_through_an_iterative_solver():
+    # dx = A^{-1} (db - dA x) and ct_b = A^{-T} ct_x, never through the loop's steps
+    # (which has no reverse mode, and whose forward derivative at b = 0 would be 0)
+    q = RNG.normal(size=(4, 4))
+    m = q @ q.T + 4 * np.eye(4)
+    a = fnp.asarray(m)
+
+    def f(a, b):
+        return lax.custom_linear_solve(lambda x: a @ x, b, _cg_solve, symmetric=True)
+
+    b = fnp.asarray(RNG.normal(size=4))
+    np.testing.assert_allclose(_np(f(a, b)), np.linalg.solve(m, _np(b)), rtol=1e-10)
+    check_grads(f, (a, b), order=2, modes=("fwd", "rev"))
+    db = RNG.normal(size=4)
+    _, dx = funcgrad.jvp(lambda b: f(a, b), (fnp.zeros(4),), (fnp.asarray(db),))
+    np.testing.assert_allclose(_np(dx), np.linalg.solve(m, db), rtol=1e-10)
+    # a general matrix: its transpose solve given, and a pytree right-hand side with aux
+    g = fnp.asarray(m + np.triu(RNG.normal(size=(4, 4)), 1))
+
+    def solve_tree(mv, r):
+        x = fnp.linalg.solve(g, r["u"] + 0.0)
+        return {"u": x}, fnp.sum(x)
+
+    def t_solve_tree(vm, r):
+        x = fnp.linalg.solve(g.T, r["u"])
+        return {"u": x}, fnp.sum(x)
+
+    def h(b):
+        x, aux = lax.custom_linear_solve(lambda v: {"u": g @ v["u"]}, {"u": b}, solve_tree,
+                                         transpose_solve=t_solve_tree, has_aux=True)  # fmt: skip
+        return x["u"], aux
+
+    x, aux = h(b)
+    np.testing.assert_allclose(_np(x), np.linalg.solve(_np(g), _np(b)), rtol=1e-10)
+    np.testing.assert_allclose(float(aux), _np(x).sum(), rtol=1e-12)
+    check_grads(lambda b: h(b)[0], (b,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(
+        _np(funcgrad.grad(lambda b: h(b)[0].sum())(b)),
+        np.linalg.solve(_np(g).T, np.ones(4)), rtol=1e-10,
+    )  # fmt: skip

@@ -82,11 +82,18 @@ def custom_root(f: Callable, initial_guess, solve: Callable, tangent_solve: Call
 
 def custom_linear_solve(matvec: Callable, b, solve: Callable, transpose_solve=None,
                         symmetric: bool = False, has_aux: bool = False):  # fmt: skip
-    """``x = solve(matvec, b)`` for the linear ``matvec``, differentiated implicitly
-    (``dx = A^{-1}(db - dA x)``) instead of through the solver's steps.
+    """``x = solve(matvec, b)`` for the linear ``matvec`` (pytrees of ``b``'s structure),
+    differentiated implicitly, never through the solver's steps: the tangent is
+    ``solve(matvec, db - dA x)`` and the cotangent ``transpose_solve(vecmat, ct)``, where
+    ``vecmat`` is ``matvec``'s transpose (an iterative solver's loop, which has no
+    derivative of its own, is fine).
 
-    ``transpose_solve`` and ``symmetric`` are accepted for JAX compatibility: the
-    cotangent solve is found by transposing the correction, which only needs ``solve``.
+    As in JAX: with ``symmetric=True`` the transpose solve is ``solve``; ``has_aux``:
+    ``solve`` returns ``(x, aux)`` and ``aux`` gets no derivative. Where JAX needs
+    ``transpose_solve`` for reverse mode and none is given, the transpose of ``solve``
+    as a linear function of its right-hand side is used (exact for a direct solve; a
+    solver with a ``while_loop`` cannot be transposed and raises, naming the loop:
+    pass ``transpose_solve`` then).
 
     Examples:
         >>> import funcgrad, funcgrad.numpy as fnp
@@ -98,10 +105,37 @@ def custom_linear_solve(matvec: Callable, b, solve: Callable, transpose_solve=No
         >>> funcgrad.grad(lambda b: f(b).sum())(fnp.ones(2)).round(4).tolist()
         [0.4, 0.2]
     """
-    del transpose_solve, symmetric
-    out = solve(matvec, _stop(b))
-    x, aux = out if has_aux else (out, None)
-    x = _stop(x)
-    residual = tree_map(lambda bb, ax: bb - ax, b, matvec(x))
-    x = tree_map(lambda r, c: r + c, x, _zero_valued(solve(matvec, residual)))
-    return (x, _stop(aux)) if has_aux else x
+    from funcgrad._src.autodiff import linear_transpose
+    from funcgrad._src.scipy.linear_solve import linear_solve
+    from funcgrad._src.tree_util import tree_flatten, tree_unflatten
+
+    leaves, treedef = tree_flatten(b)
+
+    def tree(v):  # flat list of arrays -> b's structure
+        return tree_unflatten(treedef, list(v))
+
+    def flat(fun):  # a function of pytrees as one of flat lists of arrays
+        return lambda v: tree_flatten(fun(tree(v)))[0]
+
+    def solution(out):
+        return out[0] if has_aux else out
+
+    aux = _stop(solve(matvec, _stop(b))[1]) if has_aux else None
+
+    def flat_solve(mv, v):
+        return flat(lambda r: solution(solve(lambda t: tree(mv(tree_flatten(t)[0])), r)))(v)
+
+    if transpose_solve is not None:
+
+        def flat_transpose_solve(vm, v):
+            vecmat = lambda t: tree(vm(tree_flatten(t)[0]))
+            return tree_flatten(solution(transpose_solve(vecmat, tree(v))))[0]
+
+    else:
+
+        def flat_transpose_solve(vm, v):  # the transpose of solve, linear in its input
+            transposed = linear_transpose(lambda r: flat_solve(flat(matvec), r), list(v))
+            return list(transposed(list(v))[0])
+
+    x = tree(linear_solve(flat(matvec), leaves, flat_solve, flat_transpose_solve, symmetric))
+    return (x, aux) if has_aux else x
