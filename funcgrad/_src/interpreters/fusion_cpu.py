@@ -1056,7 +1056,7 @@ def _compile(source: str, parallel: bool, signature: tuple) -> Any:
 # (13 s of training instead of 3 for the main job's first run on a machine); the child
 # runs on another core, and the thread then loads the machine code (~10 ms a loop).
 _PRECOMPILE = """
-import importlib.util, json, sys
+import json, sys
 import numpy as np
 import numba
 from funcgrad._src.interpreters import fusion_cpu

@@ -64,7 +64,7 @@ def compile_now(entry: Any) -> None:
         if config.cpu_fusion == "tiered":
             # loops not in numba's disk cache compile in a child process, on another
             # core and outside this process's GIL; this thread then loads them
-            fusion_cpu.precompile_in_child(_loops(entry))
+            fusion_cpu.precompile_in_child(_uncompiled(entry).loops)
             if not threading.main_thread().is_alive():
                 entry.tier = None  # the script ended while the child compiled
                 return
@@ -144,12 +144,13 @@ class _Trial:
             entry.exe_fn = self.fns[1]
 
 
-def _loops(entry: Any) -> list:
-    """The fused tier's loops (described, not compiled)."""
+def _uncompiled(entry: Any) -> Any:
+    """The fused tier's code with its loops described, not compiled (for ``as_text``, and
+    to know which loops the child process must compile)."""
     with default_backend(entry.backend):
         optimized = optimize.optimize_for_execution(entry.closed)
     return codegen.generate(optimized, entry.backend, entry.name, entry.donated,
-                            private_outputs=True, cpu_fusion=True, compile_loops=False).loops  # fmt: skip
+                            private_outputs=True, cpu_fusion=True, compile_loops=False)  # fmt: skip
 
 
 def fused_text(entry: Any, full: bool = True) -> str | None:
@@ -162,10 +163,7 @@ def fused_text(entry: Any, full: bool = True) -> str | None:
     how = mode(entry.backend)
     if how == "off":
         return None
-    with default_backend(entry.backend):
-        optimized = optimize.optimize_for_execution(entry.closed)
-    exe = codegen.generate(optimized, entry.backend, entry.name, entry.donated,
-                           private_outputs=True, cpu_fusion=True, compile_loops=False)  # fmt: skip
+    exe = _uncompiled(entry)
     if not exe.loops:
         return None
     if not full and how == "tiered":

@@ -117,19 +117,22 @@ def custom_linear_solve(matvec: Callable, b, solve: Callable, transpose_solve=No
     def flat(fun):  # a function of pytrees as one of flat lists of arrays
         return lambda v: tree_flatten(fun(tree(v)))[0]
 
+    def unflat(fun):  # the inverse: a function of flat lists as one of pytrees
+        return lambda t: tree(fun(tree_flatten(t)[0]))
+
     def solution(out):
         return out[0] if has_aux else out
 
+    # (the primitive carries x alone: aux, which has no derivative, takes its own solve)
     aux = _stop(solve(matvec, _stop(b))[1]) if has_aux else None
 
     def flat_solve(mv, v):
-        return flat(lambda r: solution(solve(lambda t: tree(mv(tree_flatten(t)[0])), r)))(v)
+        return flat(lambda r: solution(solve(unflat(mv), r)))(v)
 
     if transpose_solve is not None:
 
         def flat_transpose_solve(vm, v):
-            vecmat = lambda t: tree(vm(tree_flatten(t)[0]))
-            return tree_flatten(solution(transpose_solve(vecmat, tree(v))))[0]
+            return flat(lambda r: solution(transpose_solve(unflat(vm), r)))(v)
 
     else:
 
